@@ -1,0 +1,93 @@
+"""The error hierarchy of hpsearch.
+
+The library raises these; only ``cli.py`` turns them into one red line and an exit code.
+Each class carries its exit code, so the CLI never maps types by hand::
+
+    HpsearchError                 exit 1   (base; never raised directly)
+    ├── SpaceError                exit 2   a search-space file is wrong (names file and field)
+    ├── ConfigError               exit 2   bad settings: trainer settings, data files, arguments
+    │   └── DataError             exit 2   a dataset file is missing, malformed or unusable
+    ├── StudyError                exit 3   unknown study or trial, changed space, nothing to refine
+    ├── StorageError              exit 4   the database cannot be opened, or is of a newer schema
+    ├── ObjectiveError            exit 5   the objective cannot be loaded (import, missing function)
+    └── Interrupted               exit 130 SIGINT/SIGTERM stopped a run; running trials were marked
+
+Trial-level failures (an objective that raises, a diverged loss, CUDA out of memory) are *not*
+errors of the tool: they are recorded on the trial and the study goes on.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HpsearchError",
+    "SpaceError",
+    "ConfigError",
+    "DataError",
+    "StudyError",
+    "StorageError",
+    "ObjectiveError",
+    "Interrupted",
+    "EXIT_CODES",
+]
+
+
+class HpsearchError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class SpaceError(HpsearchError):
+    """A search-space file (or stored space) is invalid. Message: ``file: params.x: what``."""
+
+    exit_code = 2
+
+
+class ConfigError(HpsearchError):
+    """Invalid settings outside the space grammar: trainer settings, option values."""
+
+    exit_code = 2
+
+
+class DataError(ConfigError):
+    """A dataset cannot be loaded: missing file, missing label column, NaN features, one class."""
+
+
+class StudyError(HpsearchError):
+    """The study is not in a state to do what was asked."""
+
+    exit_code = 3
+
+
+class StorageError(HpsearchError):
+    """The database cannot be used (unreachable, corrupt, newer schema)."""
+
+    exit_code = 4
+
+
+class ObjectiveError(HpsearchError):
+    """The objective cannot be set up at all (so every trial would fail the same way)."""
+
+    exit_code = 5
+
+
+class Interrupted(HpsearchError):
+    """A run was stopped by a signal; running trials are marked ``interrupted``."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "interrupted", *, signum: int = 2) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "internal error (a bug: please report it with the traceback)",
+    2: "bad input: space file, arguments, trainer settings or data file",
+    3: "study problem: unknown study or trial, space changed, too few trials to refine",
+    4: "storage problem: database unreachable, locked too long, or of a newer schema",
+    5: "objective problem: the python function or command cannot be loaded",
+    130: "interrupted by SIGINT (143 for SIGTERM); running trials marked interrupted, rerun resumes",
+}
