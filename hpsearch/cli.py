@@ -20,7 +20,11 @@ EXIT_CODE_HELP = "\n".join(f"  {code:>3}  {text}" for code, text in EXIT_CODES.i
 def _console(err: bool = False):
     from rich.console import Console
 
-    return Console(stderr=err, highlight=False, soft_wrap=False)
+    stream = sys.stderr if err else sys.stdout
+    # Off a terminal (pipes, cron logs, CliRunner) rich would assume 80 columns and squeeze the
+    # tables into ellipses; a wide fixed width keeps every value readable there.
+    width = None if stream.isatty() else 200
+    return Console(stderr=err, highlight=False, soft_wrap=False, width=width)
 
 
 class _Group(click.Group):
@@ -120,6 +124,294 @@ def _fmt_value(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+
+
+def _open_storage(ctx: click.Context, *, create: bool = False):
+    """The database named by --db; read-only commands refuse to create a missing SQLite file."""
+    from hpsearch.errors import StudyError
+    from hpsearch.storage import Storage
+
+    url = ctx.obj["db"]
+    if not create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url[len("sqlite:///"):])
+        if not path.exists():
+            raise StudyError(f"no database at {path} (run `hpsearch run SPACE` first, or pass --db)")
+    return Storage(url)
+
+
+def _duration(_ctx, _param, value):
+    from hpsearch.timeparse import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _fmt_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+# --------------------------------------------------------------------------------------------
+# run
+
+
+@cli.command()
+@click.argument("space_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--trials", type=click.IntRange(min=1), default=None,
+              help="Target size of the (latest round of the) study; default: the file's `trials`.")
+@click.option("--add", type=click.IntRange(min=1), default=None,
+              help="Run N more trials whatever the target (cron: one batch per tick).")
+@click.option("--timeout", callback=_duration, default=None, metavar="DURATION",
+              help="Stop starting new trials after this long (90s, 30m, 2h); a running trial finishes.")
+@click.option("--study", "study_name", default=None, help="Study name (default: [study] name or the file's stem).")
+@click.option("--seed", type=int, default=None, help="Seed of a new study (default: [study] seed).")
+@click.option("--sampler", type=click.Choice(["random", "sobol", "grid"]), default=None,
+              help="Sampler (default: [study] sampler; a new study stores it).")
+@click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
+@click.option("--stale-after", callback=_duration, default=None, metavar="DURATION",
+              help="A running trial with no heartbeat for this long is failed as stale and retried (default 2m).")
+@click.pass_context
+def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device, stale_after):
+    """Create or resume the study of SPACE_FILE and run trials until it has its target.
+
+    Every finished trial is committed at once. Ctrl-C (or SIGTERM) marks the running trial
+    interrupted and exits 130 (143); running the same command again resumes, re-running it.
+    """
+    from hpsearch.runner import STALE_AFTER_S, run_study
+    from hpsearch.space import load_space
+
+    if trials is not None and add is not None:
+        raise click.UsageError("--trials and --add cannot be used together")
+    space = load_space(space_file)
+    storage = _open_storage(ctx, create=True)
+    quiet = ctx.obj["quiet"]
+    progress = _RunProgress(quiet=quiet)
+    with progress:
+        summary = run_study(
+            storage, space, name=study_name, trials=trials, add=add, timeout=timeout,
+            sampler=sampler, seed=seed, device=device, on_event=progress.event,
+            stale_after=stale_after or STALE_AFTER_S)
+    states = ", ".join(f"{n} {s}" for s, n in sorted(summary.states.items())) or "no trials"
+    best = summary.best
+    line = f"study {summary.study} round {summary.round}: ran {summary.ran} trials ({states}); stopped: {summary.stopped}"
+    if best is not None and best.value is not None:
+        line += f"; best trial {best.number}: {best.value:.6g}"
+    click.echo(line)
+
+
+class _RunProgress:
+    """A rich progress bar on a terminal; one plain line per trial otherwise (cron, pipes)."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stdout.isatty() and not quiet
+        self.bar = None
+
+    def __enter__(self):
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.fields[best]}"))
+            self.bar.start()
+            self.task = self.bar.add_task("trials", total=None, best="")
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, ev) -> None:
+        best = "" if ev.best_value is None else f"best {ev.best_value:.4g}"
+        if self.bar is not None:
+            desc = f"trial {ev.trial.number}" + (" running" if ev.kind == "start" else f" {ev.trial.state}")
+            self.bar.update(self.task, total=ev.total, completed=ev.done, description=desc, best=best)
+            return
+        if self.quiet or ev.kind != "end":
+            return
+        t = ev.trial
+        value = "-" if t.value is None else f"{t.value:.6g}"
+        total = "" if ev.total is None else f"/{ev.total}"
+        msg = f"[{ev.done}{total}] trial {t.number} {t.state} value={value} {best} ({_fmt_seconds(t.duration)})"
+        if t.error:
+            msg += f" error: {t.error.splitlines()[0]}"
+        click.echo(msg)
+
+
+# --------------------------------------------------------------------------------------------
+# report / studies / show / best
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N best trials.")
+@click.option("--sort", "sort_metric", default=None, help="Order by this metric instead of the study's value.")
+@click.option("--state", "states", multiple=True,
+              type=click.Choice(["queued", "running", "complete", "pruned", "failed", "interrupted"]),
+              help="Only trials in this state (repeatable).")
+@click.option("--round", "round_", type=click.IntRange(min=1), default=None, help="Only this round's trials.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the export to this file instead of stdout.")
+@click.pass_context
+def report(ctx, study, top, sort_metric, states, round_, fmt, output):
+    """A table of STUDY's trials, best first; csv, json (one object per trial) or markdown."""
+    from hpsearch import report as rep
+
+    storage = _open_storage(ctx)
+    rec = storage.get_study(study)
+    trials = storage.trials(rec, round_=round_, states=states or None, sort=sort_metric, limit=top)
+    if fmt != "table":
+        text = rep.render(trials, rec, fmt)
+        if output is not None:
+            output.write_text(text)
+            click.echo(f"wrote {len(trials)} trials to {output}", err=True)
+        else:
+            click.echo(text, nl=not text.endswith("\n"))
+        return
+    from rich.table import Table
+
+    names = rep.param_names(trials, rec.space)
+    counts = storage.counts(rec, round_=round_)
+    title = f"{rec.name}: {rec.direction} {rec.metric}; " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    table = Table("#", "round", "state", "value", *names, "duration", title=title)
+    for row in rep.flat_rows(trials, names):
+        table.add_row(*(rep.fmt_cell(v) if k != "duration" else _fmt_seconds(v) for k, v in row.items()))
+    _console().print(table)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "markdown"]), default="table",
+              show_default=True)
+@click.pass_context
+def studies(ctx, fmt):
+    """Every study in the database, with trial counts and the best value."""
+    storage = _open_storage(ctx)
+    rows = [
+        {"name": s.name, "metric": s.metric, "direction": s.direction, "trials": s.n_trials,
+         "complete": s.counts.get("complete", 0), "failed": s.counts.get("failed", 0),
+         "running": s.counts.get("running", 0), "rounds": s.rounds,
+         "best_value": s.best_value, "best_trial": s.best_number}
+        for s in storage.summaries()
+    ]
+    _print_rows(rows, fmt, title="studies")
+
+
+def _print_rows(rows: list[dict], fmt: str, *, title: str) -> None:
+    from hpsearch.report import fmt_cell
+
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=1))
+        return
+    columns = list(rows[0]) if rows else []
+    if fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+        return
+    if fmt == "markdown":
+        click.echo("| " + " | ".join(columns) + " |")
+        click.echo("|" + "|".join("---" for _ in columns) + "|")
+        for r in rows:
+            click.echo("| " + " | ".join(fmt_cell(v) for v in r.values()) + " |")
+        return
+    from rich.table import Table
+
+    table = Table(*columns, title=title)
+    for r in rows:
+        table.add_row(*(fmt_cell(v) for v in r.values()))
+    _console().print(table)
+
+
+@cli.command()
+@click.argument("study")
+@click.argument("number", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def show(ctx, study, number, fmt):
+    """One trial of STUDY: params, seed, device, per-step curve, error."""
+    from hpsearch.report import fmt_cell, iso, trial_json
+
+    storage = _open_storage(ctx)
+    rec = storage.get_study(study)
+    t = storage.trial(rec, number)
+    if fmt == "json":
+        data = trial_json(t)
+        data["steps"] = [{"step": s, **m} for s, m in t.steps]
+        click.echo(json.dumps(data, indent=1))
+        return
+    from rich.table import Table
+
+    console = _console()
+    value = "-" if t.value is None else f"{t.value:.6g}"
+    console.print(f"[bold]{rec.name}[/bold] trial {t.number} (round {t.round}): {t.state}, "
+                  f"{rec.metric} = {value}")
+    info = Table("field", "value", show_header=False)
+    for k, v in t.params.items():
+        info.add_row(k, fmt_cell(v))
+    info.add_row("seed", str(t.seed))
+    info.add_row("device", t.device or "-")
+    info.add_row("worker", t.worker or "-")
+    info.add_row("started", iso(t.started_at) or "-")
+    info.add_row("duration", _fmt_seconds(t.duration))
+    if t.retry_of is not None:
+        info.add_row("retry of", str(t.retry_of))
+    console.print(info)
+    if t.metrics:
+        console.print("metrics: " + ", ".join(f"{k}={fmt_cell(v)}" for k, v in t.metrics.items()))
+    if t.steps:
+        keys = [k for k in t.steps[0][1]]
+        curve = Table("step", *keys, title="per-step metrics")
+        for s, m in t.steps:
+            curve.add_row(str(s), *(fmt_cell(m.get(k)) for k in keys))
+        console.print(curve)
+    if t.error:
+        from rich.markup import escape
+
+        console.print("[red]error:[/red] " + escape(t.error))
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the best configuration as a space file with every param fixed.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def best(ctx, study, export, fmt):
+    """The best completed trial of STUDY; --export writes it as a runnable space file."""
+    from hpsearch.errors import StudyError
+    from hpsearch.report import best_space, fmt_cell, trial_json
+    from hpsearch.space import dump_toml
+
+    storage = _open_storage(ctx)
+    rec = storage.get_study(study)
+    t = storage.best(rec)
+    if t is None:
+        raise StudyError(f"study {study!r} has no completed trial yet")
+    if export is not None:
+        export.write_text(dump_toml(best_space(rec, t)))
+    if fmt == "json":
+        click.echo(json.dumps(trial_json(t), indent=1))
+    else:
+        click.echo(f"best trial {t.number} (round {t.round}): {rec.metric} = {t.value:.6g}")
+        for k, v in t.params.items():
+            click.echo(f"  {k} = {fmt_cell(v)}")
+    if export is not None:
+        click.echo(f"wrote {export}; retrain it with: hpsearch run {export}", err=True)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,35 @@
+"""Objectives: builtin (the PyTorch trainer), command (a program), python (a function).
+
+All share one interface, :class:`Objective`; :func:`make_objective` picks one by
+``[objective] kind``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hpsearch.errors import SpaceError
+from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, extract_value
+from hpsearch.objectives.builtin import BuiltinObjective
+from hpsearch.objectives.command import CommandObjective
+from hpsearch.objectives.python import PythonObjective
+
+if TYPE_CHECKING:
+    from hpsearch.space import Space
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    cls.kind: cls for cls in (BuiltinObjective, CommandObjective, PythonObjective)
+}
+
+
+def make_objective(space: "Space", *, device: str | None = None) -> Objective:
+    """The objective named by the space's ``[objective] kind`` (default builtin), set up."""
+    kind = space.objective.get("kind", "builtin")
+    cls = OBJECTIVES.get(kind)
+    if cls is None:
+        raise SpaceError(
+            f"{space.source}: objective.kind: unknown kind {kind!r}; known: {', '.join(OBJECTIVES)}")
+    return cls.from_space(space, device=device)
+
+
+__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "make_objective", "OBJECTIVES"]

@@ -1,0 +1,334 @@
+"""The loop: claim a trial, run the objective, record it; budgets, heartbeats and signals.
+
+:func:`prepare_study` creates or resumes a study (refusing when the space file changed under
+it); :func:`run_study` runs trials in this process until the round's target, ``add`` more trials,
+or the timeout. Every trial is committed as soon as it ends, so a crash loses nothing that
+completed; a trial interrupted by SIGINT/SIGTERM is marked ``interrupted`` and the next run
+re-runs it under the same number.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from hpsearch.errors import HpsearchError, Interrupted, StudyError
+from hpsearch.objectives import TrialContext, TrialFailed, extract_value, make_objective
+from hpsearch.samplers import make_sampler
+from hpsearch.space import Space
+from hpsearch.storage import RoundRecord, Storage, StudyRecord, TrialRecord
+
+log = logging.getLogger(__name__)
+
+#: A running trial refreshes its heartbeat this often (seconds).
+HEARTBEAT_INTERVAL_S = 10.0
+#: A running trial whose heartbeat is older than this is taken for dead (stale).
+STALE_AFTER_S = 120.0
+#: Intermediate reports are written at least this often while a trial runs.
+STEP_FLUSH_S = 5.0
+
+
+@dataclass
+class TrialEvent:
+    """What the progress callback hears: ``kind`` is "start" or "end"."""
+
+    kind: str
+    trial: TrialRecord
+    best_value: float | None
+    done: int
+    total: int | None
+
+
+@dataclass
+class RunSummary:
+    study: str
+    round: int
+    ran: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    best: TrialRecord | None = None
+    stopped: str = "target"          # target | added | timeout | exhausted
+    stale_recovered: list[int] = field(default_factory=list)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ------------------------------------------------------------------------------------ studies
+def space_changes(old: Space, new: Space) -> list[str]:
+    """What changed between a study's stored space and a file's, in words (empty: nothing that
+    makes old trials incomparable). ``trials``, sampler, seed and trainer settings may change."""
+    changes = []
+    for key in ("metric", "direction"):
+        a, b = getattr(old.study, key), getattr(new.study, key)
+        if a != b:
+            changes.append(f"study.{key} changed from {a!r} to {b!r}")
+    old_p, new_p = old.params_dict(), new.params_dict()
+    for name in new_p.keys() - old_p.keys():
+        changes.append(f"parameter {name!r} was added")
+    for name in old_p.keys() - new_p.keys():
+        changes.append(f"parameter {name!r} was removed")
+    for name in sorted(old_p.keys() & new_p.keys()):
+        if old_p[name] != new_p[name]:
+            changes.append(f"parameter {name!r} changed from {old_p[name]!r} to {new_p[name]!r}")
+    if old.objective.get("kind", "builtin") != new.objective.get("kind", "builtin"):
+        changes.append("objective.kind changed")
+    return changes
+
+
+def prepare_study(
+    storage: Storage, space: Space, *, name: str | None = None, sampler: str | None = None,
+    seed: int | None = None, trials: int | None = None,
+) -> tuple[StudyRecord, RoundRecord]:
+    """Create the study of ``space`` or resume it; return it and the round to run in.
+
+    Resuming refuses with :class:`StudyError` when the file's parameters, metric or direction
+    differ from the stored ones. ``trials`` (or the file's ``trials``) becomes round 1's target
+    while round 1 is the latest; a refined round keeps the target ``refine`` gave it.
+    """
+    name = name or space.study.name
+    study = storage.find_study(name)
+    if study is None:
+        stored = space.to_dict()
+        study = storage.create_study(
+            name=name, metric=space.study.metric, direction=space.study.direction,
+            sampler=sampler or space.study.sampler,
+            seed=space.study.seed if seed is None else seed,
+            space=stored, source=str(space.source),
+            target=trials if trials is not None else space.study.trials)
+    else:
+        changes = space_changes(Space.from_dict(study.space, source=study.source), space)
+        if changes:
+            raise StudyError(
+                f"{space.source}: the space of study {name!r} changed since its trials ran: "
+                + "; ".join(changes)
+                + f". Old trials would not be comparable: run it as a new study (--study NEW-NAME "
+                  f"or a new [study] name), or narrow the existing one with `hpsearch refine {name}`")
+    round_ = storage.latest_round(study.id)
+    if round_.number == 1:
+        target = trials if trials is not None else space.study.trials
+        if target != round_.target:
+            storage.set_round_target(round_.id, target)
+            round_ = storage.latest_round(study.id)
+    elif trials is not None and trials != round_.target:
+        storage.set_round_target(round_.id, trials)
+        round_ = storage.latest_round(study.id)
+    return study, round_
+
+
+def round_space(study: StudyRecord, round_: RoundRecord, file_space: Space | None) -> Space:
+    """The space a round samples from; the file's objective and trainer settings win."""
+    stored = Space.from_dict(round_.space, source=study.source or "<stored>")
+    if file_space is None:
+        return stored
+    return Space.from_dict(
+        dict(stored.to_dict(), objective=file_space.objective, trainer=file_space.trainer),
+        source=str(file_space.source))
+
+
+# ------------------------------------------------------------------------------------ running
+def run_study(
+    storage: Storage, space: Space, *, name: str | None = None, trials: int | None = None,
+    add: int | None = None, timeout: float | None = None, sampler: str | None = None,
+    seed: int | None = None, device: str | None = None,
+    on_event: Callable[[TrialEvent], None] | None = None,
+    stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+) -> RunSummary:
+    """Run trials of the study of ``space`` in this process; see the module docstring."""
+    study, round_ = prepare_study(storage, space, name=name, sampler=sampler, seed=seed,
+                                  trials=trials)
+    return work(storage, study, round_, file_space=space, add=add, timeout=timeout,
+                sampler=sampler, device=device, on_event=on_event, stale_after=stale_after,
+                heartbeat_interval=heartbeat_interval)
+
+
+def work(
+    storage: Storage, study: StudyRecord, round_: RoundRecord, *, file_space: Space | None = None,
+    add: int | None = None, timeout: float | None = None, sampler: str | None = None,
+    device: str | None = None, on_event: Callable[[TrialEvent], None] | None = None,
+    stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+) -> RunSummary:
+    """The claim → run → record loop of one worker on one round of an existing study."""
+    space = round_space(study, round_, file_space)
+    objective = make_objective(space, device=device)
+    smp = make_sampler(sampler or round_.sampler, space, seed=round_.seed)
+    limit = None if add is not None else round_.target
+    if smp.size is not None:
+        limit = smp.size if limit is None else min(limit, smp.size)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    summary = RunSummary(study=study.name, round=round_.number)
+    summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
+    best = storage.best(study)
+    summary.best = best
+    me = worker_id()
+    beat = _Heartbeat(storage, heartbeat_interval)
+    total = add if add is not None else (None if limit is None else limit)
+    last_recovery = time.monotonic()
+    current: TrialRecord | None = None
+
+    def propose(index: int) -> dict[str, Any]:
+        config = smp.propose(index)
+        if config is None:  # cannot happen below ``limit``; guards a grid that shrank
+            raise StudyError(f"the {smp.name} sampler has no point {index}")
+        return config
+
+    with _signals_raise_interrupted(), beat:
+        try:
+            while True:
+                if add is not None and summary.ran >= add:
+                    summary.stopped = "added"
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    summary.stopped = "timeout"
+                    break
+                if time.monotonic() - last_recovery > stale_after / 2:
+                    summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
+                    last_recovery = time.monotonic()
+                current = storage.claim(study, round_, propose=propose, limit=limit, worker=me,
+                                        device=device)
+                if current is None:
+                    summary.stopped = "exhausted" if smp.size is not None and limit == smp.size else "target"
+                    break
+                beat.running = current.id
+                if on_event:
+                    on_event(TrialEvent("start", current, _value(best), summary.ran, total))
+                record = _run_trial(storage, study, objective, current, device)
+                beat.running = None
+                current = None
+                summary.ran += 1
+                summary.states[record.state] = summary.states.get(record.state, 0) + 1
+                if record.state == "complete" and _better(record.value, _value(best), study.maximize):
+                    best = record
+                    summary.best = record
+                if on_event:
+                    on_event(TrialEvent("end", record, _value(best), summary.ran, total))
+        except (KeyboardInterrupt, Interrupted) as exc:
+            if current is not None:
+                storage.mark_interrupted([current.id])
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(
+                f"interrupted by {signal.Signals(signum).name}; "
+                + (f"trial {current.number} marked interrupted; " if current is not None else "")
+                + "run the same command again to resume", signum=int(signum)) from None
+        finally:
+            objective.close()
+    return summary
+
+
+def _run_trial(storage: Storage, study: StudyRecord, objective, trial: TrialRecord,
+               device: str | None) -> TrialRecord:
+    steps: list[tuple[int, dict[str, Any]]] = []
+    flushed = [0, time.monotonic()]
+
+    def report(step: int, metrics: Mapping[str, Any]) -> None:
+        steps.append((int(step), {k: _plain(v) for k, v in metrics.items()}))
+        if time.monotonic() - flushed[1] > STEP_FLUSH_S:
+            storage.add_steps(trial.id, steps[flushed[0]:])
+            flushed[0], flushed[1] = len(steps), time.monotonic()
+
+    ctx = TrialContext(number=trial.number, seed=trial.seed, device=device, report=report)
+    value = None
+    metrics: dict[str, Any] | None = None
+    error = None
+    try:
+        result = objective.run(trial.params, ctx)
+        value, metrics = extract_value(result, study.metric)
+        state = "complete"
+    except TrialFailed as exc:
+        state, error, metrics = "failed", str(exc), exc.metrics or None
+    except (KeyboardInterrupt, Interrupted):
+        if len(steps) > flushed[0]:
+            storage.add_steps(trial.id, steps[flushed[0]:])
+        raise
+    except HpsearchError as exc:
+        # A setup problem that every trial would hit (a missing data file): record, then stop.
+        storage.finish(trial.id, state="failed", error=str(exc), steps=steps[flushed[0]:])
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's code failed; the study goes on
+        tb = traceback.format_exc(limit=-6)
+        state, error = "failed", f"{type(exc).__name__}: {exc}\n{tb}"
+        log.info("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+    storage.finish(trial.id, state=state, value=value, metrics=metrics, error=error,
+                   steps=steps[flushed[0]:], device=ctx.device_used)
+    return TrialRecord(
+        id=trial.id, number=trial.number, round=trial.round, state=state, params=trial.params,
+        value=value, metrics=metrics, seed=trial.seed, worker=trial.worker,
+        device=ctx.device_used or trial.device, started_at=trial.started_at,
+        finished_at=time.time(), error=error, retry_of=trial.retry_of,
+        sample_index=trial.sample_index)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (str, bool, int)) or v is None:
+        return v
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _value(t: TrialRecord | None) -> float | None:
+    return None if t is None else t.value
+
+
+def _better(a: float | None, b: float | None, maximize: bool) -> bool:
+    if a is None or (isinstance(a, float) and math.isnan(a)):
+        return False
+    if b is None:
+        return True
+    return a > b if maximize else a < b
+
+
+class _Heartbeat:
+    """Refreshes the running trial's heartbeat from a background thread."""
+
+    def __init__(self, storage: Storage, interval: float) -> None:
+        self.storage = storage
+        self.interval = interval
+        self.running: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hpsearch-heartbeat", daemon=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            trial = self.running
+            if trial is not None:
+                try:
+                    self.storage.heartbeat([trial])
+                except Exception as exc:  # noqa: BLE001 - a missed beat is not fatal
+                    log.warning("heartbeat failed: %s", exc)
+
+
+class _signals_raise_interrupted:
+    """SIGTERM raises :class:`Interrupted` in the main thread (SIGINT already raises
+    KeyboardInterrupt), so the loop can mark the running trial before the process exits."""
+
+    def __enter__(self):
+        self._old = None
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGTERM, self._handler)
+        return self
+
+    @staticmethod
+    def _handler(signum, _frame):
+        raise Interrupted("terminated", signum=signum)
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGTERM, self._old)

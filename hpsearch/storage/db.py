@@ -1,0 +1,435 @@
+"""The few storage operations the runner, refine and the reports need.
+
+Everything on the per-trial hot path (:meth:`Storage.claim`, :meth:`Storage.finish`) is SQLAlchemy
+Core on the mapped tables: one short write transaction to claim a trial, one to record it, no ORM
+objects, no reads of the whole study. Reads for reports use ``select()`` as well and hand out
+plain records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from sqlalchemy import create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from hpsearch.errors import StorageError, StudyError
+from hpsearch.storage.models import SCHEMA_VERSION, Base, Meta, Round, Study, Trial, TrialStep
+from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary, TrialRecord
+
+log = logging.getLogger(__name__)
+
+_STUDY = Study.__table__
+_ROUND = Round.__table__
+_TRIAL = Trial.__table__
+_STEP = TrialStep.__table__
+_META = Meta.__table__
+
+#: How long a SQLite writer waits for the lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = 60.0
+
+_TRIAL_COLUMNS = (
+    _TRIAL.c.id, _TRIAL.c.number, _TRIAL.c.round, _TRIAL.c.state, _TRIAL.c.params, _TRIAL.c.value,
+    _TRIAL.c.metrics, _TRIAL.c.seed, _TRIAL.c.worker, _TRIAL.c.device, _TRIAL.c.heartbeat,
+    _TRIAL.c.started_at, _TRIAL.c.finished_at, _TRIAL.c.error, _TRIAL.c.retry_of,
+    _TRIAL.c.sample_index,
+)
+
+
+def trial_seed(study_seed: int, number: int) -> int:
+    """The seed a trial trains with: a fixed function of the study's seed and the trial number."""
+    return (study_seed * 1_000_003 + number * 7_919 + 12_345) % 2_147_483_647
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:
+            # We emit BEGIN ourselves (below): pysqlite's implicit transactions start deferred,
+            # and a deferred transaction that reads before it writes fails with "database is
+            # locked" without waiting when another writer got in first.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a committed transaction survives a crash of the process or of every
+            # worker; only an OS crash or power loss may drop the last few commits.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("hp_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Storage:
+    """One database: create or open studies, claim and record trials, read them back."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine = _make_engine(url)
+            self._check_schema()
+        except StorageError:
+            raise
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise StorageError(f"{_redact(url)}: cannot open the database: {_short(exc)}") from exc
+
+    # ---------------------------------------------------------------------------- plumbing
+    def _write(self):
+        """A write transaction (BEGIN IMMEDIATE on SQLite)."""
+        return self.engine.connect().execution_options(hp_write=True)
+
+    def _check_schema(self) -> None:
+        with self._write() as conn, conn.begin():
+            if not self.engine.dialect.has_table(conn, "hpsearch_meta"):
+                Base.metadata.create_all(conn)
+                conn.execute(insert(_META).values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            found = conn.execute(
+                select(_META.c.value).where(_META.c.key == "schema_version")
+            ).scalar_one_or_none()
+        version = int(found or 0)
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"{_redact(self.url)}: schema version {version} is newer than this hpsearch "
+                f"understands ({SCHEMA_VERSION}); upgrade hpsearch"
+            )
+        if version < SCHEMA_VERSION:  # pragma: no cover - no migrations exist yet
+            raise StorageError(f"{_redact(self.url)}: schema version {version} needs a migration")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # ---------------------------------------------------------------------------- studies
+    def find_study(self, name: str) -> StudyRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_STUDY).where(_STUDY.c.name == name)).mappings().first()
+        if row is None:
+            return None
+        return StudyRecord(**{k: row[k] for k in StudyRecord.__dataclass_fields__})
+
+    def get_study(self, name: str) -> StudyRecord:
+        study = self.find_study(name)
+        if study is None:
+            known = self.study_names()
+            hint = f"; studies here: {', '.join(known)}" if known else "; the database has no studies"
+            raise StudyError(f"no study named {name!r} in {_redact(self.url)}{hint}")
+        return study
+
+    def study_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(_STUDY.c.name).order_by(_STUDY.c.id)).scalars())
+
+    def create_study(
+        self, *, name: str, metric: str, direction: str, sampler: str, seed: int,
+        space: dict[str, Any], source: str, target: int,
+    ) -> StudyRecord:
+        """Create a study and its round 1; if another process created it first, return that one."""
+        now = time.time()
+        try:
+            with self._write() as conn, conn.begin():
+                study_id = conn.execute(
+                    insert(_STUDY).values(
+                        name=name, metric=metric, direction=direction, sampler=sampler, seed=seed,
+                        space=space, source=source, next_number=0, created_at=now,
+                    ).returning(_STUDY.c.id)
+                ).scalar_one()
+                conn.execute(insert(_ROUND).values(
+                    study_id=study_id, number=1, parent=None, space=space, rule=None,
+                    sampler=sampler, seed=seed, target=target, n_claimed=0, created_at=now,
+                ))
+        except IntegrityError:
+            log.debug("study %s was created concurrently", name)
+        return self.get_study(name)
+
+    def summaries(self) -> list[StudySummary]:
+        out = []
+        with self.engine.connect() as conn:
+            studies = conn.execute(select(_STUDY).order_by(_STUDY.c.id)).mappings().all()
+            counts: dict[int, dict[str, int]] = {}
+            for sid, state, n in conn.execute(
+                select(_TRIAL.c.study_id, _TRIAL.c.state, func.count()).group_by(
+                    _TRIAL.c.study_id, _TRIAL.c.state)
+            ):
+                counts.setdefault(sid, {})[state] = n
+            rounds = dict(conn.execute(
+                select(_ROUND.c.study_id, func.max(_ROUND.c.number)).group_by(_ROUND.c.study_id)
+            ).all())
+            for s in studies:
+                best = self._best_row(conn, s["id"], s["direction"])
+                c = counts.get(s["id"], {})
+                out.append(StudySummary(
+                    name=s["name"], metric=s["metric"], direction=s["direction"],
+                    n_trials=sum(c.values()), counts=c,
+                    best_value=None if best is None else best.value,
+                    best_number=None if best is None else best.number,
+                    rounds=rounds.get(s["id"], 1), created_at=s["created_at"],
+                ))
+        return out
+
+    # ---------------------------------------------------------------------------- rounds
+    def rounds(self, study_id: int) -> list[RoundRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(_ROUND).where(_ROUND.c.study_id == study_id).order_by(_ROUND.c.number)
+            ).mappings().all()
+        return [RoundRecord(**{k: r[k] for k in RoundRecord.__dataclass_fields__}) for r in rows]
+
+    def latest_round(self, study_id: int) -> RoundRecord:
+        return self.rounds(study_id)[-1]
+
+    def get_round(self, study_id: int, number: int) -> RoundRecord:
+        for r in self.rounds(study_id):
+            if r.number == number:
+                return r
+        raise StudyError(f"the study has no round {number}")
+
+    def add_round(
+        self, study_id: int, *, parent: int, space: dict[str, Any], rule: dict[str, Any],
+        sampler: str, seed: int, target: int,
+    ) -> RoundRecord:
+        with self._write() as conn, conn.begin():
+            number = conn.execute(
+                select(func.max(_ROUND.c.number)).where(_ROUND.c.study_id == study_id)
+            ).scalar_one() + 1
+            conn.execute(insert(_ROUND).values(
+                study_id=study_id, number=number, parent=parent, space=space, rule=rule,
+                sampler=sampler, seed=seed, target=target, n_claimed=0, created_at=time.time(),
+            ))
+        return self.get_round(study_id, number)
+
+    def set_round_target(self, round_id: int, target: int) -> None:
+        with self._write() as conn, conn.begin():
+            conn.execute(update(_ROUND).where(_ROUND.c.id == round_id).values(target=target))
+
+    # ---------------------------------------------------------------------------- hot path
+    def claim(
+        self, study: StudyRecord, round_: RoundRecord, *, propose: Callable[[int], dict[str, Any]],
+        limit: int | None, worker: str, device: str | None,
+    ) -> TrialRecord | None:
+        """Claim the next trial in one write transaction, or return None when there is none.
+
+        A queued or interrupted trial of the round is taken first (same number, params and
+        seed). Otherwise a new trial is drawn when the round has fewer than ``limit`` claims
+        (``None``: no limit, for ``--add``): its sampler index and number come from counters
+        incremented in this transaction, so concurrent workers never share either.
+        """
+        now = time.time()
+        with self._write() as conn, conn.begin():
+            row = conn.execute(
+                select(*_TRIAL_COLUMNS)
+                .where(_TRIAL.c.study_id == study.id, _TRIAL.c.round == round_.number,
+                       _TRIAL.c.state.in_(("queued", "interrupted")))
+                .order_by(_TRIAL.c.number).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is not None:
+                conn.execute(update(_TRIAL).where(_TRIAL.c.id == row.id).values(
+                    state="running", worker=worker, device=device, heartbeat=now,
+                    started_at=now, finished_at=None, error=None))
+                return _trial(row, state="running", worker=worker, device=device,
+                              heartbeat=now, started_at=now, finished_at=None, error=None)
+            stmt = update(_ROUND).where(_ROUND.c.id == round_.id)
+            if limit is not None:
+                stmt = stmt.where(_ROUND.c.n_claimed < limit)
+            index = conn.execute(
+                stmt.values(n_claimed=_ROUND.c.n_claimed + 1).returning(_ROUND.c.n_claimed)
+            ).scalar_one_or_none()
+            if index is None:
+                return None
+            index -= 1
+            number = conn.execute(
+                update(_STUDY).where(_STUDY.c.id == study.id)
+                .values(next_number=_STUDY.c.next_number + 1).returning(_STUDY.c.next_number)
+            ).scalar_one() - 1
+            params = propose(index)
+            seed = trial_seed(study.seed, number)
+            trial_id = conn.execute(insert(_TRIAL).values(
+                study_id=study.id, round=round_.number, number=number, sample_index=index,
+                state="running", params=params, seed=seed, worker=worker, device=device,
+                heartbeat=now, started_at=now,
+            ).returning(_TRIAL.c.id)).scalar_one()
+        return TrialRecord(id=trial_id, number=number, round=round_.number, state="running",
+                           params=params, value=None, metrics=None, seed=seed, worker=worker,
+                           device=device, heartbeat=now, started_at=now, sample_index=index)
+
+    def finish(
+        self, trial_id: int, *, state: str, value: float | None = None,
+        metrics: dict[str, Any] | None = None, error: str | None = None,
+        steps: Sequence[tuple[int, dict[str, Any]]] = (), device: str | None = None,
+    ) -> None:
+        """Record a trial's outcome (and its buffered steps) in one committed transaction."""
+        values: dict[str, Any] = dict(state=state, value=value, metrics=metrics, error=error,
+                                      finished_at=time.time())
+        if device is not None:
+            values["device"] = device
+        with self._write() as conn, conn.begin():
+            if steps:
+                self._insert_steps(conn, trial_id, steps)
+            conn.execute(update(_TRIAL).where(_TRIAL.c.id == trial_id).values(**values))
+
+    def add_steps(self, trial_id: int, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        with self._write() as conn, conn.begin():
+            self._insert_steps(conn, trial_id, steps)
+
+    @staticmethod
+    def _insert_steps(conn: Connection, trial_id: int, steps) -> None:
+        # A re-run of an interrupted trial reports its steps again: replace the old ones.
+        first = min(s for s, _ in steps)
+        conn.execute(_STEP.delete().where(_STEP.c.trial_id == trial_id, _STEP.c.step >= first))
+        conn.execute(insert(_STEP), [
+            {"trial_id": trial_id, "step": int(s), "metrics": m} for s, m in steps])
+
+    def heartbeat(self, trial_ids: Iterable[int]) -> None:
+        ids = list(trial_ids)
+        if not ids:
+            return
+        with self._write() as conn, conn.begin():
+            conn.execute(update(_TRIAL).where(_TRIAL.c.id.in_(ids), _TRIAL.c.state == "running")
+                         .values(heartbeat=time.time()))
+
+    def mark_interrupted(self, trial_ids: Iterable[int]) -> None:
+        ids = list(trial_ids)
+        if not ids:
+            return
+        with self._write() as conn, conn.begin():
+            conn.execute(update(_TRIAL).where(_TRIAL.c.id.in_(ids), _TRIAL.c.state == "running")
+                         .values(state="interrupted", finished_at=time.time(),
+                                 error="interrupted; the next run re-runs this trial"))
+
+    def recover_stale(self, study_id: int, *, older_than_s: float) -> list[int]:
+        """Mark running trials without a heartbeat for ``older_than_s`` as failed (stale) and
+        queue their params once more as new trials. Returns the stale trials' numbers."""
+        cutoff = time.time() - older_than_s
+        with self._write() as conn, conn.begin():
+            stale = conn.execute(
+                select(*_TRIAL_COLUMNS).where(
+                    _TRIAL.c.study_id == study_id, _TRIAL.c.state == "running",
+                    _TRIAL.c.heartbeat < cutoff).with_for_update(skip_locked=True)
+            ).all()
+            if not stale:
+                return []
+            retried = set(conn.execute(select(_TRIAL.c.retry_of).where(
+                _TRIAL.c.study_id == study_id,
+                _TRIAL.c.retry_of.in_([r.number for r in stale]))).scalars())
+            for row in stale:
+                age = time.time() - (row.heartbeat or 0)
+                conn.execute(update(_TRIAL).where(_TRIAL.c.id == row.id).values(
+                    state="failed", finished_at=time.time(),
+                    error=f"stale: no heartbeat for {age:.0f} s (worker {row.worker} died?)"))
+                if row.retry_of is not None or row.number in retried:
+                    continue  # retried once already
+                number = conn.execute(
+                    update(_STUDY).where(_STUDY.c.id == study_id)
+                    .values(next_number=_STUDY.c.next_number + 1).returning(_STUDY.c.next_number)
+                ).scalar_one() - 1
+                conn.execute(insert(_TRIAL).values(
+                    study_id=study_id, round=row.round, number=number, sample_index=None,
+                    state="queued", params=row.params, seed=row.seed, retry_of=row.number))
+        return [r.number for r in stale]
+
+    # ---------------------------------------------------------------------------- reads
+    def trials(
+        self, study: StudyRecord, *, round_: int | None = None, states: Sequence[str] | None = None,
+        sort: str | None = None, limit: int | None = None, best_first: bool = True,
+    ) -> list[TrialRecord]:
+        """Trials of a study. ``best_first`` orders by value (study direction), NULLs last;
+        ``sort`` names a metric to order by instead (sorted in Python over the JSON)."""
+        stmt = select(*_TRIAL_COLUMNS).where(_TRIAL.c.study_id == study.id)
+        if round_ is not None:
+            stmt = stmt.where(_TRIAL.c.round == round_)
+        if states:
+            stmt = stmt.where(_TRIAL.c.state.in_(list(states)))
+        if sort is None and best_first:
+            order = _TRIAL.c.value.desc() if study.maximize else _TRIAL.c.value.asc()
+            stmt = stmt.order_by(_TRIAL.c.value.is_(None), order, _TRIAL.c.number)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+        else:
+            stmt = stmt.order_by(_TRIAL.c.number)
+        with self.engine.connect() as conn:
+            rows = [_trial(r) for r in conn.execute(stmt)]
+        if sort is not None:
+            rows = _sort_by_metric(rows, sort, maximize=study.maximize)
+            if limit is not None:
+                rows = rows[:limit]
+        return rows
+
+    def trial(self, study: StudyRecord, number: int) -> TrialRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*_TRIAL_COLUMNS).where(
+                _TRIAL.c.study_id == study.id, _TRIAL.c.number == number)).first()
+            if row is None:
+                raise StudyError(f"study {study.name!r} has no trial {number}")
+            steps = [(s, m) for s, m in conn.execute(
+                select(_STEP.c.step, _STEP.c.metrics).where(_STEP.c.trial_id == row.id)
+                .order_by(_STEP.c.step))]
+        return _trial(row, steps=steps)
+
+    def best(self, study: StudyRecord, *, round_: int | None = None) -> TrialRecord | None:
+        with self.engine.connect() as conn:
+            row = self._best_row(conn, study.id, study.direction, round_=round_)
+        return None if row is None else _trial(row)
+
+    @staticmethod
+    def _best_row(conn: Connection, study_id: int, direction: str, *, round_: int | None = None):
+        order = _TRIAL.c.value.desc() if direction == "maximize" else _TRIAL.c.value.asc()
+        stmt = select(*_TRIAL_COLUMNS).where(
+            _TRIAL.c.study_id == study_id, _TRIAL.c.state == "complete",
+            _TRIAL.c.value.is_not(None))
+        if round_ is not None:
+            stmt = stmt.where(_TRIAL.c.round == round_)
+        return conn.execute(stmt.order_by(order, _TRIAL.c.number).limit(1)).first()
+
+    def counts(self, study: StudyRecord, *, round_: int | None = None) -> dict[str, int]:
+        stmt = select(_TRIAL.c.state, func.count()).where(_TRIAL.c.study_id == study.id)
+        if round_ is not None:
+            stmt = stmt.where(_TRIAL.c.round == round_)
+        with self.engine.connect() as conn:
+            return dict(conn.execute(stmt.group_by(_TRIAL.c.state)).all())
+
+
+def _trial(row, **overrides) -> TrialRecord:
+    data = dict(row._mapping)
+    data.update(overrides)
+    return TrialRecord(**data)
+
+
+def _sort_by_metric(rows: list[TrialRecord], metric: str, *, maximize: bool) -> list[TrialRecord]:
+    def key(t: TrialRecord):
+        v = (t.metrics or {}).get(metric)
+        if metric in ("number", "duration"):
+            v = getattr(t, metric)
+        if not isinstance(v, (int, float)) or v != v:
+            return (1, 0.0, t.number)
+        return (0, -v if maximize else v, t.number)
+
+    return sorted(rows, key=key)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = ["Storage", "trial_seed", "OperationalError"]
