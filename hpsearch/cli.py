@@ -63,7 +63,7 @@ def cli(ctx: click.Context, db: str, quiet: bool, verbose: bool) -> None:
     import logging
 
     logging.basicConfig(
-        level=logging.DEBUG if verbose else (logging.WARNING if quiet else logging.INFO),
+        level=logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -112,15 +112,20 @@ def validate(space_file: Path, n_samples: int, fmt: str, seed: int | None) -> No
         row = param.describe()
         table.add_row(row["name"], row["type"], row["range"], row["scale"], row["condition"])
     console.print(table)
+    if study.sampler == "grid":
+        console.print(f"grid: {sampler.size} distinct configurations")
     if configs:
-        names = list(space.params)
-        samples = Table("#", *names, title=f"{len(configs)} sample configurations")
-        for i, config in enumerate(configs):
-            samples.add_row(str(i), *(_fmt_value(config[n]) if n in config else "-" for n in names))
+        # One row per parameter, one column per sample: stays readable with many parameters.
+        samples = Table("name", *(f"#{i}" for i in range(len(configs))),
+                        title=f"{len(configs)} sample configurations ('-': inactive)")
+        for name in space.params:
+            samples.add_row(name, *(_fmt_value(c[name]) if name in c else "-" for c in configs))
         console.print(samples)
 
 
 def _fmt_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

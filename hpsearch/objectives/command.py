@@ -94,9 +94,9 @@ class CommandObjective(Objective):
                 metrics = self._parse(line)
                 if metrics is None:
                     continue
-                if final is not None:  # the previous one was intermediate
-                    step += 1
-                    context.report(int(final.get("step", step)), final)
+                # Every metric line is a point of the curve; the last one is also the result.
+                step = _as_step(metrics.pop("step", None), step + 1)
+                context.report(step, metrics)
                 final = metrics
             proc.wait()
         except BaseException:
@@ -136,3 +136,12 @@ class CommandObjective(Objective):
         if isinstance(data, dict) and self.metric in data:
             return data
         return None
+
+
+def _as_step(value: Any, default: int) -> int:
+    if isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
