@@ -261,7 +261,7 @@ class _RunProgress:
 @cli.command()
 @click.argument("study")
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Only the N best trials.")
-@click.option("--sort", "sort_metric", default=None, help="Order by this metric instead of the study's value.")
+@click.option("--sort", "sort_metric", default=None, help="Order by a metric (best first) or a parameter, number or duration (ascending).")
 @click.option("--state", "states", multiple=True,
               type=click.Choice(["queued", "running", "complete", "pruned", "failed", "interrupted"]),
               help="Only trials in this state (repeatable).")
@@ -277,7 +277,11 @@ def report(ctx, study, top, sort_metric, states, round_, fmt, output):
 
     storage = _open_storage(ctx)
     rec = storage.get_study(study)
-    trials = storage.trials(rec, round_=round_, states=states or None, sort=sort_metric, limit=top)
+    if sort_metric is None:
+        trials = storage.trials(rec, round_=round_, states=states or None, limit=top)
+    else:
+        trials = rep.sort_trials(storage.trials(rec, round_=round_, states=states or None, best_first=False),
+                                 sort_metric, maximize=rec.maximize)[:top]
     if fmt != "table":
         text = rep.render(trials, rec, fmt)
         if output is not None:

@@ -29,6 +29,28 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
 
 
+def sort_trials(trials: Sequence[TrialRecord], key: str, *, maximize: bool) -> list[TrialRecord]:
+    """Order by ``key``: a metric (best first, in the study's direction), or a parameter,
+    ``number`` or ``duration`` (ascending). Trials without a numeric value for it go last."""
+    def get(t: TrialRecord):
+        if key in ("number", "duration", "value"):
+            return getattr(t, key)
+        if t.metrics and key in t.metrics:
+            return t.metrics[key]
+        return t.params.get(key)
+
+    is_metric = key == "value" or any(t.metrics and key in t.metrics for t in trials)
+    sign = -1 if (is_metric and maximize) else 1
+
+    def order(t: TrialRecord):
+        v = get(t)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return (1, 0.0, str(v), t.number)
+        return (0, sign * v, "", t.number)
+
+    return sorted(trials, key=order)
+
+
 def trial_json(t: TrialRecord) -> dict[str, Any]:
     """One trial as a JSON object (the ``--format json`` record)."""
     return {

@@ -1,0 +1,140 @@
+"""Storage: schema version, claims and numbering, finish, interrupts, stale recovery, reads."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from hpsearch.errors import StorageError, StudyError
+from hpsearch.storage import SCHEMA_VERSION, Storage, trial_seed
+
+
+def _study(storage: Storage, name: str = "s", target: int = 5, direction: str = "maximize"):
+    study = storage.create_study(name=name, metric="m", direction=direction, sampler="random",
+                                 seed=3, space={"params": {}}, source="x.toml", target=target)
+    return study, storage.latest_round(study.id)
+
+
+@pytest.fixture
+def storage(tmp_path):
+    s = Storage(f"sqlite:///{tmp_path}/t.db")
+    yield s
+    s.dispose()
+
+
+def test_new_database_records_schema_version(tmp_path):
+    Storage(f"sqlite:///{tmp_path}/v.db").dispose()
+    con = sqlite3.connect(tmp_path / "v.db")
+    assert con.execute("select value from hpsearch_meta where key='schema_version'").fetchone() == (
+        str(SCHEMA_VERSION),)
+    assert con.execute("pragma journal_mode").fetchone() == ("wal",)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    Storage(f"sqlite:///{tmp_path}/v.db").dispose()
+    con = sqlite3.connect(tmp_path / "v.db")
+    con.execute("update hpsearch_meta set value='99' where key='schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StorageError, match=r"schema version 99 is newer than this hpsearch understands \(1\)"):
+        Storage(f"sqlite:///{tmp_path}/v.db")
+
+
+def test_unopenable_database_is_a_storage_error(tmp_path):
+    with pytest.raises(StorageError, match="cannot open the database"):
+        Storage(f"sqlite:///{tmp_path}/no/such/dir/x.db")
+
+
+def test_claims_are_numbered_contiguously_up_to_the_limit(storage):
+    study, round_ = _study(storage)
+    got = []
+    while (t := storage.claim(study, round_, propose=lambda i: {"i": i}, limit=5, worker="w",
+                              device=None)) is not None:
+        assert t.state == "running" and t.params == {"i": t.sample_index}
+        assert t.seed == trial_seed(3, t.number)
+        storage.finish(t.id, state="complete", value=float(t.number), metrics={"m": float(t.number)})
+        got.append(t.number)
+    assert got == [0, 1, 2, 3, 4]
+    assert storage.counts(study) == {"complete": 5}
+    assert storage.best(study).number == 4
+    assert [t.number for t in storage.trials(study, limit=2)] == [4, 3]
+
+
+def test_minimize_orders_ascending_and_nulls_last(storage):
+    study, round_ = _study(storage, direction="minimize")
+    for v in (3.0, None, 1.0, 2.0):
+        t = storage.claim(study, round_, propose=lambda i: {}, limit=None, worker="w", device=None)
+        storage.finish(t.id, state="complete" if v is not None else "failed", value=v,
+                       metrics=None if v is None else {"m": v}, error=None if v is not None else "x")
+    assert [t.value for t in storage.trials(study)] == [1.0, 2.0, 3.0, None]
+    assert storage.best(study).value == 1.0
+
+
+def test_interrupted_trial_is_reclaimed_with_same_number_params_and_seed(storage):
+    study, round_ = _study(storage, target=3)
+    first = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="w", device=None)
+    storage.mark_interrupted([first.id])
+    assert storage.trial(study, first.number).state == "interrupted"
+    again = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="w2", device=None)
+    assert (again.id, again.number, again.params, again.seed) == (first.id, first.number, first.params, first.seed)
+    assert again.worker == "w2" and again.state == "running"
+
+
+def test_stale_trial_is_failed_and_retried_once(storage):
+    study, round_ = _study(storage, target=3)
+    t = storage.claim(study, round_, propose=lambda i: {"i": 7}, limit=3, worker="dead", device=None)
+    time.sleep(0.05)
+    assert storage.recover_stale(study.id, older_than_s=0.01) == [t.number]
+    stale = storage.trial(study, t.number)
+    assert stale.state == "failed" and stale.error.startswith("stale: no heartbeat")
+    retry = storage.claim(study, round_, propose=lambda i: {"i": -1}, limit=3, worker="w", device=None)
+    assert retry.retry_of == t.number and retry.params == {"i": 7} and retry.seed == t.seed
+    # the retry goes stale too: failed, but not retried a second time
+    time.sleep(0.05)
+    assert storage.recover_stale(study.id, older_than_s=0.01) == [retry.number]
+    assert storage.counts(study) == {"failed": 2}
+    nxt = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="w", device=None)
+    assert nxt.retry_of is None and nxt.sample_index == 1
+
+
+def test_fresh_heartbeat_is_not_stale(storage):
+    study, round_ = _study(storage)
+    t = storage.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None)
+    time.sleep(0.05)
+    storage.heartbeat([t.id])
+    assert storage.recover_stale(study.id, older_than_s=0.04) == []
+
+
+def test_steps_are_stored_in_order_and_replaced_on_rerun(storage):
+    study, round_ = _study(storage)
+    t = storage.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None)
+    storage.add_steps(t.id, [(1, {"a": 1.0}), (2, {"a": 2.0})])
+    storage.finish(t.id, state="complete", value=1.0, metrics={"m": 1.0}, steps=[(2, {"a": 2.5}), (3, {"a": 3.0})])
+    assert storage.trial(study, t.number).steps == [(1, {"a": 1.0}), (2, {"a": 2.5}), (3, {"a": 3.0})]
+
+
+def test_unknown_study_and_trial_are_study_errors(storage):
+    _study(storage, name="known")
+    with pytest.raises(StudyError, match=r"no study named 'nope' in sqlite:///.*; studies here: known"):
+        storage.get_study("nope")
+    with pytest.raises(StudyError, match="study 'known' has no trial 12"):
+        storage.trial(storage.get_study("known"), 12)
+
+
+def test_create_study_twice_returns_the_first(storage):
+    a, _ = _study(storage, name="dup")
+    b = storage.create_study(name="dup", metric="other", direction="minimize", sampler="random",
+                             seed=0, space={}, source="", target=1)
+    assert b.id == a.id and b.metric == "m"
+
+
+def test_summaries_count_states_and_best(storage):
+    study, round_ = _study(storage, target=3)
+    for state, v in (("complete", 0.5), ("failed", None), ("complete", 0.9)):
+        t = storage.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None)
+        storage.finish(t.id, state=state, value=v, metrics=None if v is None else {"m": v})
+    (s,) = storage.summaries()
+    assert (s.name, s.n_trials, s.counts, s.best_value, s.best_number, s.rounds) == (
+        "s", 3, {"complete": 2, "failed": 1}, 0.9, 2, 1)
