@@ -1,0 +1,395 @@
+"""Coarse to fine: narrow a round's space around its best trials and store it as a new round.
+
+A *round* is a space plus the trials sampled in it; round 1 is the file's space. Refining a
+round takes its top trials and, for every searchable parameter, works in the unit coordinates
+of the **original** (round 1) parameter, so log and log(1-x) scales are respected::
+
+    numeric   the box [min u, max u] spanned by the top trials (and the best trial so far),
+              widened on each side by ``margin`` × its width (at least ``MIN_UNIT_WIDTH`` wide
+              in all), clipped to [0, 1], and mapped back to values with ``from_unit`` of the
+              original parameter (so integers stay integers and steps stay on their lattice).
+              Where the best trial lies on an edge of the round's box, that side is not
+              narrowed but moved outwards by ``EDGE_EXTENSION`` × the round's box width, so a
+              box that was too tight can walk back out (still clipped to the original bounds).
+    choice    the values seen among the top trials, in their original order. Conditions on a
+              value that is gone are dropped by :meth:`Space.with_params`; a parameter whose
+              condition can then never hold leaves the space (it could never be active).
+    inactive  a conditional parameter absent from every top trial keeps its previous range.
+    fixed     unchanged.
+
+:func:`narrow` is the pure step (no storage); :func:`refine_study` reads a stored round, calls
+it and stores the new round; :func:`refine_and_run` repeats refine → run; :func:`rounds_overview`
+is what ``hpsearch rounds`` prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+from hpsearch.errors import StudyError
+from hpsearch.params import same_value
+from hpsearch.space import Choice, Fixed, IntParam, Param, Space
+
+__all__ = [
+    "narrow", "refine_study", "refine_and_run", "top_count", "unit_width", "rounds_overview",
+    "RoundsOverview", "range_text", "DEFAULT_MARGIN", "DEFAULT_TOP_FRAC", "MIN_TOP", "MIN_UNIT_WIDTH",
+    "EDGE_FRACTION", "EDGE_EXTENSION", "DEFAULT_REFINE_SAMPLER", "DEFAULT_REFINE_TRIALS",
+]
+
+log = logging.getLogger(__name__)
+
+#: Each side of the top trials' box is widened by this fraction of the box's width.
+DEFAULT_MARGIN = 0.1
+#: Without ``--top``, the best 20 % of the round's completed trials, but at least ``MIN_TOP``.
+DEFAULT_TOP_FRAC = 0.2
+MIN_TOP = 3
+#: A refined numeric box is at least this wide in the original unit coordinates (5 % of the
+#: file's range), so identical top trials still leave something to sample.
+MIN_UNIT_WIDTH = 0.05
+#: The best trial is "on an edge" when it lies within this fraction of the round's box width
+#: from that edge.
+EDGE_FRACTION = 0.05
+#: An edge side moves outwards by this fraction of the round's box width.
+EDGE_EXTENSION = 0.5
+#: Sobol fills a small box more evenly than independent random draws.
+DEFAULT_REFINE_SAMPLER = "sobol"
+DEFAULT_REFINE_TRIALS = 20
+
+
+# ------------------------------------------------------------------------------ the pure step
+def unit_width(param: Param, original: Param) -> float:
+    """Width of ``param``'s range in ``original``'s unit coordinates (1.0 = the file's range)."""
+    if isinstance(param, Choice) and isinstance(original, Choice):
+        return len(param.values) / len(original.values)
+    if not param.numeric:
+        return 0.0
+    if isinstance(param, IntParam) and isinstance(original, IntParam):
+        # An integer owns a cell around its unit coordinate: measure from cell edge to cell
+        # edge, so [1, 3] of the file's [1, 3] is 100 %, not the distance between two centres.
+        s = original.step or 1
+        lo = 0.0 if param.low <= original.low else \
+            (original.to_unit(param.low - s) + original.to_unit(param.low)) / 2
+        hi = 1.0 if param.high >= original.high else \
+            (original.to_unit(param.high) + original.to_unit(param.high + s)) / 2
+        return hi - lo
+    return original.to_unit(param.high) - original.to_unit(param.low)
+
+
+def narrow(
+    space: Space, original: Space, top: Sequence[Mapping[str, Any]], best: Mapping[str, Any],
+    *, margin: float = DEFAULT_MARGIN, min_width: float = MIN_UNIT_WIDTH,
+) -> tuple[Space, dict[str, Any]]:
+    """The space of the next round, and what changed per parameter.
+
+    Parameters
+    ----------
+    space:
+        The round's space (the one ``top`` was sampled from).
+    original:
+        The study's round-1 (file) space: bounds are clipped to it and unit coordinates are its.
+    top:
+        Parameters of the round's top trials, best first.
+    best:
+        Parameters of the best trial so far (the round's best, or an earlier round's if that was
+        better). The new box always contains it, and where it lies on an edge of ``space``'s
+        box that side is extended instead of narrowed.
+    margin:
+        Each side of the top trials' box is widened by ``margin`` × the box's width.
+    min_width:
+        The smallest width of a numeric box, in the original unit coordinates.
+
+    Returns
+    -------
+    (space, changes)
+        ``changes[name]`` is a JSON-ready dict: ``old`` and ``new`` bounds (``[low, high]``, or
+        the list of values of a choice), ``edge`` (sides extended) and ``note`` when the range
+        was kept or the parameter removed.
+    """
+    if not top:
+        raise ValueError("narrow needs at least one top trial")
+    if margin < 0 or not math.isfinite(margin):
+        raise ValueError(f"margin must be a non-negative number (got {margin!r})")
+    points = [*top, best]
+    replaced: dict[str, Param] = {}
+    changes: dict[str, Any] = {}
+    for param in space.search_params:
+        orig = original.params.get(param.name)
+        seen = [p[param.name] for p in points if param.name in p]
+        if not seen:
+            changes[param.name] = {"old": _bounds(param), "new": _bounds(param),
+                                   "note": "inactive in all top trials: range kept"}
+            continue
+        if isinstance(param, Choice):
+            new = _narrow_choice(param, seen)
+        elif param.numeric and orig is not None and orig.numeric:
+            new, edges = _narrow_numeric(param, orig, seen, best.get(param.name),
+                                         margin=margin, min_width=min_width)
+            if edges:
+                changes[param.name] = {"edge": edges}
+        else:  # pragma: no cover - every searchable type is a Choice or numeric
+            continue
+        replaced[param.name] = new
+        changes[param.name] = {"old": _bounds(param), "new": _bounds(new),
+                               **changes.get(param.name, {})}
+    narrowed = space.with_params(replaced)
+    for name in space.params:
+        if name not in narrowed.params:
+            changes[name] = {"old": _bounds(space.params[name]), "new": None,
+                             "note": "removed: its condition can no longer hold"}
+    return narrowed, changes
+
+
+def _bounds(param: Param) -> Any:
+    if isinstance(param, Choice):
+        return list(param.values)
+    if isinstance(param, Fixed):
+        return param.value
+    return [param.low, param.high]  # type: ignore[attr-defined]
+
+
+def _narrow_choice(param: Choice, seen: list[Any]) -> Choice:
+    keep = tuple(v for v in param.values if any(same_value(v, s) for s in seen))
+    if not keep:  # values from outside this round's choice only (an odd --from-round)
+        return param
+    return _replace(param, values=keep)
+
+
+def _narrow_numeric(param: Param, orig: Param, seen: list[Any], best: Any, *, margin: float,
+                    min_width: float) -> tuple[Param, list[str]]:
+    us = [orig.to_unit(v) for v in seen]
+    lo, hi = min(us), max(us)
+    width = hi - lo
+    pad = margin * width
+    if width + 2 * pad < min_width:
+        pad = (min_width - width) / 2
+    lo, hi = lo - pad, hi + pad
+    # The round's own box, in the same (original) unit coordinates.
+    cur_lo, cur_hi = orig.to_unit(param.low), orig.to_unit(param.high)  # type: ignore[attr-defined]
+    cur_w = cur_hi - cur_lo
+    edges = []
+    if best is not None and cur_w > 0:
+        b = orig.to_unit(best)
+        if b - cur_lo <= EDGE_FRACTION * cur_w:
+            lo = min(lo, cur_lo - EDGE_EXTENSION * cur_w)
+            edges.append("low")
+        if cur_hi - b <= EDGE_FRACTION * cur_w:
+            hi = max(hi, cur_hi + EDGE_EXTENSION * cur_w)
+            edges.append("high")
+    lo, hi = max(lo, 0.0), min(hi, 1.0)
+    # from_unit of the original maps into the cell holding u, so a box containing every top
+    # trial's u maps to bounds containing every top value; min/max guard the last ulp.
+    low = min(orig.from_unit(lo), *seen)
+    high = max(orig.from_unit(hi), *seen)
+    low, high = _keep_apart(orig, low, high)
+    return _replace(param, low=low, high=high), edges
+
+
+def _keep_apart(orig: Param, low: Any, high: Any) -> tuple[Any, Any]:
+    """Bounds with ``low < high`` and at least one step between them, inside ``orig``."""
+    step = orig.step if orig.step is not None else (1 if isinstance(orig, IntParam) else 0)  # type: ignore[attr-defined]
+    if step == 0:
+        if low < high:
+            return low, high
+        # Continuous and collapsed (float resolution): take the original's next representable
+        # neighbours, which exist because the original has low < high.
+        up, down = math.nextafter(high, math.inf), math.nextafter(low, -math.inf)
+        return (low, up) if up <= orig.high else (down, high)  # type: ignore[attr-defined]
+    while high - low < step:
+        if orig.contains(_step(high, step)):
+            high = _step(high, step)
+        elif orig.contains(_step(low, -step)):
+            low = _step(low, -step)
+        else:  # pragma: no cover - the original spans at least one step
+            break
+    return low, high
+
+
+def _step(x: Any, step: Any) -> Any:
+    return x + step if isinstance(x, int) and isinstance(step, int) else float(f"{x + step:.12g}")
+
+
+def _replace(param: Param, **changes: Any) -> Param:
+    """``dataclasses.replace`` that also keeps an explicit ``grid`` valid for the new range."""
+    grid = param.grid
+    if grid is not None:
+        trial = dataclasses.replace(param, grid=None, **changes)
+        kept = [v for v in grid if trial.contains(v)]
+        return dataclasses.replace(trial, grid=kept or None)
+    return dataclasses.replace(param, **changes)
+
+
+# ------------------------------------------------------------------------------ with storage
+def top_count(n_complete: int, *, top: int | None = None, top_frac: float = DEFAULT_TOP_FRAC) -> int:
+    """How many trials span the box: ``top``, else ``top_frac`` of the completed ones (>= 3)."""
+    if top is not None:
+        return top
+    return max(MIN_TOP, math.ceil(top_frac * n_complete - 1e-9))
+
+
+def refine_study(
+    storage: Any, study_name: str, *, top: int | None = None, top_frac: float = DEFAULT_TOP_FRAC,
+    trials: int = DEFAULT_REFINE_TRIALS, margin: float = DEFAULT_MARGIN,
+    from_round: int | None = None, sampler: str = DEFAULT_REFINE_SAMPLER, seed: int | None = None,
+) -> Any:
+    """Narrow a round of ``study_name`` around its top trials and store it as a new round.
+
+    Parameters
+    ----------
+    storage:
+        An open :class:`~hpsearch.storage.Storage`.
+    top, top_frac:
+        The best ``top`` completed trials of the round, else the best ``top_frac`` of them
+        (at least :data:`MIN_TOP`).
+    trials:
+        The new round's target number of trials (``run``/``work`` fill it).
+    margin:
+        See :func:`narrow`.
+    from_round:
+        The round to refine (default: the latest).
+    sampler, seed:
+        The new round's sampler (Sobol by default) and seed (default: the study's seed plus
+        the new round's number, so each round draws a different sequence).
+
+    Returns
+    -------
+    RoundRecord
+        The new round; its ``rule`` records how it was made.
+
+    Raises
+    ------
+    StudyError
+        Unknown study or round, or too few completed trials in the round.
+    """
+    from hpsearch.samplers import make_sampler
+
+    if top is not None and top < 1:
+        raise StudyError(f"--top must be at least 1 (got {top})")
+    if not 0 < top_frac <= 1:
+        raise StudyError(f"--top-frac must be in (0, 1] (got {top_frac})")
+    if trials < 1:
+        raise StudyError(f"--trials must be at least 1 (got {trials})")
+    study = storage.get_study(study_name)
+    rounds = storage.rounds(study.id)
+    round_ = rounds[-1] if from_round is None else storage.get_round(study.id, from_round)
+    complete = [t for t in storage.trials(study, round_=round_.number, states=["complete"])
+                if t.value is not None and not math.isnan(t.value)]
+    k = top_count(len(complete), top=top, top_frac=top_frac)
+    if len(complete) < k:
+        raise StudyError(
+            f"cannot refine study {study.name!r} from round {round_.number}: it has "
+            f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}, "
+            f"{k} are needed (run more trials, or pass a smaller --top)")
+    chosen = complete[:k]
+    best = storage.best(study) or chosen[0]  # study-wide: never worse than chosen[0]
+    original = Space.from_dict(study.space, source=study.source or "<stored>")
+    current = Space.from_dict(round_.space, source=study.source or "<stored>")
+    new_space, changes = narrow(current, original, [t.params for t in chosen], best.params,
+                                margin=margin)
+    number = rounds[-1].number + 1
+    seed = study.seed + number - 1 if seed is None else seed
+    make_sampler(sampler, new_space, seed=seed)  # refuse an unknown sampler before storing
+    rule = {
+        "kind": "refine", "from_round": round_.number, "top": k,
+        "top_frac": None if top is not None else top_frac, "margin": margin,
+        "min_unit_width": MIN_UNIT_WIDTH, "top_trials": [t.number for t in chosen],
+        "best_trial": best.number, "best_value": best.value, "params": changes,
+    }
+    new = storage.add_round(study.id, parent=round_.number, space=new_space.to_dict(), rule=rule,
+                            sampler=sampler, seed=seed, target=trials)
+    log.info("study %s: round %d refined from round %d (top %d trials)", study.name, new.number,
+             round_.number, k)
+    return new
+
+
+def refine_and_run(
+    storage: Any, study_name: str, *, rounds: int = 1, from_round: int | None = None,
+    device: str | None = None, on_event: Callable[[Any], None] | None = None, **options: Any,
+) -> Iterator[tuple[Any, Any]]:
+    """Refine, run the new round to its target, refine again from it: ``rounds`` times.
+
+    Yields ``(round, run_summary)`` after each round has run; ``options`` go to
+    :func:`refine_study` (only the first round uses ``from_round``).
+    """
+    from hpsearch.runner import work
+
+    for i in range(rounds):
+        new = refine_study(storage, study_name, from_round=from_round if i == 0 else None,
+                           **options)
+        study = storage.get_study(study_name)
+        summary = work(storage, study, new, device=device, on_event=on_event)
+        yield new, summary
+
+
+# ------------------------------------------------------------------------------ the overview
+@dataclass
+class RoundsOverview:
+    """Each round's bounds beside the others: what ``hpsearch rounds`` prints.
+
+    ``rounds`` holds one dict per round (number, parent, sampler, target, counts, best);
+    ``ranges[param][i]`` is the text of round i's range (``None``: not in that round's space)
+    and ``widths[param][i]`` its width in the original unit coordinates.
+    """
+
+    study: str
+    metric: str
+    direction: str
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    ranges: dict[str, list[str | None]] = field(default_factory=dict)
+    widths: dict[str, list[float | None]] = field(default_factory=dict)
+    bounds: dict[str, list[Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study, "metric": self.metric, "direction": self.direction,
+            "rounds": [
+                {**r, "params": {name: {"range": self.bounds[name][i],
+                                        "unit_width": self.widths[name][i]}
+                                 for name in self.ranges if self.ranges[name][i] is not None}}
+                for i, r in enumerate(self.rounds)
+            ],
+        }
+
+
+def rounds_overview(storage: Any, study_name: str) -> RoundsOverview:
+    """Every round of ``study_name`` with its bounds, counts and best trial."""
+    study = storage.get_study(study_name)
+    original = Space.from_dict(study.space, source=study.source or "<stored>")
+    out = RoundsOverview(study=study.name, metric=study.metric, direction=study.direction)
+    spaces = []
+    for r in storage.rounds(study.id):
+        counts = storage.counts(study, round_=r.number)
+        best = storage.best(study, round_=r.number)
+        out.rounds.append({
+            "round": r.number, "parent": r.parent, "sampler": r.sampler, "target": r.target,
+            "trials": sum(counts.values()), "complete": counts.get("complete", 0),
+            "best_value": None if best is None else best.value,
+            "best_trial": None if best is None else best.number,
+            "top": (r.rule or {}).get("top"), "margin": (r.rule or {}).get("margin"),
+        })
+        spaces.append(Space.from_dict(r.space, source=study.source or "<stored>"))
+    for name, orig in original.params.items():
+        if not orig.searchable:
+            continue
+        ranges: list[str | None] = []
+        widths: list[float | None] = []
+        bounds: list[Any] = []
+        for s in spaces:
+            p = s.params.get(name)
+            ranges.append(None if p is None else p.describe()["range"])
+            widths.append(None if p is None else unit_width(p, orig))
+            bounds.append(None if p is None else _bounds(p))
+        out.ranges[name], out.widths[name], out.bounds[name] = ranges, widths, bounds
+    return out
+
+
+def range_text(text: str | None, width: float | None) -> str:
+    """``[0.001, 0.01] (33%)``: a range with its share of the file's range."""
+    if text is None:
+        return "-"
+    if width is None or width >= 0.9995:
+        return text
+    return f"{text} ({100 * width:.2g}%)" if width < 0.1 else f"{text} ({100 * width:.0f}%)"
