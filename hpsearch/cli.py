@@ -171,6 +171,22 @@ def _fmt_seconds(seconds: float | None) -> str:
 # run
 
 
+def _parallel_options(fn):
+    """--workers, --devices and --max-concurrent, shared by `run` and `worker`."""
+    fn = click.option(
+        "--max-concurrent", type=click.IntRange(min=1), default=None, metavar="K",
+        help="Start no trial while K trials of the study are running (any process, any machine); "
+             "a run that finds K running exits 0 at once.")(fn)
+    fn = click.option(
+        "--devices", default=None, metavar="LIST",
+        help="Pin the workers round robin to these devices: cuda:0,cuda:1 or auto (every "
+             "visible GPU, else cpu).")(fn)
+    fn = click.option(
+        "--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+        help="Run this many trials at once, each in its own process.")(fn)
+    return fn
+
+
 @cli.command()
 @click.argument("space_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--trials", type=click.IntRange(min=1), default=None,
@@ -186,18 +202,23 @@ def _fmt_seconds(seconds: float | None) -> str:
 @click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
 @click.option("--stale-after", callback=_duration, default=None, metavar="DURATION",
               help="A running trial with no heartbeat for this long is failed as stale and retried (default 2m).")
+@_parallel_options
 @click.pass_context
-def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device, stale_after):
+def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device, stale_after,
+        workers, devices, max_concurrent):
     """Create or resume the study of SPACE_FILE and run trials until it has its target.
 
-    Every finished trial is committed at once. Ctrl-C (or SIGTERM) marks the running trial
-    interrupted and exits 130 (143); running the same command again resumes, re-running it.
+    Every finished trial is committed at once. Ctrl-C (or SIGTERM) marks the running trials
+    interrupted and exits 130 (143); running the same command again resumes, re-running them.
+    Runs started at the same time on one study (overlapping cron ticks) share it safely; with
+    --max-concurrent K a run that finds K trials running exits 0 at once, starting none.
     """
     from hpsearch.runner import STALE_AFTER_S, run_study
     from hpsearch.space import load_space
 
     if trials is not None and add is not None:
         raise click.UsageError("--trials and --add cannot be used together")
+    device_list = _device_list(device, devices)
     space = load_space(space_file)
     storage = _open_storage(ctx, create=True)
     quiet = ctx.obj["quiet"]
@@ -206,13 +227,35 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
         summary = run_study(
             storage, space, name=study_name, trials=trials, add=add, timeout=timeout,
             sampler=sampler, seed=seed, device=device, on_event=progress.event,
-            stale_after=stale_after or STALE_AFTER_S)
+            stale_after=stale_after or STALE_AFTER_S, workers=workers, devices=device_list,
+            max_concurrent=max_concurrent)
+    _echo_summary(summary)
+
+
+def _device_list(device, devices):
+    from hpsearch.workers import resolve_devices
+
+    if devices is not None and device is not None:
+        raise click.UsageError("--device and --devices cannot be used together")
+    return None if devices is None else resolve_devices(devices)
+
+
+def _echo_summary(summary) -> None:
+    if summary.stopped == "busy" and summary.ran == 0 and summary.busy is not None:
+        running, limit = summary.busy
+        click.echo(f"study {summary.study}: {running} trials already running "
+                   f"(--max-concurrent {limit}); started none")
+        return
     states = ", ".join(f"{n} {s}" for s, n in sorted(summary.states.items())) or "no trials"
     best = summary.best
     line = f"study {summary.study} round {summary.round}: ran {summary.ran} trials ({states}); stopped: {summary.stopped}"
+    if summary.workers > 1:
+        line += f"; {summary.workers} workers"
     if best is not None and best.value is not None:
         line += f"; best trial {best.number}: {best.value:.6g}"
     click.echo(line)
+    for lost in summary.lost_workers:
+        click.echo(f"warning: {lost}", err=True)
 
 
 class _RunProgress:
@@ -421,6 +464,125 @@ def best(ctx, study, export, fmt):
             click.echo(f"  {k} = {fmt_cell(v)}")
     if export is not None:
         click.echo(f"wrote {export}; retrain it with: hpsearch run {export}", err=True)
+
+
+# --------------------------------------------------------------------------------------------
+# refine / rounds
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--top", type=click.IntRange(min=1), default=None,
+              help="Span the box over the best K completed trials of the round (default: see --top-frac).")
+@click.option("--top-frac", type=click.FloatRange(0, 1, min_open=True), default=0.2, show_default=True,
+              help="Without --top: this fraction of the round's completed trials (at least 3).")
+@click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Trials to run in each new round.")
+@click.option("--margin", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="Widen each side of the top trials' box by this fraction of its width "
+                   "(in unit-cube coordinates; a box is at least 5% of the file's range wide).")
+@click.option("--rounds", "n_rounds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Refine and run this many times, each round from the previous one.")
+@click.option("--from-round", type=click.IntRange(min=1), default=None,
+              help="Refine from this round instead of the latest.")
+@click.option("--sampler", type=click.Choice(["sobol", "random", "grid"]), default="sobol", show_default=True,
+              help="Sampler of the new rounds; Sobol is the default because it fills a small box "
+                   "more evenly than random draws.")
+@click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
+@click.pass_context
+def refine(ctx, study, top, top_frac, trials, margin, n_rounds, from_round, sampler, device):
+    """Zoom in: a new round of STUDY narrowed around the best trials of its latest round.
+
+    For each numeric parameter the new range is the box spanned by the top trials in unit-cube
+    coordinates (so log scales are respected), widened by --margin and clipped to the space
+    file's bounds; where the best trial sits on an edge of the round's box, that side is
+    extended instead. Choices keep the values seen among the top trials. The new round is
+    stored with the study (see `hpsearch rounds STUDY`), then its trials run; `hpsearch run
+    SPACE` later continues in the latest (narrowed) round.
+    """
+    from hpsearch.refine import refine_and_run
+
+    storage = _open_storage(ctx)
+    progress = _RunProgress(quiet=ctx.obj["quiet"])
+    with progress:
+        for new, summary in refine_and_run(
+                storage, study, rounds=n_rounds, from_round=from_round, device=device,
+                on_event=progress.event, top=top, top_frac=top_frac, trials=trials,
+                margin=margin, sampler=sampler):
+            rule = new.rule or {}
+            states = ", ".join(f"{n} {s}" for s, n in sorted(summary.states.items())) or "no trials"
+            line = (f"study {summary.study} round {new.number} (from round {rule.get('from_round')}, "
+                    f"top {rule.get('top')} trials, {new.sampler}): ran {summary.ran} trials ({states})")
+            best = summary.best
+            if best is not None and best.value is not None:
+                line += f"; best so far: trial {best.number}, {best.value:.6g}"
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("study")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+def rounds(ctx, study, fmt):
+    """STUDY's rounds side by side: each parameter's range per round, trials and best value."""
+    from hpsearch.refine import range_text, rounds_overview
+
+    overview = rounds_overview(_open_storage(ctx), study)
+    if fmt == "json":
+        click.echo(json.dumps(overview.to_dict(), indent=1))
+        return
+    from rich.table import Table
+
+    from hpsearch.report import fmt_cell
+
+    title = f"{overview.study}: {overview.direction} {overview.metric}; ranges per round (% of the file's range)"
+    table = Table("param", *(f"round {r['round']}" for r in overview.rounds), title=title)
+    for name, texts in overview.ranges.items():
+        table.add_row(name, *(range_text(t, w) for t, w in zip(texts, overview.widths[name])))
+    table.add_section()
+    table.add_row("from", *("file" if r["parent"] is None else f"round {r['parent']}" for r in overview.rounds))
+    table.add_row("trials", *(f"{r['complete']}/{r['trials']} complete" for r in overview.rounds))
+    table.add_row("best", *("-" if r["best_value"] is None else f"{fmt_cell(r['best_value'])} (trial {r['best_trial']})"
+                            for r in overview.rounds))
+    _console().print(table)
+
+
+# --------------------------------------------------------------------------------------------
+# worker
+
+
+@cli.command()
+@click.argument("db_url")
+@click.argument("study")
+@click.option("--add", type=click.IntRange(min=1), default=None,
+              help="Run N trials and stop (default: until the latest round has its target).")
+@click.option("--timeout", callback=_duration, default=None, metavar="DURATION",
+              help="Stop starting new trials after this long (90s, 30m, 2h).")
+@click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
+@click.option("--stale-after", callback=_duration, default=None, metavar="DURATION",
+              help="A running trial with no heartbeat for this long is failed as stale and retried (default 2m).")
+@_parallel_options
+@click.pass_context
+def worker(ctx, db_url, study, add, timeout, device, stale_after, workers, devices, max_concurrent):
+    """Join STUDY in the database DB_URL (postgresql://user@host/db) from this machine.
+
+    No space file is needed: the latest round's stored space says what to run. A python
+    objective's module must be importable here (run from its folder or set PYTHONPATH); a
+    command objective's program must exist here.
+    """
+    from hpsearch.runner import STALE_AFTER_S, join_study
+    from hpsearch.storage import Storage
+
+    device_list = _device_list(device, devices)
+    ctx.obj["db"] = db_url
+    storage = _open_storage(ctx) if db_url.startswith("sqlite") else Storage(db_url)
+    progress = _RunProgress(quiet=ctx.obj["quiet"])
+    with progress:
+        summary = join_study(
+            storage, study, add=add, timeout=timeout, device=device, on_event=progress.event,
+            stale_after=stale_after or STALE_AFTER_S, workers=workers, devices=device_list,
+            max_concurrent=max_concurrent)
+    _echo_summary(summary)
 
 
 # --------------------------------------------------------------------------------------------

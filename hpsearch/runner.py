@@ -1,10 +1,13 @@
 """The loop: claim a trial, run the objective, record it; budgets, heartbeats and signals.
 
 :func:`prepare_study` creates or resumes a study (refusing when the space file changed under
-it); :func:`run_study` runs trials in this process until the round's target, ``add`` more trials,
-or the timeout. Every trial is committed as soon as it ends, so a crash loses nothing that
-completed; a trial interrupted by SIGINT/SIGTERM is marked ``interrupted`` and the next run
-re-runs it under the same number.
+it); :func:`run_study` runs trials until the round's target, ``add`` more trials, or the timeout,
+in this process or in several worker processes (``workers``; :mod:`hpsearch.workers`). Every
+trial is committed as soon as it ends, so a crash loses nothing that completed; a trial
+interrupted by SIGINT/SIGTERM is marked ``interrupted`` and the next run re-runs it under the
+same number. A trial whose process died stays ``running`` until its heartbeat is older than
+``stale_after``; then any run fails it as stale and queues its params once more.
+:func:`join_study` works on an existing study without its space file (``hpsearch worker``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from hpsearch.errors import HpsearchError, Interrupted, StudyError
 from hpsearch.objectives import TrialContext, TrialFailed, extract_value, make_objective
 from hpsearch.samplers import make_sampler
 from hpsearch.space import Space
-from hpsearch.storage import RoundRecord, Storage, StudyRecord, TrialRecord
+from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,32 @@ class RunSummary:
     ran: int = 0
     states: dict[str, int] = field(default_factory=dict)
     best: TrialRecord | None = None
-    stopped: str = "target"          # target | added | timeout | exhausted
+    stopped: str = "target"          # target | added | timeout | exhausted | busy
     stale_recovered: list[int] = field(default_factory=list)
+    #: With ``stopped == "busy"``: how many trials were running, and the --max-concurrent limit.
+    busy: tuple[int, int] | None = None
+    #: How many worker processes ran (1 without ``--workers``).
+    workers: int = 1
+    #: Worker processes that died (killed, out of memory); their trials were re-queued.
+    lost_workers: list[str] = field(default_factory=list)
+
+
+class Tickets:
+    """The ``--add`` budget shared by the workers of one run: each takes a ticket before it
+    claims a trial. This default is for one process; :mod:`hpsearch.workers` shares one
+    between processes."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+    def give_back(self) -> None:
+        self.left += 1
 
 
 def worker_id() -> str:
@@ -141,13 +168,72 @@ def run_study(
     seed: int | None = None, device: str | None = None,
     on_event: Callable[[TrialEvent], None] | None = None,
     stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+    workers: int = 1, devices: list[str | None] | None = None, max_concurrent: int | None = None,
 ) -> RunSummary:
-    """Run trials of the study of ``space`` in this process; see the module docstring."""
+    """Run trials of the study of ``space``; see the module docstring.
+
+    ``workers > 1`` runs that many worker processes (:func:`hpsearch.workers.run_parallel`),
+    pinned round robin to ``devices``. ``max_concurrent`` stops claiming while that many trials
+    of the study run (in any process, on any machine); a run that finds the study full returns
+    at once with ``stopped == "busy"``.
+    """
     study, round_ = prepare_study(storage, space, name=name, sampler=sampler, seed=seed,
                                   trials=trials)
-    return work(storage, study, round_, file_space=space, add=add, timeout=timeout,
+    return run_round(storage, study, round_, file_space=space, add=add, timeout=timeout,
+                     sampler=sampler, device=device, on_event=on_event, stale_after=stale_after,
+                     heartbeat_interval=heartbeat_interval, workers=workers, devices=devices,
+                     max_concurrent=max_concurrent)
+
+
+def join_study(
+    storage: Storage, name: str, *, add: int | None = None, timeout: float | None = None,
+    device: str | None = None, on_event: Callable[[TrialEvent], None] | None = None,
+    stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+    workers: int = 1, devices: list[str | None] | None = None, max_concurrent: int | None = None,
+) -> RunSummary:
+    """Work on the latest round of an existing study, with no space file: the round's stored
+    space (objective and trainer settings included) says what to run. For ``hpsearch worker``
+    on another machine."""
+    study = storage.get_study(name)
+    round_ = storage.latest_round(study.id)
+    return run_round(storage, study, round_, file_space=None, add=add, timeout=timeout,
+                     device=device, on_event=on_event, stale_after=stale_after,
+                     heartbeat_interval=heartbeat_interval, workers=workers, devices=devices,
+                     max_concurrent=max_concurrent)
+
+
+def run_round(
+    storage: Storage, study: StudyRecord, round_: RoundRecord, *, file_space: Space | None = None,
+    add: int | None = None, timeout: float | None = None, sampler: str | None = None,
+    device: str | None = None, on_event: Callable[[TrialEvent], None] | None = None,
+    stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+    workers: int = 1, devices: list[str | None] | None = None, max_concurrent: int | None = None,
+) -> RunSummary:
+    """:func:`work` in this process, or in ``workers`` processes when there are several."""
+    if workers > 1:
+        from hpsearch.workers import run_parallel
+
+        return run_parallel(
+            storage, study, round_, workers=workers, devices=devices or [device],
+            file_space=file_space, add=add, timeout=timeout, sampler=sampler, on_event=on_event,
+            stale_after=stale_after, heartbeat_interval=heartbeat_interval,
+            max_concurrent=max_concurrent)
+    if devices:
+        device = devices[0]
+    return work(storage, study, round_, file_space=file_space, add=add, timeout=timeout,
                 sampler=sampler, device=device, on_event=on_event, stale_after=stale_after,
-                heartbeat_interval=heartbeat_interval)
+                heartbeat_interval=heartbeat_interval, max_concurrent=max_concurrent)
+
+
+def round_limit(study: StudyRecord, round_: RoundRecord, *, add: int | None,
+                sampler: str | None = None, file_space: Space | None = None) -> int | None:
+    """How many trials the round may draw in all (None: no limit, for ``--add``)."""
+    space = round_space(study, round_, file_space)
+    smp = make_sampler(sampler or round_.sampler, space, seed=round_.seed)
+    limit = None if add is not None else round_.target
+    if smp.size is not None:
+        limit = smp.size if limit is None else min(limit, smp.size)
+    return limit
 
 
 def work(
@@ -155,8 +241,14 @@ def work(
     add: int | None = None, timeout: float | None = None, sampler: str | None = None,
     device: str | None = None, on_event: Callable[[TrialEvent], None] | None = None,
     stale_after: float = STALE_AFTER_S, heartbeat_interval: float = HEARTBEAT_INTERVAL_S,
+    max_concurrent: int | None = None, tickets: Tickets | None = None, worker: str | None = None,
 ) -> RunSummary:
-    """The claim → run → record loop of one worker on one round of an existing study."""
+    """The claim → run → record loop of one worker on one round of an existing study.
+
+    ``tickets`` shares the ``add`` budget between the worker processes of one run (default: a
+    budget of ``add`` for this worker alone); ``worker`` is the name recorded on its trials
+    (default host:pid).
+    """
     space = round_space(study, round_, file_space)
     objective = make_objective(space, device=device)
     smp = make_sampler(sampler or round_.sampler, space, seed=round_.seed)
@@ -168,8 +260,11 @@ def work(
     summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
     best = storage.best(study)
     summary.best = best
-    me = worker_id()
-    beat = _Heartbeat(storage, heartbeat_interval)
+    me = worker or worker_id()
+    if tickets is None and add is not None:
+        tickets = Tickets(add)
+    # Beat well within --stale-after, or a short one would fail trials that are alive.
+    beat = _Heartbeat(storage, min(heartbeat_interval, stale_after / 4))
     total = add if add is not None else (None if limit is None else limit)
     last_recovery = time.monotonic()
     current: TrialRecord | None = None
@@ -183,18 +278,28 @@ def work(
     with _signals_raise_interrupted(), beat:
         try:
             while True:
-                if add is not None and summary.ran >= add:
-                    summary.stopped = "added"
-                    break
                 if deadline is not None and time.monotonic() >= deadline:
                     summary.stopped = "timeout"
                     break
                 if time.monotonic() - last_recovery > stale_after / 2:
                     summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
                     last_recovery = time.monotonic()
-                current = storage.claim(study, round_, propose=propose, limit=limit, worker=me,
-                                        device=device)
+                if tickets is not None and not tickets.take():
+                    summary.stopped = "added"
+                    break
+                try:
+                    current = storage.claim(study, round_, propose=propose, limit=limit,
+                                            worker=me, device=device, max_running=max_concurrent)
+                except StudyBusy as exc:
+                    current = None
+                    if tickets is not None:
+                        tickets.give_back()
+                    summary.stopped = "busy"
+                    summary.busy = (exc.running, exc.limit)
+                    break
                 if current is None:
+                    if tickets is not None:
+                        tickets.give_back()
                     summary.stopped = "exhausted" if smp.size is not None and limit == smp.size else "target"
                     break
                 beat.running = current.id
@@ -211,6 +316,9 @@ def work(
                 if on_event:
                     on_event(TrialEvent("end", record, _value(best), summary.ran, total))
         except (KeyboardInterrupt, Interrupted) as exc:
+            # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
+            # process group, and the parent of --workers forwards it as well).
+            _ignore_signals()
             if current is not None:
                 storage.mark_interrupted([current.id])
             signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -315,20 +423,32 @@ class _Heartbeat:
                     log.warning("heartbeat failed: %s", exc)
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _ignore_signals() -> None:
+    if threading.current_thread() is threading.main_thread():
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+
+
 class _signals_raise_interrupted:
-    """SIGTERM raises :class:`Interrupted` in the main thread (SIGINT already raises
-    KeyboardInterrupt), so the loop can mark the running trial before the process exits."""
+    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, so the loop can mark
+    the running trial before the process exits. The first signal wins: the handler ignores
+    further ones until the loop has marked its trial (the old handlers return on exit)."""
 
     def __enter__(self):
-        self._old = None
+        self._old: dict[int, Any] = {}
         if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGTERM, self._handler)
+            for signum in _STOP_SIGNALS:
+                self._old[signum] = signal.signal(signum, self._handler)
         return self
 
     @staticmethod
     def _handler(signum, _frame):
+        _ignore_signals()
         raise Interrupted("terminated", signum=signum)
 
     def __exit__(self, *exc) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGTERM, self._old)
+        for signum, old in self._old.items():
+            signal.signal(signum, old)

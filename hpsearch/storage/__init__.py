@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from hpsearch.storage.db import Storage, trial_seed
+from hpsearch.storage.db import Storage, StudyBusy, trial_seed
 from hpsearch.storage.models import FINISHED_STATES, SCHEMA_VERSION, STATES
 from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary, TrialRecord
 
 __all__ = [
-    "Storage", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
+    "Storage", "StudyBusy", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
     "StudyRecord", "RoundRecord", "TrialRecord", "StudySummary",
 ]

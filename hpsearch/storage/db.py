@@ -72,6 +72,16 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class StudyBusy(Exception):
+    """:meth:`Storage.claim` found ``limit`` trials of the study running already (not an error
+    of the tool: the runner stops claiming and says so)."""
+
+    def __init__(self, running: int, limit: int) -> None:
+        super().__init__(f"{running} trials already running (limit {limit})")
+        self.running = running
+        self.limit = limit
+
+
 class Storage:
     """One database: create or open studies, claim and record trials, read them back."""
 
@@ -107,6 +117,13 @@ class Storage:
             )
         if version < SCHEMA_VERSION:  # pragma: no cover - no migrations exist yet
             raise StorageError(f"{_redact(self.url)}: schema version {version} needs a migration")
+
+    def _lock_study(self, conn: Connection, study_id: int) -> None:
+        """Serialise the claims of one study. SQLite's ``BEGIN IMMEDIATE`` already holds the
+        database's write lock; PostgreSQL takes the study's row lock first, so every writer on
+        the hot path locks rows in one order (study, then round or trial) and cannot deadlock."""
+        if self.engine.dialect.name != "sqlite":
+            conn.execute(select(_STUDY.c.id).where(_STUDY.c.id == study_id).with_for_update())
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -216,7 +233,7 @@ class Storage:
     # ---------------------------------------------------------------------------- hot path
     def claim(
         self, study: StudyRecord, round_: RoundRecord, *, propose: Callable[[int], dict[str, Any]],
-        limit: int | None, worker: str, device: str | None,
+        limit: int | None, worker: str, device: str | None, max_running: int | None = None,
     ) -> TrialRecord | None:
         """Claim the next trial in one write transaction, or return None when there is none.
 
@@ -224,9 +241,19 @@ class Storage:
         seed). Otherwise a new trial is drawn when the round has fewer than ``limit`` claims
         (``None``: no limit, for ``--add``): its sampler index and number come from counters
         incremented in this transaction, so concurrent workers never share either.
+
+        With ``max_running``, raises :class:`StudyBusy` instead when that many trials of the
+        study are already running; the count is taken inside the same transaction, after the
+        study's lock, so two processes can never both take the last slot.
         """
         now = time.time()
         with self._write() as conn, conn.begin():
+            self._lock_study(conn, study.id)
+            if max_running is not None:
+                running = conn.execute(select(func.count()).select_from(_TRIAL).where(
+                    _TRIAL.c.study_id == study.id, _TRIAL.c.state == "running")).scalar_one()
+                if running >= max_running:
+                    raise StudyBusy(running, max_running)
             row = conn.execute(
                 select(*_TRIAL_COLUMNS)
                 .where(_TRIAL.c.study_id == study.id, _TRIAL.c.round == round_.number,
@@ -307,16 +334,26 @@ class Storage:
                          .values(state="interrupted", finished_at=time.time(),
                                  error="interrupted; the next run re-runs this trial"))
 
-    def recover_stale(self, study_id: int, *, older_than_s: float) -> list[int]:
+    def recover_stale(
+        self, study_id: int, *, older_than_s: float, trial_ids: Iterable[int] | None = None,
+        reason: str | None = None,
+    ) -> list[int]:
         """Mark running trials without a heartbeat for ``older_than_s`` as failed (stale) and
-        queue their params once more as new trials. Returns the stale trials' numbers."""
+        queue their params once more as new trials. Returns the stale trials' numbers.
+
+        ``trial_ids`` limits it to those trials (a parent process that saw its worker die
+        recovers the worker's trial at once with ``older_than_s=0``); ``reason`` replaces the
+        "worker died?" guess in the recorded error.
+        """
         cutoff = time.time() - older_than_s
         with self._write() as conn, conn.begin():
-            stale = conn.execute(
-                select(*_TRIAL_COLUMNS).where(
-                    _TRIAL.c.study_id == study_id, _TRIAL.c.state == "running",
-                    _TRIAL.c.heartbeat < cutoff).with_for_update(skip_locked=True)
-            ).all()
+            self._lock_study(conn, study_id)
+            stmt = select(*_TRIAL_COLUMNS).where(
+                _TRIAL.c.study_id == study_id, _TRIAL.c.state == "running",
+                _TRIAL.c.heartbeat <= cutoff)
+            if trial_ids is not None:
+                stmt = stmt.where(_TRIAL.c.id.in_(list(trial_ids)))
+            stale = conn.execute(stmt.with_for_update(skip_locked=True)).all()
             if not stale:
                 return []
             retried = set(conn.execute(select(_TRIAL.c.retry_of).where(
@@ -326,7 +363,8 @@ class Storage:
                 age = time.time() - (row.heartbeat or 0)
                 conn.execute(update(_TRIAL).where(_TRIAL.c.id == row.id).values(
                     state="failed", finished_at=time.time(),
-                    error=f"stale: no heartbeat for {age:.0f} s (worker {row.worker} died?)"))
+                    error=f"stale: no heartbeat for {age:.0f} s "
+                          f"({reason or f'worker {row.worker} died?'})"))
                 if row.retry_of is not None or row.number in retried:
                     continue  # retried once already
                 number = conn.execute(
@@ -432,4 +470,4 @@ def _short(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-__all__ = ["Storage", "trial_seed", "OperationalError"]
+__all__ = ["Storage", "StudyBusy", "trial_seed", "OperationalError"]

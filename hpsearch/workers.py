@@ -1,0 +1,343 @@
+"""Several trials at once: worker processes on one study, pinned to devices.
+
+:func:`run_parallel` starts ``workers`` processes (multiprocessing's "spawn" context: a fresh
+interpreter each, so no CUDA context, open database connection or lock is inherited). Each opens
+its own :class:`~hpsearch.storage.Storage` and runs :func:`hpsearch.runner.work` on the same
+round; :meth:`Storage.claim` hands every trial to exactly one of them. The parent only watches:
+it hears trial events on a queue (and turns them into the caller's progress callback), forwards
+SIGINT/SIGTERM to its workers, re-queues at once the trial of a worker that died, and merges the
+workers' summaries into one.
+
+CPU workers share the machine's cores: each gets ``cpu_count // workers`` threads
+(``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set before torch is imported, and
+``torch.set_num_threads``), unless the user set ``OMP_NUM_THREADS`` already.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue as queue_mod
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from hpsearch.errors import ConfigError, HpsearchError, Interrupted
+
+log = logging.getLogger(__name__)
+
+#: How long the workers get to mark their trials interrupted after a signal before they are
+#: killed (their trials are then marked by the parent).
+SIGNAL_GRACE_S = 30.0
+#: How often the parent wakes up to check on its workers (seconds).
+POLL_S = 0.2
+
+
+def resolve_devices(spec: str | None) -> list[str | None]:
+    """The devices named by ``--devices``: a comma-separated list (``cuda:0,cuda:1``, ``cpu``)
+    or ``auto``: every visible GPU (``torch.cuda.device_count()``), else the CPU."""
+    if spec is None:
+        return [None]
+    spec = spec.strip()
+    if spec == "auto":
+        try:
+            import torch
+        except ImportError:
+            return ["cpu"]
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [f"cuda:{i}" for i in range(n)] or ["cpu"]
+    devices = [d.strip() for d in spec.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError(f"--devices: expected auto or a list like cuda:0,cuda:1, got {spec!r}")
+    return list(devices)
+
+
+def threads_per_worker(workers: int) -> int:
+    """The CPU threads each of ``workers`` processes may use without oversubscribing."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+@dataclass
+class _Job:
+    """What a worker process needs; plain picklable values only."""
+
+    url: str
+    study: Any            # StudyRecord
+    round_: Any           # RoundRecord
+    space: dict[str, Any] | None
+    source: str | None
+    add: int | None
+    deadline: float | None   # time.time() at which to stop starting trials
+    sampler: str | None
+    device: str | None
+    stale_after: float
+    heartbeat_interval: float
+    max_concurrent: int | None
+    threads: int
+    log_level: int
+    index: int
+
+
+class _SharedTickets:
+    """:class:`hpsearch.runner.Tickets` over a multiprocessing counter."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def take(self) -> bool:
+        with self.value.get_lock():
+            if self.value.value <= 0:
+                return False
+            self.value.value -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self.value.get_lock():
+            self.value.value += 1
+
+
+def _child(job: _Job, events, tickets_value) -> None:
+    """A worker process: set its thread budget, then run the claim loop; report on ``events``."""
+    threads = str(job.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    os.environ.setdefault("MKL_NUM_THREADS", threads)
+    logging.basicConfig(level=job.log_level, stream=None,
+                        format="%(asctime)s %(levelname)s %(name)s[w%(process)d]: %(message)s")
+    # Imported here, after the environment is set: torch reads it when first imported.
+    from hpsearch.runner import work, worker_id
+    from hpsearch.space import Space
+    from hpsearch.storage import Storage
+
+    def on_event(ev) -> None:
+        events.put(("event", job.index, ev.kind, ev.trial))
+
+    try:
+        file_space = None if job.space is None else Space.from_dict(job.space, source=job.source)
+        kind = (file_space.objective if file_space else job.round_.space.get("objective", {})).get(
+            "kind", "builtin")
+        if kind == "builtin":
+            import torch
+
+            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        storage = Storage(job.url)
+        timeout = None if job.deadline is None else max(0.0, job.deadline - time.time())
+        tickets = None if tickets_value is None else _SharedTickets(tickets_value)
+        summary = work(
+            storage, job.study, job.round_, file_space=file_space, add=job.add, timeout=timeout,
+            sampler=job.sampler, device=job.device, on_event=on_event,
+            stale_after=job.stale_after, heartbeat_interval=job.heartbeat_interval,
+            max_concurrent=job.max_concurrent, tickets=tickets, worker=worker_id())
+        storage.dispose()
+        events.put(("done", job.index, summary))
+    except HpsearchError as exc:
+        events.put(("error", job.index, type(exc).__name__, str(exc), exc.exit_code))
+        code = exc.exit_code
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
+        import traceback
+
+        events.put(("error", job.index, type(exc).__name__,
+                    f"worker {job.index} crashed: {type(exc).__name__}: {exc}\n"
+                    + traceback.format_exc(limit=-8), 1))
+        code = 1
+    else:
+        code = 0
+    events.close()
+    events.join_thread()
+    os._exit(code)  # skip atexit work of libraries (CUDA teardown) in a finished worker
+
+
+def run_parallel(
+    storage, study, round_, *, workers: int, devices: list[str | None] | None = None,
+    file_space=None, add: int | None = None, timeout: float | None = None,
+    sampler: str | None = None, on_event: Callable[[Any], None] | None = None,
+    stale_after: float, heartbeat_interval: float, max_concurrent: int | None = None,
+):
+    """Run ``workers`` processes of :func:`hpsearch.runner.work` on ``round_`` and merge their
+    summaries. ``devices`` are dealt to the workers round robin. ``add`` is one budget shared
+    by all workers. Raises :class:`Interrupted` after SIGINT/SIGTERM (every worker marked its
+    running trial interrupted), or the first worker's error once all have stopped."""
+    import multiprocessing as mp
+
+    from hpsearch.runner import RunSummary, TrialEvent, _better, round_limit
+
+    if storage.url.startswith("sqlite") and (":memory:" in storage.url or storage.url == "sqlite://"):
+        raise ConfigError("--workers needs a database file or server; sqlite in memory is one process")
+    devices = devices or [None]
+    ctx = mp.get_context("spawn")
+    events = ctx.Queue()
+    tickets_value = ctx.Value("i", add) if add is not None else None
+    limit = round_limit(study, round_, add=add, sampler=sampler, file_space=file_space)
+    total = add if add is not None else limit
+    deadline = None if timeout is None else time.time() + timeout
+    threads = threads_per_worker(workers)
+    log_level = logging.getLogger().getEffectiveLevel()
+    procs = []
+    for i in range(workers):
+        job = _Job(
+            url=storage.url, study=study, round_=round_,
+            space=None if file_space is None else file_space.to_dict(),
+            source=None if file_space is None else str(file_space.source),
+            add=add, deadline=deadline, sampler=sampler, device=devices[i % len(devices)],
+            stale_after=stale_after, heartbeat_interval=heartbeat_interval,
+            max_concurrent=max_concurrent, threads=threads, log_level=log_level, index=i)
+        procs.append(ctx.Process(target=_child, args=(job, events, tickets_value),
+                                 name=f"hpsearch-worker-{i}", daemon=False))
+
+    summary = RunSummary(study=study.name, round=round_.number, workers=workers)
+    best = storage.best(study)
+    summary.best = best
+    running: dict[int, Any] = {}       # worker index -> its running TrialRecord
+    finished: set[int] = set()
+    child_summaries: list[Any] = []
+    errors: list[tuple[str, str, int]] = []
+    got_signal: list[int] = []
+    signalled_at: list[float] = []
+
+    def forward(signum, _frame) -> None:
+        if not got_signal:
+            got_signal.append(signum)
+            signalled_at.append(time.monotonic())
+        for p in procs:
+            if p.is_alive():
+                try:
+                    os.kill(p.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    def handle(msg) -> None:
+        nonlocal best
+        kind, index = msg[0], msg[1]
+        if kind == "event":
+            ev_kind, trial = msg[2], msg[3]
+            if ev_kind == "start":
+                running[index] = trial
+            else:
+                running.pop(index, None)
+                summary.ran += 1
+                summary.states[trial.state] = summary.states.get(trial.state, 0) + 1
+                if trial.state == "complete" and _better(trial.value, _value(best), study.maximize):
+                    best = trial
+                    summary.best = trial
+            if on_event is not None:
+                on_event(TrialEvent(ev_kind, trial, _value(best), summary.ran, total))
+        elif kind == "done":
+            finished.add(index)
+            child_summaries.append(msg[2])
+        elif kind == "error":
+            finished.add(index)
+            errors.append((msg[2], msg[3], msg[4]))
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for p in procs:
+            p.start()
+        while True:
+            try:
+                handle(events.get(timeout=POLL_S))
+                continue
+            except queue_mod.Empty:
+                pass
+            alive = [p for p in procs if p.is_alive()]
+            for i, p in enumerate(procs):
+                if not p.is_alive() and i not in finished:
+                    _drain(events, handle)
+                    if i not in finished:  # died without a word: killed, out of memory
+                        finished.add(i)
+                        _lost_worker(storage, study, summary, i, p, running.pop(i, None),
+                                     signalled=bool(got_signal))
+            if not alive:
+                break
+            if signalled_at and time.monotonic() - signalled_at[0] > SIGNAL_GRACE_S:
+                for p in alive:
+                    log.warning("worker %d did not stop within %.0f s; killing it", procs.index(p),
+                                SIGNAL_GRACE_S)
+                    p.kill()
+                signalled_at.clear()
+        _drain(events, handle)
+        for p in procs:
+            p.join()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    for s in child_summaries:
+        summary.stale_recovered += s.stale_recovered
+    if got_signal:
+        # A worker killed by the grace timeout left its trial running: mark it here.
+        storage.mark_interrupted([t.id for t in running.values()])
+        signum = got_signal[0]
+        raise Interrupted(
+            f"interrupted by {signal.Signals(signum).name}; {workers} workers stopped, their "
+            f"running trials marked interrupted; run the same command again to resume",
+            signum=signum)
+    for name, message, _code in errors:
+        if name == "Interrupted":
+            # A worker was signalled directly, not through this process: it marked its trial
+            # interrupted, and the next claim (by any worker, now or in the next run) re-runs it.
+            summary.lost_workers.append(message)
+            log.warning("a worker stopped: %s", message)
+    real = [e for e in errors if e[0] != "Interrupted"]
+    if real:
+        raise _rebuild(*real[0])
+    summary.stopped = _merge_stopped([s.stopped for s in child_summaries])
+    busy = [s.busy for s in child_summaries if s.busy is not None]
+    if busy:
+        summary.busy = busy[0]
+    return summary
+
+
+def _value(t) -> float | None:
+    return None if t is None else t.value
+
+
+def _drain(events, handle) -> None:
+    while True:
+        try:
+            handle(events.get(timeout=0.05))
+        except queue_mod.Empty:
+            return
+
+
+def _lost_worker(storage, study, summary, index: int, proc, trial, *, signalled: bool) -> None:
+    code = proc.exitcode
+    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}"
+    summary.lost_workers.append(f"worker {index} (pid {proc.pid}): {how}")
+    if trial is None:
+        log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
+        return
+    if signalled:
+        storage.mark_interrupted([trial.id])
+        return
+    # No need to wait --stale-after: this process saw the worker die. Fail the trial as stale
+    # and queue its params again now, so the remaining workers retry it.
+    storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id],
+                          reason=f"worker pid {proc.pid} died: {how}")
+    log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",
+                index, proc.pid, how, trial.number)
+
+
+def _merge_stopped(reasons: list[str]) -> str:
+    """One reason for the run from its workers': a timeout or an exhausted grid wins, then
+    the budget; ``busy`` only when no worker got to run (the study was full)."""
+    for reason in ("timeout", "exhausted", "added", "target"):
+        if reason in reasons:
+            return reason
+    return reasons[0] if reasons else "target"
+
+
+def _rebuild(name: str, message: str, code: int) -> HpsearchError:
+    from hpsearch import errors
+
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, HpsearchError) and cls is not Interrupted:
+        try:
+            return cls(message)
+        except TypeError:
+            pass
+    err = HpsearchError(message)
+    err.exit_code = code
+    return err
+
+
+__all__ = ["run_parallel", "resolve_devices", "threads_per_worker", "SIGNAL_GRACE_S"]

@@ -1,0 +1,84 @@
+"""The same study on a real PostgreSQL server: many workers, every command, ``hpsearch worker``.
+
+The server is started by :mod:`pgserver` (one per session, loopback only); the tests are
+skipped, saying why, when the PostgreSQL binaries are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+from pgserver import pg_server, pg_url  # noqa: F401 - fixtures
+from test_workers import (assert_contiguous, make_space, run_cli, spawn_cli, trials_of,
+                          wait_running)
+
+from hpsearch.runner import run_study
+from hpsearch.space import load_space
+from hpsearch.storage import Storage
+
+pytestmark = pytest.mark.postgres
+
+
+def test_four_workers_400_trials_postgres(tmp_path, pg_url):  # noqa: F811
+    space = load_space(make_space(tmp_path, trials=400))
+    summary = run_study(Storage(pg_url), space, workers=4, stale_after=60)
+    assert summary.ran == 400 and summary.states == {"complete": 400}, summary
+    trials = trials_of(pg_url)
+    assert len(trials) == 400 and all(t.state == "complete" for t in trials)
+    assert_contiguous(trials, 400)
+    assert sorted(t.sample_index for t in trials) == list(range(400))
+    assert len({t.worker for t in trials}) >= 2
+
+
+def test_every_command_on_postgres(tmp_path, pg_url):  # noqa: F811
+    make_space(tmp_path, trials=6)
+    res = run_cli(pg_url, "run", "space.toml", "--workers", "2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "ran 6 trials (6 complete)" in res.stdout
+    both = [spawn_cli(pg_url, "--quiet", "run", "space.toml", "--add", "10", cwd=tmp_path)
+            for _ in range(2)]
+    for p in both:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    report = run_cli(pg_url, "report", "par", "--format", "json", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    text = report.stdout.strip()
+    rows = json.loads(text) if text.startswith("[") else [
+        json.loads(line) for line in text.splitlines()]
+    assert len(rows) == 26
+    assert_contiguous(trials_of(pg_url), 26)
+    studies = run_cli(pg_url, "studies", "--format", "json", cwd=tmp_path)
+    assert studies.returncode == 0, studies.stderr
+    (row,) = json.loads(studies.stdout)
+    assert row["name"] == "par" and row["complete"] == 26
+    show = run_cli(pg_url, "show", "par", "3", "--format", "json", cwd=tmp_path)
+    assert show.returncode == 0 and json.loads(show.stdout)["number"] == 3
+    best = run_cli(pg_url, "best", "par", "--format", "json", cwd=tmp_path)
+    assert best.returncode == 0, best.stderr
+    assert json.loads(best.stdout)["value"] == min(t.value for t in trials_of(pg_url))
+
+
+def test_worker_joins_and_sigterm_on_postgres(tmp_path, pg_url):  # noqa: F811
+    make_space(tmp_path, trials=4)
+    assert run_cli(pg_url, "run", "space.toml", "--trials", "2", cwd=tmp_path).returncode == 0
+    (tmp_path / "space.toml").unlink()  # another machine: no space file, only the module
+    block = tmp_path / "block"
+    block.touch()
+    proc = spawn_cli(pg_url, "worker", pg_url, "par", "--workers", "2", "--add", "4",
+                     cwd=tmp_path, env={"OBJ_BLOCK": str(block)})
+    running = wait_running(pg_url, 2, proc=proc)
+    busy = run_cli(pg_url, "worker", pg_url, "par", "--max-concurrent", "2", cwd=tmp_path)
+    assert busy.returncode == 0 and "2 trials already running" in busy.stdout
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    states = {t.number: t.state for t in trials_of(pg_url)}
+    assert all(states[t.number] == "interrupted" for t in running)
+    block.unlink()
+    res = run_cli(pg_url, "worker", pg_url, "par", "--add", "4", "--workers", "2", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    trials = trials_of(pg_url)
+    assert len(trials) == 6 and all(t.state == "complete" for t in trials)
+    assert_contiguous(trials, 6)
