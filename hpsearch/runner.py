@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from hpsearch.errors import HpsearchError, Interrupted, StudyError
@@ -129,7 +130,7 @@ def prepare_study(
             name=name, metric=space.study.metric, direction=space.study.direction,
             sampler=sampler or space.study.sampler,
             seed=space.study.seed if seed is None else seed,
-            space=stored, source=str(space.source),
+            space=stored, source=_abs_source(space),
             target=trials if trials is not None else space.study.trials)
     else:
         changes = space_changes(Space.from_dict(study.space, source=study.source), space)
@@ -139,6 +140,14 @@ def prepare_study(
                 + "; ".join(changes)
                 + f". Old trials would not be comparable: run it as a new study (--study NEW-NAME "
                   f"or a new [study] name), or narrow the existing one with `hpsearch refine {name}`")
+        # Settings that do not change what a trial means (device, epochs, the objective's
+        # module path...) follow the file, so `refine` and `worker`, which run without it,
+        # use what the user last ran with.
+        settings = {"objective": space.objective, "trainer": space.trainer}
+        source = _abs_source(space)
+        if any(study.space.get(k) != v for k, v in settings.items()) or study.source != source:
+            storage.update_study_settings(study.id, space=dict(study.space, **settings), source=source)
+            study = storage.get_study(name)
     round_ = storage.latest_round(study.id)
     if round_.number == 1:
         target = trials if trials is not None else space.study.trials
@@ -151,11 +160,21 @@ def prepare_study(
     return study, round_
 
 
+def _abs_source(space: Space) -> str:
+    """The space file's absolute path: refine and worker resolve the objective's module and
+    relative dataset paths against its folder, wherever they are started from."""
+    source = Path(str(space.source))
+    return str(source.resolve()) if source.suffix else str(space.source)
+
+
 def round_space(study: StudyRecord, round_: RoundRecord, file_space: Space | None) -> Space:
     """The space a round samples from; the file's objective and trainer settings win."""
-    stored = Space.from_dict(round_.space, source=study.source or "<stored>")
     if file_space is None:
-        return stored
+        return Space.from_dict(
+            dict(round_.space, objective=study.space.get("objective", {}),
+                 trainer=study.space.get("trainer", {})),
+            source=study.source or "<stored>")
+    stored = Space.from_dict(round_.space, source=study.source or "<stored>")
     return Space.from_dict(
         dict(stored.to_dict(), objective=file_space.objective, trainer=file_space.trainer),
         source=str(file_space.source))

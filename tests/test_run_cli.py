@@ -321,3 +321,23 @@ def test_timeout_stops_starting_trials(project):
     r = invoke(project, "run", space, "--timeout", "1s")
     assert r.exit_code == 0 and "stopped: timeout" in r.stdout
     assert 2 <= len(numbers(project)) <= 5
+
+
+def test_refine_from_another_directory_uses_the_files_folder_and_latest_settings(project, monkeypatch):
+    space = write_space(project, trials=6)
+    assert invoke(project, "run", space).exit_code == 0
+    # the user edits a setting that does not change what a trial means: the next run stores it
+    (project / "proj" / "toyobj2.py").write_text((project / "proj" / "toyobj.py").read_text())
+    space.write_text(space.read_text().replace("toyobj:train", "toyobj2:train"))
+    assert invoke(project, "run", space).exit_code == 0
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.delitem(sys.modules, "toyobj2", raising=False)
+    r = invoke(project, "refine", "toy", "--top", "3", "--trials", "2")
+    assert r.exit_code == 0, r.output
+    assert "toyobj2" in sys.modules
+    assert sys.modules["toyobj2"].__file__ == str(project / "proj" / "toyobj2.py")
+    rows = json.loads(invoke(project, "report", "toy", "--round", "2", "--format", "json").stdout)
+    assert len(rows) == 2 and {r["state"] for r in rows} == {"complete"}
+    sys.modules.pop("toyobj2", None)

@@ -195,6 +195,11 @@ class Storage:
                 ))
         return out
 
+    def update_study_settings(self, study_id: int, *, space: dict[str, Any], source: str) -> None:
+        """Replace the stored space dict (objective/trainer settings) and source path."""
+        with self._write() as conn, conn.begin():
+            conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(space=space, source=source))
+
     # ---------------------------------------------------------------------------- rounds
     def rounds(self, study_id: int) -> list[RoundRecord]:
         with self.engine.connect() as conn:
