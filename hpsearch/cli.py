@@ -23,7 +23,7 @@ def _console(err: bool = False):
     stream = sys.stderr if err else sys.stdout
     # Off a terminal (pipes, cron logs, CliRunner) rich would assume 80 columns and squeeze the
     # tables into ellipses; a wide fixed width keeps every value readable there.
-    width = None if stream.isatty() else 200
+    width = None if stream.isatty() else 320
     return Console(stderr=err, highlight=False, soft_wrap=False, width=width)
 
 

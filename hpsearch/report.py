@@ -86,7 +86,7 @@ def render(trials: Sequence[TrialRecord], study: StudyRecord, fmt: str) -> str:
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
         return buf.getvalue()
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
@@ -96,9 +96,19 @@ def render(trials: Sequence[TrialRecord], study: StudyRecord, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}")
 
 
+def _csv_cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"  # as in the space file, not Python's True
+    return v
+
+
 def fmt_cell(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
