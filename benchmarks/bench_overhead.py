@@ -1,0 +1,195 @@
+"""Per-trial overhead: hpsearch vs Optuna on a trivial objective with durable SQLite storage.
+
+Both run N trials (default 1,000) of the same four-parameter objective (log-uniform lr, uniform
+dropout, choice optimizer, momentum only when optimizer == "sgd"; see bench_objectives.py) with
+a random sampler, each in a fresh SQLite file in a temporary folder; Optuna in memory runs too,
+for reference, and Optuna on SQLite with hpsearch's settings (WAL, synchronous=NORMAL) as a
+like-for-like row: Optuna's default SQLite journal fsyncs every commit. hpsearch goes through the library as a user's script would: ``parse_space`` of a
+TOML string with ``[objective] kind = "python"``, then ``runner.run_study`` on a ``Storage``.
+Every trial is committed when it ends on both sides (hpsearch: ``Storage.finish``; Optuna:
+``RDBStorage``). Runs alternate in a rotating order, ``--repeats`` times; the medians are
+compared. The loop alone is timed (``run_study`` / ``study.optimize``); opening the database and
+creating the study are reported apart as "setup".
+
+Usage::
+
+    python benchmarks/bench_overhead.py [--trials 1000] [--repeats 3] [--profile]
+
+``--profile`` runs hpsearch's loop once more under cProfile and prints where the time goes
+(also written to benchmarks/results/overhead_profile.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401 - sets sys.path
+from _common import BENCH_DIR, RESULTS_DIR, median, silence_optuna, write_result
+from bench_objectives import OVERHEAD_PARAMS, trivial_value
+
+
+def space_text(trials: int, seed: int) -> str:
+    return f"""\
+[study]
+name = "overhead"
+metric = "value"
+direction = "maximize"
+sampler = "random"
+trials = {trials}
+seed = {seed}
+
+[objective]
+kind = "python"
+function = "bench_objectives:trivial"
+
+[params]
+{OVERHEAD_PARAMS}"""
+
+
+def run_hpsearch(folder: Path, trials: int, seed: int, profile: cProfile.Profile | None = None
+                 ) -> tuple[float, float, int]:
+    """(setup seconds, loop seconds, completed trials)."""
+    from hpsearch.runner import run_study
+    from hpsearch.space import parse_space
+    from hpsearch.storage import Storage
+
+    t0 = time.perf_counter()
+    # The source names a file in benchmarks/, so `bench_objectives` imports from there.
+    space = parse_space(space_text(trials, seed), source=str(BENCH_DIR / "overhead.toml"))
+    storage = Storage(f"sqlite:///{folder / 'hpsearch.db'}")
+    t1 = time.perf_counter()
+    if profile is not None:
+        profile.enable()
+    summary = run_study(storage, space)
+    if profile is not None:
+        profile.disable()
+    t2 = time.perf_counter()
+    done = summary.states.get("complete", 0)
+    storage.dispose()
+    return t1 - t0, t2 - t1, done
+
+
+def optuna_objective(trial) -> float:
+    lr = trial.suggest_float("learning_rate", 1e-5, 1e-1, log=True)
+    dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    optimizer = trial.suggest_categorical("optimizer", ["adam", "sgd", "rmsprop"])
+    momentum = trial.suggest_float("momentum", 0.8, 0.99) if optimizer == "sgd" else None
+    return trivial_value(lr, dropout, optimizer, momentum)
+
+
+def _wal_connection(path: str):
+    """A sqlite3 connection with hpsearch's settings (WAL, synchronous=NORMAL)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def run_optuna(folder: Path | None, trials: int, seed: int, *, wal: bool = False
+               ) -> tuple[float, float, int]:
+    """Optuna's own SQLite settings by default (rollback journal, synchronous=FULL: an fsync
+    per commit); ``wal=True`` gives it hpsearch's (WAL, synchronous=NORMAL), for a like-for-like
+    reference."""
+    import optuna
+
+    t0 = time.perf_counter()
+    storage = None if folder is None else f"sqlite:///{folder / 'optuna.db'}"
+    if folder is not None and wal:
+        path = str(folder / "optuna.db")
+        storage = optuna.storages.RDBStorage(
+            storage, engine_kwargs={"creator": lambda: _wal_connection(path)})
+    study = optuna.create_study(storage=storage, study_name="overhead", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=seed))
+    t1 = time.perf_counter()
+    study.optimize(optuna_objective, n_trials=trials)
+    t2 = time.perf_counter()
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    return t1 - t0, t2 - t1, done
+
+
+def profile_hpsearch(trials: int, *, top: int = 30) -> str:
+    prof = cProfile.Profile()
+    with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
+        _, loop, _ = run_hpsearch(Path(tmp), trials, 0, profile=prof)
+    out = io.StringIO()
+    out.write(f"cProfile of run_study, {trials} trials, {loop * 1e3 / trials:.2f} ms/trial "
+              f"under the profiler\n")
+    stats = pstats.Stats(prof, stream=out).strip_dirs()
+    out.write("\n== by cumulative time ==\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    out.write("\n== by own time ==\n")
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-optuna", action="store_true", help="hpsearch alone")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--json", default=None, help="where to write the figures")
+    args = parser.parse_args(argv)
+
+    runners = {"hpsearch (sqlite)": lambda d, n, s: run_hpsearch(d, n, s)}
+    if not args.no_optuna:
+        try:
+            silence_optuna()
+        except ImportError:
+            print("optuna is not installed (pip install -e '.[bench]'): hpsearch alone")
+        else:
+            runners["optuna (sqlite)"] = lambda d, n, s: run_optuna(d, n, s)
+            runners["optuna (sqlite, WAL)"] = lambda d, n, s: run_optuna(d, n, s, wal=True)
+            runners["optuna (in memory)"] = lambda d, n, s: run_optuna(None, n, s)
+
+    # Warm-up: imports, first connections (not timed).
+    with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
+        for run in runners.values():
+            sub = Path(tempfile.mkdtemp(dir=tmp))
+            run(sub, 5, 0)
+
+    names = list(runners)
+    loops: dict[str, list[float]] = {n: [] for n in names}
+    setups: dict[str, list[float]] = {n: [] for n in names}
+    print(f"{args.trials} trials of a trivial objective, random sampler, {args.repeats} "
+          f"repetition(s), alternating")
+    for rep in range(args.repeats):
+        order = names[rep % len(names):] + names[:rep % len(names)]
+        for name in order:
+            with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
+                setup, loop, done = runners[name](Path(tmp), args.trials, rep)
+            if done != args.trials:
+                raise SystemExit(f"{name}: {done} of {args.trials} trials completed")
+            loops[name].append(loop)
+            setups[name].append(setup)
+            print(f"  rep {rep}  {name:20s} {loop * 1e3 / args.trials:8.3f} ms/trial  "
+                  f"(setup {setup * 1e3:6.0f} ms)")
+    ms = {n: median(v) * 1e3 / args.trials for n, v in loops.items()}
+    print("median ms/trial: " + ", ".join(f"{n} {v:.3f}" for n, v in ms.items()))
+    result = {"trials": args.trials, "repeats": args.repeats, "ms_per_trial": ms,
+              "setup_ms": {n: median(v) * 1e3 for n, v in setups.items()},
+              "runs_ms_per_trial": {n: [x * 1e3 / args.trials for x in v] for n, v in loops.items()}}
+    if "optuna (sqlite)" in ms:
+        ratio = ms["optuna (sqlite)"] / ms["hpsearch (sqlite)"]
+        result["ratio_optuna_over_hpsearch"] = ratio
+        print(f"optuna (sqlite) / hpsearch (sqlite) = {ratio:.1f}x "
+              f"({'OK' if ratio >= 10 else 'BELOW'} the 10x goal)")
+    if args.profile:
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        text = profile_hpsearch(args.trials)
+        (RESULTS_DIR / "overhead_profile.txt").write_text(text)
+        print(text)
+    write_result("overhead", result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
