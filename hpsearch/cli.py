@@ -196,7 +196,7 @@ def _parallel_options(fn):
 @click.option("--timeout", callback=_duration, default=None, metavar="DURATION",
               help="Stop starting new trials after this long (90s, 30m, 2h); a running trial finishes.")
 @click.option("--study", "study_name", default=None, help="Study name (default: [study] name or the file's stem).")
-@click.option("--seed", type=int, default=None, help="Seed of a new study (default: [study] seed).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of a new study (default: [study] seed).")
 @click.option("--sampler", type=click.Choice(["random", "sobol", "grid"]), default=None,
               help="Sampler (default: [study] sampler; a new study stores it).")
 @click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")

@@ -248,9 +248,12 @@ def round_limit(study: StudyRecord, round_: RoundRecord, *, add: int | None,
                 sampler: str | None = None, file_space: Space | None = None) -> int | None:
     """How many trials the round may draw in all (None: no limit, for ``--add``)."""
     space = round_space(study, round_, file_space)
-    smp = make_sampler(sampler or round_.sampler, space, seed=round_.seed)
+    return _limit(make_sampler(sampler or round_.sampler, space, seed=round_.seed), round_, add)
+
+
+def _limit(smp, round_: RoundRecord, add: int | None) -> int | None:
     limit = None if add is not None else round_.target
-    if smp.size is not None:
+    if smp.size is not None:  # a grid: never past its last point
         limit = smp.size if limit is None else min(limit, smp.size)
     return limit
 
@@ -271,9 +274,7 @@ def work(
     space = round_space(study, round_, file_space)
     objective = make_objective(space, device=device)
     smp = make_sampler(sampler or round_.sampler, space, seed=round_.seed)
-    limit = None if add is not None else round_.target
-    if smp.size is not None:
-        limit = smp.size if limit is None else min(limit, smp.size)
+    limit = _limit(smp, round_, add)
     deadline = None if timeout is None else time.monotonic() + timeout
     summary = RunSummary(study=study.name, round=round_.number)
     summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
