@@ -23,6 +23,7 @@ and raises :class:`~hpsearch.errors.SpaceError` with ``params.<name>: <what>``; 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -80,7 +81,7 @@ def invert(param: Param, u: float, value: Any) -> float:
 
 
 @dataclass(frozen=True)
-class Param:
+class Param(ABC):
     """Base of all parameter types: a name, an optional condition and the unit-cube mapping.
 
     ``when`` is normalised to ``{other_param: [allowed values]}``; all keys must hold. ``grid``
@@ -107,17 +108,17 @@ class Param:
     def _fail(self, what: str) -> None:
         raise SpaceError(f"params.{self.name}: {what}")
 
+    @abstractmethod
     def from_unit(self, u: float) -> Any:
         """Map ``u`` (clamped to [0, 1]) to a value on this parameter's scale."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_unit(self, value: Any) -> float:
         """Inverse of :meth:`from_unit` for every value it can produce."""
-        raise NotImplementedError
 
+    @abstractmethod
     def contains(self, value: Any) -> bool:
         """Whether ``value`` is a value this parameter can take."""
-        raise NotImplementedError
 
     def grid_values(self, default_points: int) -> list[Any]:
         """This parameter's grid: its ``grid`` values, else ``grid_points`` (or the default)
