@@ -313,13 +313,22 @@ class _RunProgress:
               show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the export to this file instead of stdout.")
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write history.png and params.png (value against each parameter, on its "
+                   "own scale) for the selected trials into this folder (needs matplotlib).")
 @click.pass_context
-def report(ctx, study, top, sort_metric, states, round_, fmt, output):
+def report(ctx, study, top, sort_metric, states, round_, fmt, output, plot_dir):
     """A table of STUDY's trials, best first; csv, json (one object per trial) or markdown."""
     from hpsearch import report as rep
 
     storage = _open_storage(ctx)
     rec = storage.get_study(study)
+    if plot_dir is not None:
+        from hpsearch.plots import write_plots
+
+        selected = storage.trials(rec, round_=round_, states=states or None, limit=top)
+        for path in write_plots(selected, rec, plot_dir):
+            click.echo(f"wrote {path}", err=True)
     if sort_metric is None:
         trials = storage.trials(rec, round_=round_, states=states or None, limit=top)
     else:
