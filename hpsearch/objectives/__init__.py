@@ -22,14 +22,24 @@ OBJECTIVES: dict[str, type[Objective]] = {
 }
 
 
-def make_objective(space: "Space", *, device: str | None = None) -> Objective:
-    """The objective named by the space's ``[objective] kind`` (default builtin), set up."""
+def objective_class(space: "Space") -> type[Objective]:
     kind = space.objective.get("kind", "builtin")
     cls = OBJECTIVES.get(kind)
     if cls is None:
         raise SpaceError(
             f"{space.source}: objective.kind: unknown kind {kind!r}; known: {', '.join(OBJECTIVES)}")
-    return cls.from_space(space, device=device)
+    return cls
 
 
-__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "make_objective", "OBJECTIVES"]
+def make_objective(space: "Space", *, device: str | None = None) -> Objective:
+    """The objective named by the space's ``[objective] kind`` (default builtin), set up."""
+    return objective_class(space).from_space(space, device=device)
+
+
+def check_objective(space: "Space") -> None:
+    """Raise for objective mistakes found without running a trial or the user's code."""
+    objective_class(space).check(space)
+
+
+__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "make_objective",
+           "check_objective", "OBJECTIVES"]

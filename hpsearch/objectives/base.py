@@ -45,6 +45,12 @@ class Objective(ABC):
     def from_space(cls, space: "Space", *, device: str | None = None) -> "Objective":
         """Check the ``[objective]`` settings and prepare; raise before any trial runs."""
 
+    @classmethod
+    def check(cls, space: "Space") -> None:
+        """Raise for every mistake in the space's objective settings that can be found without
+        running a trial (``hpsearch validate`` calls this). Default: set up, then release."""
+        cls.from_space(space).close()
+
     @abstractmethod
     def run(self, params: Mapping[str, Any], context: TrialContext) -> Mapping[str, Any] | float:
         """Run one trial; return its metrics (or one number, taken as the study's metric)."""

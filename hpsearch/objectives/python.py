@@ -27,11 +27,21 @@ class PythonObjective(Objective):
 
     @classmethod
     def from_space(cls, space, *, device: str | None = None) -> "PythonObjective":
+        spec = cls._spec(space)
+        return cls(load_function(spec, search=[space_dir(space), Path.cwd()]), spec)
+
+    @classmethod
+    def check(cls, space) -> None:
+        """Only the ``module:function`` form: validating a file must not run the user's code."""
+        cls._spec(space)
+
+    @staticmethod
+    def _spec(space) -> str:
         spec = space.objective.get("function")
         if not isinstance(spec, str) or ":" not in spec:
             raise SpaceError(
                 f"{space.source}: objective.function: expected \"module:function\", got {spec!r}")
-        return cls(load_function(spec, search=[space_dir(space), Path.cwd()]), spec)
+        return spec
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         return self.fn(dict(params), context.report)
