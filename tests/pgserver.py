@@ -48,7 +48,7 @@ class PgServer:
     user: str
 
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg2://{self.user}@{self.host}:{self.port}/{database}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"  # the URL the README shows
 
     def create_database(self, name: str) -> str:
         import psycopg2

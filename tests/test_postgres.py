@@ -82,3 +82,23 @@ def test_worker_joins_and_sigterm_on_postgres(tmp_path, pg_url):  # noqa: F811
     trials = trials_of(pg_url)
     assert len(trials) == 6 and all(t.state == "complete" for t in trials)
     assert_contiguous(trials, 6)
+
+
+def test_workers_opening_an_empty_database_together_all_succeed(pg_url):  # noqa: F811
+    import threading
+
+    errors: list[BaseException] = []
+
+    def open_it():
+        try:
+            Storage(pg_url).dispose()
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert Storage(pg_url).study_names() == []

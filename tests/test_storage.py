@@ -138,3 +138,45 @@ def test_summaries_count_states_and_best(storage):
     (s,) = storage.summaries()
     assert (s.name, s.n_trials, s.counts, s.best_value, s.best_number, s.rounds) == (
         "s", 3, {"complete": 2, "failed": 1}, 0.9, 2, 1)
+
+
+def test_result_of_a_trial_failed_as_stale_still_counts_and_its_retry_is_not_run(storage):
+    study, round_ = _study(storage, target=3)
+    slow = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="late", device=None)
+    time.sleep(0.05)
+    assert storage.recover_stale(study.id, older_than_s=0.01) == [slow.number]
+    storage.finish(slow.id, state="complete", value=1.0, metrics={"m": 1.0})
+    done = storage.trial(study, slow.number)
+    assert (done.state, done.value, done.error) == ("complete", 1.0, None)
+    retry = storage.trials(study, best_first=False)[1]
+    assert retry.retry_of == slow.number and retry.state == "failed"
+    assert retry.error == f"not run: trial {slow.number}, which it retried, finished after all"
+    nxt = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="w", device=None)
+    assert nxt.number == 2 and nxt.retry_of is None  # numbers stay contiguous
+
+
+def test_database_locked_past_the_busy_timeout_is_a_storage_error(tmp_path, monkeypatch):
+    import hpsearch.storage.db as db
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    s = Storage(f"sqlite:///{tmp_path}/l.db")
+    study, round_ = _study(s)
+    holder = sqlite3.connect(tmp_path / "l.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError, match=r"claim failed: .*database is locked"):
+            s.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert s.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None).number == 0
+
+
+def test_queued_trials_of_an_earlier_round_are_claimed_in_a_later_one(storage):
+    study, round1 = _study(storage, target=2)
+    t = storage.claim(study, round1, propose=lambda i: {"r": 1}, limit=2, worker="w", device=None)
+    storage.mark_interrupted([t.id])
+    round2 = storage.add_round(study.id, parent=1, space={"params": {}}, rule={}, sampler="sobol",
+                               seed=1, target=2)
+    again = storage.claim(study, round2, propose=lambda i: {"r": 2}, limit=2, worker="w", device=None)
+    assert (again.number, again.round, again.params) == (t.number, 1, {"r": 1})

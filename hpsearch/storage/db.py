@@ -8,11 +8,12 @@ plain records.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any, Callable, Iterable, Sequence
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
@@ -49,9 +50,10 @@ def trial_seed(study_seed: int, number: int) -> int:
 # loop's time in the overhead benchmark. Values travel as bind parameters (names that are not
 # column names: sid, rid, rnd, lim, tid).
 _Q_QUEUED = (
+    # Any round: an interrupted trial or a queued retry of an earlier round still runs (with its
+    # own params) after a `refine` made a newer round the current one.
     select(*_TRIAL_COLUMNS)
-    .where(_TRIAL.c.study_id == bindparam("sid"), _TRIAL.c.round == bindparam("rnd"),
-           _TRIAL.c.state.in_(("queued", "interrupted")))
+    .where(_TRIAL.c.study_id == bindparam("sid"), _TRIAL.c.state.in_(("queued", "interrupted")))
     # "+ 0": ordered by the bare column, SQLite walks the (study_id, number) unique index over
     # every trial of the study (O(study size) per claim: ~75 ms at 100,000 trials); this way it
     # uses ix_trials_study_state and sorts the handful of queued rows.
@@ -60,6 +62,7 @@ _Q_QUEUED = (
 _Q_RUNNING = select(func.count()).select_from(_TRIAL).where(
     _TRIAL.c.study_id == bindparam("sid"), _TRIAL.c.state == "running")
 _U_TRIAL = update(_TRIAL).where(_TRIAL.c.id == bindparam("tid"))
+_U_TRIAL_RUNNING = update(_TRIAL).where(_TRIAL.c.id == bindparam("tid"), _TRIAL.c.state == "running")
 _U_ROUND = (update(_ROUND).where(_ROUND.c.id == bindparam("rid"))
             .values(n_claimed=_ROUND.c.n_claimed + 1).returning(_ROUND.c.n_claimed))
 _U_ROUND_LIMIT = (update(_ROUND)
@@ -95,7 +98,22 @@ def _make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(_with_pg_driver(url), pool_pre_ping=True)
+
+
+def _with_pg_driver(url: str) -> str:
+    """``postgresql://`` with the driver that is installed: SQLAlchemy 2.0 assumes psycopg2
+    and 2.1 psycopg 3 for a bare URL, whichever of them the user happens to have."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres"):
+        return url
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        return f"postgresql+{driver}://{rest}"
+    raise StorageError("PostgreSQL needs a driver: pip install 'hpsearch[postgres]' (psycopg2)")
 
 
 class StudyBusy(Exception):
@@ -128,6 +146,10 @@ class Storage:
 
     def _check_schema(self) -> None:
         with self._write() as conn, conn.begin():
+            if self.engine.dialect.name == "postgresql":
+                # Workers started together on an empty database would race to create the
+                # tables; one creates them, the others wait here and then find them.
+                conn.execute(text("SELECT pg_advisory_xact_lock(726354101)"))
             if not self.engine.dialect.has_table(conn, "hpsearch_meta"):
                 Base.metadata.create_all(conn)
                 conn.execute(insert(_META).values(key="schema_version", value=str(SCHEMA_VERSION)))
@@ -226,6 +248,18 @@ class Storage:
         with self._write() as conn, conn.begin():
             conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(space=space, source=source))
 
+    def replace_space(self, study_id: int, *, space: dict[str, Any], source: str) -> None:
+        """Replace the space of a study that has no trial yet (its study row and round 1)."""
+        with self._write() as conn, conn.begin():
+            self._lock_study(conn, study_id)
+            n = conn.execute(select(func.count()).select_from(_TRIAL)
+                             .where(_TRIAL.c.study_id == study_id)).scalar_one()
+            if n:
+                raise StudyError("the study has trials; its space cannot be replaced")
+            conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(space=space, source=source))
+            conn.execute(update(_ROUND).where(_ROUND.c.study_id == study_id, _ROUND.c.number == 1)
+                         .values(space=space))
+
     # ---------------------------------------------------------------------------- rounds
     def rounds(self, study_id: int) -> list[RoundRecord]:
         with self.engine.connect() as conn:
@@ -284,7 +318,7 @@ class Storage:
                 running = conn.execute(_Q_RUNNING, {"sid": study.id}).scalar_one()
                 if running >= max_running:
                     raise StudyBusy(running, max_running)
-            row = conn.execute(_Q_QUEUED, {"sid": study.id, "rnd": round_.number}).first()
+            row = conn.execute(_Q_QUEUED, {"sid": study.id}).first()
             if row is not None:
                 taken = dict(state="running", worker=worker, device=device, heartbeat=now,
                              started_at=now, finished_at=None, error=None)
@@ -319,10 +353,38 @@ class Storage:
                                       error=error, finished_at=time.time())
         if device is not None:
             values["device"] = device
-        with self._write() as conn, conn.begin():
-            if steps:
-                self._insert_steps(conn, trial_id, steps)
-            conn.execute(_U_TRIAL, values)
+        # A result is what the user waited for: a lock held past the busy timeout or a dropped
+        # PostgreSQL connection gets two more tries before the error reaches the user.
+        for attempt in range(3):
+            try:
+                with self._write() as conn, conn.begin():
+                    if steps:
+                        self._insert_steps(conn, trial_id, steps)
+                    if conn.execute(_U_TRIAL_RUNNING, values).rowcount == 0:
+                        self._finish_taken_over(conn, trial_id, values)
+                return
+            except OperationalError:
+                if attempt == 2:
+                    raise
+                log.warning("recording trial %d failed; retrying", trial_id, exc_info=True)
+                time.sleep(1.0 + attempt)
+
+    @staticmethod
+    def _finish_taken_over(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
+        """The trial is no longer `running`: another run failed it as stale (its heartbeat was
+        late, not dead). Its result still counts; a queued retry of it is not run after all
+        (kept as failed, so trial numbers stay contiguous)."""
+        row = conn.execute(select(_TRIAL.c.study_id, _TRIAL.c.number, _TRIAL.c.state)
+                           .where(_TRIAL.c.id == trial_id)).first()
+        if row is None:
+            return
+        log.warning("trial %d was %s when it finished; recording its result", row.number, row.state)
+        conn.execute(_U_TRIAL, values)
+        conn.execute(update(_TRIAL).where(
+            _TRIAL.c.study_id == row.study_id, _TRIAL.c.retry_of == row.number,
+            _TRIAL.c.state == "queued").values(
+                state="failed", finished_at=time.time(),
+                error=f"not run: trial {row.number}, which it retried, finished after all"))
 
     def add_steps(self, trial_id: int, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
         with self._write() as conn, conn.begin():
@@ -386,10 +448,7 @@ class Storage:
                           f"({reason or f'worker {row.worker} died?'})"))
                 if row.retry_of is not None or row.number in retried:
                     continue  # retried once already
-                number = conn.execute(
-                    update(_STUDY).where(_STUDY.c.id == study_id)
-                    .values(next_number=_STUDY.c.next_number + 1).returning(_STUDY.c.next_number)
-                ).scalar_one() - 1
+                number = conn.execute(_U_STUDY, {"sid": study_id}).scalar_one() - 1
                 conn.execute(insert(_TRIAL).values(
                     study_id=study_id, round=row.round, number=number, sample_index=None,
                     state="queued", params=row.params, seed=row.seed, retry_of=row.number))
@@ -455,6 +514,23 @@ class Storage:
             return dict(conn.execute(stmt.group_by(_TRIAL.c.state)).all())
 
 
+def _storage_errors(method):
+    """Database errors after the database was opened (locked past the busy timeout, a lost
+    connection, a full disk) become :class:`StorageError` (exit 4), not tracebacks."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"{_redact(self.url)}: {method.__name__} failed: {_short(exc)}") from exc
+    return wrapper
+
+
+for _name, _method in list(vars(Storage).items()):
+    if not _name.startswith("_") and callable(_method) and _name != "dispose":
+        setattr(Storage, _name, _storage_errors(_method))
+
+
 def _trial(row, **overrides) -> TrialRecord:
     data = dict(row._mapping)
     data.update(overrides)
@@ -476,4 +552,4 @@ def _short(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-__all__ = ["Storage", "StudyBusy", "trial_seed", "OperationalError"]
+__all__ = ["Storage", "StudyBusy", "trial_seed"]
