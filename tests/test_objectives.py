@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 
@@ -87,17 +88,27 @@ def test_command_without_metric_line_fails(tmp_path):
         run(space, {"lr": 0.01})
 
 
-def test_command_missing_program_fails_the_trial(tmp_path):
-    space = command_space(tmp_path, '["/no/such/program"]')
-    with pytest.raises(TrialFailed, match="cannot start '/no/such/program'"):
-        run(space, {"lr": 0.01})
+def test_command_missing_program_is_an_objective_error_up_front(tmp_path):
+    from hpsearch.errors import ObjectiveError
+
+    with pytest.raises(ObjectiveError, match="objective.argv: program '/no/such/program' not found in"):
+        make_objective(command_space(tmp_path, '["/no/such/program"]'))
+    with pytest.raises(ObjectiveError, match="program 'no-such-program-xyz' not found on PATH"):
+        make_objective(command_space(tmp_path, '["no-such-program-xyz"]'))
+
+
+def test_command_literal_braces_are_doubled(tmp_path):
+    space = command_space(tmp_path, '["python", "-c", "import json; print(json.dumps({{\\"acc\\": {lr}}}))"]')
+    assert run(space, {"lr": 0.5}) == {"acc": 0.5}
 
 
 @pytest.mark.parametrize(
     "argv, extra, message",
     [
         ('[]', "", "objective.argv: expected a non-empty list of strings"),
-        ('["python", "prog.py", "{nope}"]', "", "objective.argv: {nope} is not a parameter"),
+        ('["python", "prog.py", "{nope}"]', "", "objective.argv: {nope} in '{nope}' is not a parameter"),
+        ('["python", "prog.py", "--x={lr"]', "", "objective.argv: '--x={lr': expected '}' before end of string"),
+        ('["python", "-c", "print({\\"acc\\": 1})"]', "", "is not a parameter (write a literal brace as {{ or }})"),
         ('["python"]', 'metric_regex = "("', "objective.metric_regex: not a regular expression"),
         ('["python"]', 'metric_regex = "acc"', "objective.metric_regex: needs a group"),
         ('["python"]', 'timeout = "later"', "objective.timeout: not a duration: 'later'"),
@@ -109,7 +120,7 @@ def test_command_settings_are_checked_up_front(tmp_path, argv, extra, message):
     except SpaceError as exc:  # the space loader may check some of these itself
         assert "objective" in str(exc)
         return
-    with pytest.raises(SpaceError, match=message.replace("(", r"\(").replace("{", r"\{").replace("}", r"\}")):
+    with pytest.raises(SpaceError, match=re.escape(message)):
         make_objective(space)
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import string
 import subprocess
 import sys
 import threading
 from collections import deque
 from typing import Any, Mapping
 
-from hpsearch.errors import SpaceError
+from hpsearch.errors import ObjectiveError, SpaceError
 from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, space_dir
 from hpsearch.timeparse import parse_duration
 
@@ -58,12 +60,25 @@ class CommandObjective(Objective):
                 timeout = parse_duration(obj["timeout"])
             except ValueError as exc:
                 raise SpaceError(f"{where}.timeout: {exc}") from exc
-        for arg in argv:  # unknown {names} are a mistake in the file, not in a trial
-            for name in re.findall(r"(?<!\{)\{(\w+)[^}]*\}", arg):
+        for arg in argv:  # a bad {placeholder} is a mistake in the file, not in each trial
+            try:
+                fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+            except ValueError as exc:
+                raise SpaceError(f"{where}.argv: {arg!r}: {exc} (write a literal brace as {{{{ or }}}})") from exc
+            for field in fields:
+                name = re.split(r"[.\[!:]", field, maxsplit=1)[0]
                 if name not in space.params:
-                    raise SpaceError(f"{where}.argv: {{{name}}} is not a parameter")
+                    raise SpaceError(f"{where}.argv: {{{field}}} in {arg!r} is not a parameter "
+                                     f"(write a literal brace as {{{{ or }}}})")
+        cwd = space_dir(space)
+        program = argv[0]
+        if program not in ("python", "python3"):
+            found = (cwd / program).is_file() if "/" in program else shutil.which(program)
+            if not found:
+                raise ObjectiveError(f"{where}.argv: program {program!r} not found"
+                                     + (f" in {cwd}" if "/" in program else " on PATH"))
         return cls(argv=argv, metric=space.study.metric, regex=regex, timeout=timeout,
-                   cwd=str(space_dir(space)))
+                   cwd=str(cwd))
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         try:
