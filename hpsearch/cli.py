@@ -80,13 +80,19 @@ def cli(ctx: click.Context, db: str, quiet: bool, verbose: bool) -> None:
               help="How many sample configurations to draw.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="json: one sampled configuration per line, nothing else.")
-@click.option("--seed", type=int, default=None, help="Seed for the samples (default: the study's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed for the samples (default: the study's).")
 def validate(space_file: Path, n_samples: int, fmt: str, seed: int | None) -> None:
-    """Parse SPACE_FILE, show its parameters and sample configurations. Writes nothing."""
+    """Parse SPACE_FILE, show its parameters and sample configurations. Writes nothing.
+
+    The objective's settings are checked too (the built-in trainer's [trainer] table,
+    parameter names and values, a command's argv), without running the user's code.
+    """
+    from hpsearch.objectives import check_objective
     from hpsearch.samplers import make_sampler
     from hpsearch.space import load_space
 
     space = load_space(space_file)
+    check_objective(space)
     sampler = make_sampler(space.study.sampler, space, seed=space.study.seed if seed is None else seed)
     configs = []
     for i in range(n_samples):
@@ -251,6 +257,9 @@ def _echo_summary(summary) -> None:
     line = f"study {summary.study} round {summary.round}: ran {summary.ran} trials ({states}); stopped: {summary.stopped}"
     if summary.workers > 1:
         line += f"; {summary.workers} workers"
+    if summary.stale_recovered:
+        numbers = ", ".join(map(str, summary.stale_recovered))
+        line += f"; stale trials failed and retried once: {numbers}"
     if best is not None and best.value is not None:
         line += f"; best trial {best.number}: {best.value:.6g}"
     click.echo(line)
@@ -323,6 +332,8 @@ def report(ctx, study, top, sort_metric, states, round_, fmt, output, plot_dir):
 
     storage = _open_storage(ctx)
     rec = storage.get_study(study)
+    if round_ is not None:
+        storage.get_round(rec.id, round_)  # a round that does not exist is an error, not an empty table
     if plot_dir is not None:
         from hpsearch.plots import write_plots
 
@@ -359,11 +370,12 @@ def report(ctx, study, top, sort_metric, states, round_, fmt, output, plot_dir):
 @click.pass_context
 def studies(ctx, fmt):
     """Every study in the database, with trial counts and the best value."""
+    from hpsearch.storage import STATES
+
     storage = _open_storage(ctx)
     rows = [
         {"name": s.name, "metric": s.metric, "direction": s.direction, "trials": s.n_trials,
-         "complete": s.counts.get("complete", 0), "failed": s.counts.get("failed", 0),
-         "running": s.counts.get("running", 0), "rounds": s.rounds,
+         **{state: s.counts.get(state, 0) for state in STATES}, "rounds": s.rounds,
          "best_value": s.best_value, "best_trial": s.best_number}
         for s in storage.summaries()
     ]
@@ -371,28 +383,15 @@ def studies(ctx, fmt):
 
 
 def _print_rows(rows: list[dict], fmt: str, *, title: str) -> None:
-    from hpsearch.report import fmt_cell
+    from hpsearch.report import fmt_cell, render_rows
 
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=1))
-        return
-    columns = list(rows[0]) if rows else []
-    if fmt == "csv":
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
-        return
-    if fmt == "markdown":
-        click.echo("| " + " | ".join(columns) + " |")
-        click.echo("|" + "|".join("---" for _ in columns) + "|")
-        for r in rows:
-            click.echo("| " + " | ".join(fmt_cell(v) for v in r.values()) + " |")
+    if fmt != "table":
+        text = render_rows(rows, fmt)
+        click.echo(text, nl=not text.endswith("\n"))
         return
     from rich.table import Table
 
-    table = Table(*columns, title=title)
+    table = Table(*(rows[0] if rows else []), title=title)
     for r in rows:
         table.add_row(*(fmt_cell(v) for v in r.values()))
     _console().print(table)

@@ -10,9 +10,6 @@ from typing import Any, Sequence
 
 from hpsearch.storage import StudyRecord, TrialRecord
 
-FORMATS = ("table", "csv", "json", "markdown")
-
-
 def param_names(trials: Sequence[TrialRecord], space: dict[str, Any] | None = None) -> list[str]:
     """Parameter columns: the space's order first, then any others the trials have."""
     names = list((space or {}).get("params", {}))
@@ -76,22 +73,29 @@ def flat_rows(trials: Sequence[TrialRecord], names: Sequence[str]) -> list[dict[
 
 def render(trials: Sequence[TrialRecord], study: StudyRecord, fmt: str) -> str:
     """csv / json / markdown text of ``trials`` (the table format is rendered by the CLI)."""
-    names = param_names(trials, study.space)
     if fmt == "json":
         return json.dumps([trial_json(t) for t in trials], indent=1)
-    rows = flat_rows(trials, names)
+    names = param_names(trials, study.space)
     columns = ["number", "round", "state", "value", *names, "duration"]
+    return render_rows(flat_rows(trials, names), fmt, columns=columns)
+
+
+def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, columns: Sequence[str] | None = None) -> str:
+    """Flat dicts as csv, markdown or json text."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=1)
+    columns = list(columns if columns is not None else (rows[0] if rows else []))
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
         return buf.getvalue()
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
         for row in rows:
-            lines.append("| " + " | ".join(fmt_cell(row[c]) for c in columns) + " |")
+            lines.append("| " + " | ".join(fmt_cell(row.get(c)) for c in columns) + " |")
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown format {fmt!r}")
 

@@ -341,3 +341,20 @@ def test_refine_from_another_directory_uses_the_files_folder_and_latest_settings
     rows = json.loads(invoke(project, "report", "toy", "--round", "2", "--format", "json").stdout)
     assert len(rows) == 2 and {r["state"] for r in rows} == {"complete"}
     sys.modules.pop("toyobj2", None)
+
+
+def test_report_of_a_round_that_does_not_exist_is_an_error(project):
+    space = write_space(project, trials=2)
+    assert invoke(project, "run", space).exit_code == 0
+    r = invoke(project, "report", "toy", "--round", "5")
+    assert r.exit_code == 3 and "the study has no round 5 (its rounds: 1-1)" in r.stderr
+
+
+def test_studies_counts_every_state(project):
+    space = write_space(project, trials=3)
+    (project / "proj" / "interrupt_at").write_text("2")
+    assert invoke(project, "run", space).exit_code == 130
+    (row,) = json.loads(invoke(project, "studies", "--format", "json").stdout)
+    assert (row["trials"], row["complete"], row["interrupted"], row["queued"]) == (2, 1, 1, 0)
+    csv_text = invoke(project, "studies", "--format", "csv").stdout
+    assert csv_text.splitlines()[0].startswith("name,metric,direction,trials,queued,running,complete")

@@ -184,3 +184,23 @@ def test_cli_never_shows_a_traceback(fuzz_dir: Path, text: str) -> None:
     assert "Traceback" not in result.output
     if result.exit_code == 2:
         assert result.stderr.startswith(f"error: {path}: ")
+
+
+def test_validate_checks_the_builtin_trainer_settings_and_params(tmp_path):
+    from click.testing import CliRunner
+
+    from hpsearch.cli import cli
+
+    cases = [
+        ('[trainer]\nepochs = -1\n', "trainer.epochs"),
+        ('[trainer]\nepoch = 3\n', "trainer.epoch: unknown setting"),
+        ('[trainer]\ndataset = "nope.csv"\n', "nope.csv"),
+        ('[params]\nlr = { type = "log_uniform", low = 1e-4, high = 1e-1 }\n', "lr; known: "),
+    ]
+    for i, (text, message) in enumerate(cases):
+        path = tmp_path / f"s{i}.toml"
+        path.write_text('[study]\nname = "v"\n' + text)
+        r = CliRunner().invoke(cli, ["validate", str(path)])
+        assert r.exit_code == 2, (text, r.output)
+        assert message in r.stderr and str(path) in r.stderr, (text, r.stderr)
+        assert "Traceback" not in r.output

@@ -272,10 +272,11 @@ class Storage:
         return self.rounds(study_id)[-1]
 
     def get_round(self, study_id: int, number: int) -> RoundRecord:
-        for r in self.rounds(study_id):
+        rounds = self.rounds(study_id)
+        for r in rounds:
             if r.number == number:
                 return r
-        raise StudyError(f"the study has no round {number}")
+        raise StudyError(f"the study has no round {number} (its rounds: 1-{rounds[-1].number})")
 
     def add_round(
         self, study_id: int, *, parent: int, space: dict[str, Any], rule: dict[str, Any],
