@@ -60,8 +60,8 @@ def test_validate_json_prints_only_configurations() -> None:
 
 def test_validate_grid_stops_at_the_end(tmp_path: Path) -> None:
     path = tmp_path / "g.toml"
-    path.write_text('[study]\nsampler = "grid"\n[params]\n'
-                    'a = { type = "choice", values = [1, 2, 3] }\n')
+    path.write_text('[study]\nsampler = "grid"\n[objective]\nkind = "python"\nfunction = "m:f"\n'
+                    '[params]\na = { type = "choice", values = [1, 2, 3] }\n')
     result = validate(str(path), "--sample", "10", "--format", "json")
     assert result.exit_code == 0
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"a": 1}, {"a": 2},
