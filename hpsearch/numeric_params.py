@@ -59,6 +59,9 @@ class _Numeric(Param):
         k = min(max(round((x - self.low) / self.step), 0), self._n_steps)
         return tidy(self.low + k * self.step)
 
+    def _coerce(self, value: Any) -> Any:
+        return float(value)
+
     def _on_step(self, value: float) -> bool:
         if self.step is None:
             return True
@@ -169,6 +172,9 @@ class IntParam(_Numeric):
     log: bool = False
 
     kind: ClassVar[str] = "int"
+
+    def _coerce(self, value: Any) -> Any:
+        return int(value)
 
     def __post_init__(self) -> None:
         for key in ("low", "high"):

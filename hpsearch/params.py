@@ -100,10 +100,19 @@ class Param(ABC):
         if self.grid is not None:
             if not isinstance(self.grid, list) or not self.grid:
                 self._fail(f"grid must be a non-empty list of values (got {fmt(self.grid)})")
+            grid: list[Any] = []
             for v in self.grid:
                 if not self.contains(v):
                     self._fail(f"grid value {fmt(v)} is not a possible value of this parameter")
-            object.__setattr__(self, "grid", list(self.grid))
+                v = self._coerce(v)
+                if any(same_value(v, w) for w in grid):
+                    self._fail(f"grid value {fmt(v)} is listed twice")
+                grid.append(v)
+            object.__setattr__(self, "grid", grid)
+
+    def _coerce(self, value: Any) -> Any:
+        """A value in this parameter's own type (a float parameter's grid point 1 is 1.0)."""
+        return value
 
     def _fail(self, what: str) -> None:
         raise SpaceError(f"params.{self.name}: {what}")

@@ -177,3 +177,19 @@ def test_grid_too_large_is_refused() -> None:
     params = "".join(f'p{i} = {{ type = "uniform", low = 0, high = 1 }}\n' for i in range(8))
     with pytest.raises(SpaceError, match="s.toml: study.sampler: the grid has more than"):
         make_sampler("grid", space_of(params, study="grid_points = 5"), seed=0)
+
+
+def test_grid_points_are_in_the_params_type_and_listed_once() -> None:
+    from hpsearch.errors import SpaceError
+    from hpsearch.samplers import GridSampler
+    from hpsearch.space import parse_space
+
+    head = '[study]\nsampler = "grid"\n[objective]\nkind = "python"\nfunction = "m:f"\n[params]\n'
+    space = parse_space(head + 'x = { type = "uniform", low = 0, high = 2, grid = [0, 1, 2] }\n'
+                        'n = { type = "int", low = 1, high = 3, grid = [1, 3] }\n', source="g.toml")
+    sampler = GridSampler(space, seed=0)
+    configs = [sampler.propose(i) for i in range(sampler.size)]
+    assert sampler.size == 6
+    assert all(type(c["x"]) is float and type(c["n"]) is int for c in configs)
+    with pytest.raises(SpaceError, match=r"g.toml: params.y: grid value 1 is listed twice"):
+        parse_space(head + 'y = { type = "uniform", low = 0, high = 2, grid = [1, 1.0] }\n', source="g.toml")
