@@ -530,12 +530,31 @@ def refine(ctx, study, top, top_frac, trials, margin, n_rounds, from_round, samp
 @cli.command()
 @click.argument("study")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a round's narrowed space (--round, default the latest) as a space file.")
+@click.option("--round", "round_", type=click.IntRange(min=1), default=None,
+              help="The round to --export (default: the latest).")
 @click.pass_context
-def rounds(ctx, study, fmt):
+def rounds(ctx, study, fmt, export, round_):
     """STUDY's rounds side by side: each parameter's range per round, trials and best value."""
     from hpsearch.refine import range_text, rounds_overview
 
-    overview = rounds_overview(_open_storage(ctx), study)
+    storage = _open_storage(ctx)
+    if export is not None:
+        from hpsearch.space import dump_toml
+
+        rec = storage.get_study(study)
+        chosen = storage.get_round(rec.id, round_) if round_ else storage.latest_round(rec.id)
+        space = dict(chosen.space)
+        space["study"] = dict(space.get("study", {}), name=f"{rec.name}-round{chosen.number}",
+                              sampler=chosen.sampler, trials=chosen.target, seed=chosen.seed)
+        space["objective"], space["trainer"] = rec.space.get("objective", {}), rec.space.get("trainer", {})
+        export.write_text(dump_toml(space))
+        click.echo(f"wrote round {chosen.number} of {rec.name} to {export}; run it as a study of "
+                   f"its own with: hpsearch run {export}", err=True)
+    elif round_ is not None:
+        raise click.UsageError("--round only goes with --export here; see `hpsearch report --round`")
+    overview = rounds_overview(storage, study)
     if fmt == "json":
         click.echo(json.dumps(overview.to_dict(), indent=1))
         return

@@ -358,3 +358,22 @@ def test_studies_counts_every_state(project):
     assert (row["trials"], row["complete"], row["interrupted"], row["queued"]) == (2, 1, 1, 0)
     csv_text = invoke(project, "studies", "--format", "csv").stdout
     assert csv_text.splitlines()[0].startswith("name,metric,direction,trials,queued,running,complete")
+
+
+def test_rounds_export_writes_the_narrowed_space_as_a_runnable_file(project):
+    from hpsearch.space import load_space
+
+    space = write_space(project, trials=8)
+    assert invoke(project, "run", space).exit_code == 0
+    assert invoke(project, "refine", "toy", "--top", "3", "--trials", "2").exit_code == 0
+    out = project / "proj" / "round2.toml"
+    r = invoke(project, "rounds", "toy", "--export", out)
+    assert r.exit_code == 0, r.output
+    exported = load_space(out)
+    rounds = json.loads(invoke(project, "rounds", "toy", "--format", "json").stdout)
+    assert exported.study.name == "toy-round2" and exported.study.sampler == "sobol"
+    lr = exported.params["lr"]
+    assert 1e-4 <= lr.low < lr.high <= 1.0 and (lr.low, lr.high) != (1e-4, 1.0)
+    assert [r["round"] for r in rounds["rounds"]] == [1, 2]
+    r = invoke(project, "run", out)
+    assert r.exit_code == 0 and "study toy-round2 round 1: ran 2 trials (2 complete)" in r.stdout
