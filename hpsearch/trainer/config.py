@@ -15,15 +15,18 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Mapping
 
-from hpsearch.errors import ConfigError
+from hpsearch.errors import ConfigError, DataError
 
 __all__ = [
     "ACTIVATIONS",
     "OPTIMIZERS",
     "LR_DECAYS",
     "PRECISIONS",
+    "BUILTIN_DATASETS",
+    "DATASET_SUFFIXES",
     "PARAM_DEFAULTS",
     "KNOWN_PARAMS",
     "check_params",
@@ -35,9 +38,12 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
 LR_DECAYS = ("none", "exponential", "step", "cosine")
 PRECISIONS = ("fp32", "bf16", "fp16")
+BUILTIN_DATASETS = ("digits", "synthetic")
+DATASET_SUFFIXES = (".csv", ".npz", ".parquet")
 
 #: Every searchable parameter with the value used when a trial does not set it. ``epochs`` and
 #: ``patience`` default to ``None``: absent, they come from :class:`TrainerSettings`.
+#: ``momentum`` defaults to ``None``: absent, SGD uses 0.9 and RMSprop 0.0 (no momentum).
 PARAM_DEFAULTS: dict[str, Any] = {
     "learning_rate": 1e-3,
     "n_layers": 2,
@@ -46,7 +52,7 @@ PARAM_DEFAULTS: dict[str, Any] = {
     "dropout": 0.0,
     "batch_size": 64,
     "optimizer": "adam",
-    "momentum": 0.9,  # sgd
+    "momentum": None,  # sgd (absent: 0.9), rmsprop (absent: 0.0)
     "nesterov": False,  # sgd
     "beta1": 0.9,  # adam
     "beta2": 0.999,  # adam
@@ -77,6 +83,8 @@ _BOOLEAN = ("nesterov", "batch_norm")
 # Parameters that must lie in [0, 1): dropout of 1 drops everything, a β of 1 never moves.
 _UNIT_HALF_OPEN = ("dropout", "momentum", "beta1", "beta2", "rho", "bn_momentum")
 _NON_NEGATIVE = ("weight_decay", "lr_min", "patience")
+#: Integer-valued parameters (a space should search them with ``type = "int"``).
+INTEGER_PARAMS: tuple[str, ...] = _INTEGER
 
 
 def _fmt_names(names: Any) -> str:
@@ -108,7 +116,9 @@ def check_params(params: Mapping[str, Any], *, source: str = "params") -> None:
     ------
     ConfigError
         ``"{source}: unknown parameter(s) x, y; known: ..."`` for unknown names, or
-        ``"{source}: params.{name}: ..."`` naming the first bad value.
+        ``"{source}: params.{name}: ..."`` naming the first bad value. A ``batch_size``
+        below 2 is refused while ``batch_norm`` (given or by default) is on: BatchNorm cannot
+        normalise a batch of one example.
     """
     unknown = set(params) - KNOWN_PARAMS
     if unknown:
@@ -120,6 +130,15 @@ def check_params(params: Mapping[str, Any], *, source: str = "params") -> None:
         if value is None and PARAM_DEFAULTS[name] is None:
             continue
         _check_value(name, value, source)
+    batch_norm = params.get("batch_norm")
+    if batch_norm is None:
+        batch_norm = PARAM_DEFAULTS["batch_norm"]
+    batch_size = params.get("batch_size")
+    if batch_norm and batch_size is not None and batch_size < 2:
+        raise ConfigError(
+            f"{source}: params.batch_size: {batch_size!r} must be at least 2 with batch_norm "
+            f"(BatchNorm needs two examples per batch)"
+        )
 
 
 def _check_value(name: str, value: Any, source: str) -> None:
@@ -159,7 +178,8 @@ def resolve_params(params: Mapping[str, Any], *, source: str = "params") -> dict
         full[name] = str(full[name])
     for name in ("learning_rate", "dropout", "momentum", "beta1", "beta2", "eps", "rho",
                  "weight_decay", "lr_decay_rate", "lr_min", "bn_momentum"):
-        full[name] = float(full[name])
+        if full[name] is not None:  # momentum: None means "the optimizer's own default"
+            full[name] = float(full[name])
     return full
 
 
@@ -186,8 +206,10 @@ class TrainerSettings:
     split_seed:
         Seed of the split, the same for every trial of a study (the trial seed drives the rest).
     epochs, patience:
-        Training length and early-stopping patience (epochs without a better validation
-        accuracy); the params ``epochs``/``patience`` override them per trial.
+        Training length and early-stopping patience: training stops at an epoch that did not
+        improve the validation accuracy once ``patience`` such epochs came in a row (Keras
+        semantics; 0 stops at the first epoch that does not improve). The params
+        ``epochs``/``patience`` override them per trial.
     device:
         ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
     precision:
@@ -269,6 +291,40 @@ class TrainerSettings:
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (JSON/TOML-friendly)."""
         return asdict(self)
+
+    def dataset_path(self) -> Path | None:
+        """The dataset file, resolved against ``base_dir``; ``None`` for digits and synthetic.
+
+        Raises :class:`DataError` when the name is neither built in nor a known file kind. The
+        file itself is not touched (see :meth:`check_dataset_file`).
+        """
+        name = self.dataset
+        if name in BUILTIN_DATASETS:
+            return None
+        path = Path(name)
+        if not path.is_absolute():
+            path = Path(self.base_dir) / path
+        path = path.resolve()
+        if path.suffix.lower() not in DATASET_SUFFIXES:
+            raise DataError(
+                f"{name}: unknown dataset; use digits, synthetic or a .csv, .npz or .parquet file"
+            )
+        return path
+
+    def check_dataset_file(self, source: str | None = None) -> None:
+        """Cheaply check that a file dataset exists and is a file (nothing is read).
+
+        Raises :class:`DataError` naming the path, prefixed by ``"{source}: trainer.dataset: "``
+        when ``source`` is given.
+        """
+        prefix = f"{source}: trainer.dataset: " if source else ""
+        try:
+            path = self.dataset_path()
+        except DataError as exc:
+            raise DataError(f"{prefix}{exc}") from exc
+        if path is not None and not path.is_file():
+            what = "is not a file" if path.exists() else "dataset file not found"
+            raise DataError(f"{prefix}{path}: {what}")
 
 
 def _valid_device(device: Any) -> bool:

@@ -22,14 +22,12 @@ from typing import Any
 import numpy as np
 
 from hpsearch.errors import DataError
-from hpsearch.trainer.config import TrainerSettings
+from hpsearch.trainer.config import BUILTIN_DATASETS, TrainerSettings
 
 __all__ = ["Dataset", "load_dataset", "make_synthetic"]
 
 log = logging.getLogger(__name__)
 
-_BUILTIN = ("digits", "synthetic")
-_SUFFIXES = (".csv", ".npz", ".parquet")
 
 
 @dataclass(frozen=True)
@@ -70,18 +68,12 @@ def load_dataset(settings: TrainerSettings) -> Dataset:
         numeric or contain NaN/inf, there is only one class, or a class is too small to split.
     """
     name = settings.dataset
-    if name in _BUILTIN:
+    if name in BUILTIN_DATASETS:
         synthetic = (settings.n_samples, settings.n_features, settings.n_classes)
         source_key: tuple[Any, ...] = (name, synthetic if name == "synthetic" else None)
     else:
-        path = Path(name)
-        if not path.is_absolute():
-            path = Path(settings.base_dir) / path
-        path = path.resolve()
-        if path.suffix.lower() not in _SUFFIXES:
-            raise DataError(
-                f"{name}: unknown dataset; use digits, synthetic or a .csv, .npz or .parquet file"
-            )
+        path = settings.dataset_path()
+        assert path is not None
         try:
             stat = path.stat()
         except OSError as exc:

@@ -3,6 +3,8 @@
 Each variant is one small factory in a registry (``OPTIMIZER_FACTORIES``, ``SCHEDULE_FACTORIES``)
 rather than an ``if name == ...`` chain. Factories take the resolved params dict (see
 :func:`hpsearch.trainer.config.resolve_params`). Schedules step once per epoch.
+
+``momentum`` applies to SGD (0.9 when a trial does not set it) and RMSprop (0.0 when absent).
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ __all__ = ["OPTIMIZER_FACTORIES", "SCHEDULE_FACTORIES", "make_optimizer", "make_
 Groups = list[dict[str, Any]]
 
 
+def _momentum(p: Mapping[str, Any], default: float) -> float:
+    """``momentum`` when the trial sets it, else the optimizer's ``default``."""
+    return default if p["momentum"] is None else p["momentum"]
+
+
 def _sgd(groups: Groups, p: Mapping[str, Any]) -> Optimizer:
-    return torch.optim.SGD(groups, lr=p["learning_rate"], momentum=p["momentum"],
-                           nesterov=p["nesterov"] and p["momentum"] > 0)
+    momentum = _momentum(p, 0.9)
+    return torch.optim.SGD(groups, lr=p["learning_rate"], momentum=momentum,
+                           nesterov=p["nesterov"] and momentum > 0)
 
 
 def _adam(groups: Groups, p: Mapping[str, Any]) -> Optimizer:
@@ -34,7 +42,8 @@ def _adam(groups: Groups, p: Mapping[str, Any]) -> Optimizer:
 
 
 def _rmsprop(groups: Groups, p: Mapping[str, Any]) -> Optimizer:
-    return torch.optim.RMSprop(groups, lr=p["learning_rate"], alpha=p["rho"], eps=p["eps"])
+    return torch.optim.RMSprop(groups, lr=p["learning_rate"], alpha=p["rho"], eps=p["eps"],
+                               momentum=_momentum(p, 0.0))
 
 
 OPTIMIZER_FACTORIES: dict[str, Callable[[Groups, Mapping[str, Any]], Optimizer]] = {

@@ -14,9 +14,11 @@ Design choices an engineer may want to know:
   never an exception.
 * **Evaluation** runs in ``eval()`` mode under ``no_grad`` (BatchNorm running statistics, no
   dropout): a prediction does not depend on the rest of the batch.
-* **Early stopping** on validation accuracy (ties broken by lower validation loss) with
-  ``patience`` epochs; the best epoch's weights are restored at the end, and the optional test
-  split is evaluated once, with them.
+* **Early stopping** on validation accuracy (ties broken by lower validation loss) with Keras
+  semantics: training stops only at an epoch that did not improve, once ``patience`` such
+  epochs came in a row (``patience = 0`` stops at the first epoch that does not improve; an
+  improving run is never stopped). The best epoch's weights are restored at the end, and the
+  optional test split is evaluated once, with them.
 * **Seeding.** Initialisation, dropout and the permutations derive from ``seed`` inside
   ``torch.random.fork_rng``, so the caller's global RNG state is untouched and the same seed on
   CPU gives identical metrics. The thread count is left to the caller (the runner decides).
@@ -140,6 +142,10 @@ def train(
     params:
         Searched parameters by name (see :data:`~hpsearch.trainer.config.KNOWN_PARAMS`);
         absent ones take their defaults, and ``epochs``/``patience`` override ``settings``.
+        Early stopping: training ends at an epoch that did not improve the validation accuracy
+        (ties: lower validation loss) once ``patience`` non-improving epochs came in a row
+        (Keras semantics: ``patience = 0`` stops at the first one). The model ends with the
+        best epoch's weights.
     settings:
         The fixed trainer settings (dataset, split, device, precision).
     seed:
@@ -216,6 +222,10 @@ class _Run:
         self.optimizer = make_optimizer(self.model.decay_groups(p["weight_decay"]), p)
 
     def fit(self, epochs: int, patience: int) -> TrainResult:
+        """Train up to ``epochs``; stop at a non-improving epoch once ``patience`` came in a row.
+
+        On return ``self.model`` holds the best epoch's weights (unless the run failed).
+        """
         schedule = make_schedule(self.optimizer, self.p, epochs)
         best: dict[str, float] = {}
         best_state: dict[str, torch.Tensor] | None = None
@@ -249,7 +259,7 @@ class _Run:
                     since_best += 1
                 if self.report is not None:
                     self.report(epoch, metrics)
-                if since_best >= patience:
+                if since_best > 0 and since_best >= patience:
                     log.debug("early stop at epoch %d (best %s)", epoch, best["best_epoch"])
                     break
         except _Diverged as exc:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hpsearch.errors import ConfigError
+from hpsearch.errors import ConfigError, DataError
 from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings, check_params
 from hpsearch.trainer.config import PARAM_DEFAULTS, resolve_params
 
@@ -114,3 +114,43 @@ def test_importing_the_trainer_package_does_not_import_torch() -> None:
             "bad = [m for m in ('torch', 'numpy', 'sklearn') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batch_size_below_two_needs_batch_norm_off() -> None:
+    message = ("space.toml: params.batch_size: 1 must be at least 2 with batch_norm "
+               "(BatchNorm needs two examples per batch)")
+    for params in ({"batch_size": 1}, {"batch_size": 1, "batch_norm": True}):
+        with pytest.raises(ConfigError) as info:
+            check_params(params, source="space.toml")
+        assert str(info.value) == message
+    check_params({"batch_size": 1, "batch_norm": False})
+    check_params({"batch_size": 2})
+
+
+def test_momentum_defaults_to_none_and_resolves_with_or_without_it() -> None:
+    assert PARAM_DEFAULTS["momentum"] is None
+    check_params({"momentum": None})
+    assert resolve_params({})["momentum"] is None
+    assert resolve_params({"momentum": None})["momentum"] is None
+    full = resolve_params({"momentum": 1 - 0.5})
+    assert full["momentum"] == 0.5 and isinstance(full["momentum"], float)
+    with pytest.raises(ConfigError, match=r"params.momentum: 1 must be in \[0, 1\)"):
+        check_params({"momentum": 1})
+
+
+def test_dataset_file_is_checked_without_reading_it(tmp_path) -> None:
+    assert TrainerSettings(dataset="digits").dataset_path() is None
+    TrainerSettings(dataset="synthetic").check_dataset_file("space.toml")
+    (tmp_path / "data.csv").write_text("not even csv\x00")
+    settings = TrainerSettings(dataset="data.csv", base_dir=str(tmp_path))
+    assert settings.dataset_path() == (tmp_path / "data.csv").resolve()
+    settings.check_dataset_file("space.toml")  # exists: fine, nothing is parsed
+    missing = TrainerSettings(dataset="nope.npz", base_dir=str(tmp_path))
+    with pytest.raises(DataError) as info:
+        missing.check_dataset_file("space.toml")
+    assert str(info.value) == (f"space.toml: trainer.dataset: {(tmp_path / 'nope.npz').resolve()}: "
+                               "dataset file not found")
+    with pytest.raises(DataError) as info:
+        TrainerSettings(dataset="mnist").check_dataset_file("space.toml")
+    assert str(info.value) == ("space.toml: trainer.dataset: mnist: unknown dataset; use digits, "
+                               "synthetic or a .csv, .npz or .parquet file")

@@ -214,3 +214,89 @@ def test_fp16_on_auto_without_cuda_falls_back_to_fp32(caplog: pytest.LogCaptureF
         result = train({}, settings, seed=0)
     assert result.state == "complete" and result.device == "cpu"
     assert "precision fp16 needs CUDA; training on cpu in fp32" in caplog.text
+
+
+def _val_accuracies(params: dict[str, Any], settings: TrainerSettings) -> tuple[TrainResult, list]:
+    seen: list[float] = []
+    result = train(params, settings, seed=0,
+                   report=lambda epoch, m: seen.append(m["val_accuracy"]))
+    return result, seen
+
+
+def test_patience_zero_stops_only_at_the_first_epoch_that_does_not_improve(
+        tiny_synthetic: TrainerSettings) -> None:
+    # Keras semantics: an improving epoch never stops the run, whatever the patience
+    settings = TrainerSettings(dataset="synthetic", n_samples=300, n_features=8, n_classes=3,
+                               epochs=8, patience=0)
+    result, seen = _val_accuracies({"optimizer": "sgd", "learning_rate": 0.3,
+                                    "batch_size": 16}, settings)
+    first_flat = next(i for i in range(1, len(seen)) if seen[i] <= max(seen[:i])) + 1
+    assert first_flat > 2  # the run improves over its first epochs
+    assert result.metrics["epochs_run"] == first_flat == len(seen)
+
+
+def test_patience_counts_non_improving_epochs_in_a_row() -> None:
+    # lr so small nothing improves after epoch 1: patience 3 stops at epoch 1 + 3
+    result, seen = _val_accuracies({"learning_rate": 1e-9, "epochs": 50, "patience": 3},
+                                   TrainerSettings())
+    assert result.metrics["epochs_run"] == 4 and len(seen) == 4
+
+
+def test_early_stopping_restores_the_best_weights() -> None:
+    from hpsearch.trainer.config import resolve_params
+    from hpsearch.trainer.data import load_dataset
+    from hpsearch.trainer.train import _Run, evaluate
+
+    settings = TrainerSettings(dataset="synthetic", n_samples=300, n_features=8, n_classes=3,
+                               device="cpu")
+    p = resolve_params({"optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.9,
+                        "batch_size": 16})
+    seen: list[float] = []
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        run = _Run(p, load_dataset(settings), torch.device("cpu"), "fp32",
+                   torch.Generator().manual_seed(0),
+                   lambda epoch, m: seen.append(m["val_accuracy"]))
+        result = run.fit(epochs=8, patience=8)
+    assert result.state == "complete"
+    # the best epoch comes before the last, which is worse: the weights must be rolled back
+    assert result.metrics["best_epoch"] < result.metrics["epochs_run"] == 8
+    assert seen[-1] < result.metrics["val_accuracy"]
+    val_loss, val_accuracy = evaluate(run.model, run.X_val, run.y_val)
+    assert val_accuracy == result.metrics["val_accuracy"]
+    assert val_loss == pytest.approx(result.metrics["val_loss"], rel=1e-6)
+
+
+def test_batch_size_one_without_batch_norm_trains(tiny_synthetic: TrainerSettings) -> None:
+    result = train({"batch_size": 1, "batch_norm": False, "epochs": 1}, tiny_synthetic, seed=0)
+    assert result.state == "complete" and result.metrics["val_accuracy"] > 0.4
+
+
+def test_batch_size_one_with_batch_norm_is_refused_before_training(
+        tiny_synthetic: TrainerSettings) -> None:
+    with pytest.raises(ConfigError) as info:
+        train({"batch_size": 1}, tiny_synthetic, seed=0)
+    assert str(info.value) == ("params: params.batch_size: 1 must be at least 2 with batch_norm "
+                               "(BatchNorm needs two examples per batch)")
+
+
+@pytest.mark.parametrize("optimizer, params, momentum", [
+    ("sgd", {}, 0.9),
+    ("sgd", {"momentum": 0.5}, 0.5),
+    ("rmsprop", {}, 0.0),
+    ("rmsprop", {"momentum": 0.5}, 0.5),
+])
+def test_momentum_reaches_sgd_and_rmsprop(optimizer: str, params: dict, momentum: float) -> None:
+    from hpsearch.trainer.config import resolve_params
+    from hpsearch.trainer.optim import make_optimizer
+
+    p = resolve_params({"optimizer": optimizer, **params})
+    opt = make_optimizer([{"params": torch.nn.Linear(2, 2).parameters()}], p)
+    assert opt.defaults["momentum"] == momentum
+
+
+def test_rmsprop_momentum_changes_training(tiny_synthetic: TrainerSettings) -> None:
+    base = {"optimizer": "rmsprop", "learning_rate": 0.01}
+    plain = train(base, tiny_synthetic, seed=0)
+    with_momentum = train({**base, "momentum": 0.9}, tiny_synthetic, seed=0)
+    assert plain.metrics["train_loss"] != with_momentum.metrics["train_loss"]
