@@ -5,8 +5,10 @@ it); :func:`run_study` runs trials until the round's target, ``add`` more trials
 in this process or in several worker processes (``workers``; :mod:`hpsearch.workers`). Every
 trial is committed as soon as it ends, so a crash loses nothing that completed; a trial
 interrupted by SIGINT/SIGTERM is marked ``interrupted`` and the next run re-runs it under the
-same number. A trial whose process died stays ``running`` until its heartbeat is older than
-``stale_after``; then any run fails it as stale and queues its params once more.
+same number; an objective that swallows the signal (``except BaseException``) still ends the
+run, its trial marked interrupted, not complete. A trial whose process died stays ``running``
+until its heartbeat is older than ``stale_after``; then any run fails it as stale and queues
+its params once more.
 :func:`join_study` works on an existing study without its space file (``hpsearch worker``).
 """
 
@@ -26,6 +28,7 @@ from typing import Any, Callable, Mapping
 
 from hpsearch.errors import HpsearchError, Interrupted, StudyError
 from hpsearch.objectives import TrialContext, TrialFailed, extract_value, make_objective
+from hpsearch.objectives.base import json_safe
 from hpsearch.samplers import make_sampler
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
@@ -59,6 +62,9 @@ class RunSummary:
     states: dict[str, int] = field(default_factory=dict)
     best: TrialRecord | None = None
     stopped: str = "target"          # target | added | timeout | exhausted | busy
+    #: Numbers of the trials this run failed as stale (their worker died; no heartbeat for
+    #: ``stale_after``, or a --workers parent saw the worker die or stop with an error), each
+    #: queued once more unless it was a retry already.
     stale_recovered: list[int] = field(default_factory=list)
     #: With ``stopped == "busy"``: how many trials were running, and the --max-concurrent limit.
     busy: tuple[int, int] | None = None
@@ -119,8 +125,10 @@ def prepare_study(
     """Create the study of ``space`` or resume it; return it and the round to run in.
 
     Resuming refuses with :class:`StudyError` when the file's parameters, metric or direction
-    differ from the stored ones. ``trials`` (or the file's ``trials``) becomes round 1's target
-    while round 1 is the latest; a refined round keeps the target ``refine`` gave it.
+    differ from the stored ones, unless the study has no trials yet (an earlier attempt that
+    ran none): then the file's space replaces the stored one. ``trials`` (or the file's
+    ``trials``) becomes round 1's target while round 1 is the latest; a refined round keeps the
+    target ``refine`` gave it.
     """
     name = name or space.study.name
     study = storage.find_study(name)
@@ -134,7 +142,9 @@ def prepare_study(
             target=trials if trials is not None else space.study.trials)
     else:
         changes = space_changes(Space.from_dict(study.space, source=study.source), space)
-        if changes:
+        if changes and not storage.counts(study) and storage.latest_round(study.id).number == 1:
+            study = _replace_space(storage, study, space, sampler=sampler, seed=seed)
+        elif changes:
             raise StudyError(
                 f"{space.source}: the space of study {name!r} changed since its trials ran: "
                 + "; ".join(changes)
@@ -158,6 +168,18 @@ def prepare_study(
         storage.set_round_target(round_.id, trials)
         round_ = storage.latest_round(study.id)
     return study, round_
+
+
+def _replace_space(storage: Storage, study: StudyRecord, space: Space, *,
+                   sampler: str | None, seed: int | None) -> StudyRecord:
+    """Give a study that has no trials the file's space, as if it were created now."""
+    storage.reset_empty_study(
+        study.id, metric=space.study.metric, direction=space.study.direction,
+        sampler=sampler or space.study.sampler,
+        seed=space.study.seed if seed is None else seed, space=space.to_dict(),
+        source=_abs_source(space))
+    log.info("study %s had no trials: its space now follows %s", study.name, space.source)
+    return storage.get_study(study.name)
 
 
 def _abs_source(space: Space) -> str:
@@ -195,7 +217,11 @@ def run_study(
     pinned round robin to ``devices``. ``max_concurrent`` stops claiming while that many trials
     of the study run (in any process, on any machine); a run that finds the study full returns
     at once with ``stopped == "busy"``.
+
+    The objective is set up (and released) before the study is created or updated, so wrong
+    ``[objective]``/``[trainer]`` settings raise without writing anything.
     """
+    make_objective(space, device=device or (devices[0] if devices else None)).close()
     study, round_ = prepare_study(storage, space, name=name, sampler=sampler, seed=seed,
                                   trials=trials)
     return run_round(storage, study, round_, file_space=space, add=add, timeout=timeout,
@@ -295,9 +321,12 @@ def work(
             raise StudyError(f"the {smp.name} sampler has no point {index}")
         return config
 
-    with _signals_raise_interrupted(), beat:
+    stop = _StopOnSignal()
+    with stop, beat:
         try:
             while True:
+                # The objective may have swallowed the stop request: start nothing more.
+                stop.check()
                 if deadline is not None and time.monotonic() >= deadline:
                     summary.stopped = "timeout"
                     break
@@ -325,7 +354,7 @@ def work(
                 beat.running = current.id
                 if on_event:
                     on_event(TrialEvent("start", current, _value(best), summary.ran, total))
-                record = _run_trial(storage, study, objective, current, device)
+                record = _run_trial(storage, study, objective, current, device, stop)
                 beat.running = None
                 current = None
                 summary.ran += 1
@@ -335,13 +364,13 @@ def work(
                     summary.best = record
                 if on_event:
                     on_event(TrialEvent("end", record, _value(best), summary.ran, total))
-        except (KeyboardInterrupt, Interrupted) as exc:
+        except (KeyboardInterrupt, _Stop, Interrupted) as exc:
+            signum = getattr(exc, "signum", signal.SIGINT)
             # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
             # process group, and the parent of --workers forwards it as well).
-            _ignore_signals()
+            stop.hold(signum)
             if current is not None:
                 storage.mark_interrupted([current.id])
-            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
             raise Interrupted(
                 f"interrupted by {signal.Signals(signum).name}; "
                 + (f"trial {current.number} marked interrupted; " if current is not None else "")
@@ -352,40 +381,59 @@ def work(
 
 
 def _run_trial(storage: Storage, study: StudyRecord, objective, trial: TrialRecord,
-               device: str | None) -> TrialRecord:
-    steps: list[tuple[int, dict[str, Any]]] = []
-    flushed = [0, time.monotonic()]
+               device: str | None, stop: "_StopOnSignal") -> TrialRecord:
+    steps = _StepBuffer()
+    last_flush = [time.monotonic()]
+
+    def write_steps(*, final: bool) -> None:
+        batch = steps.pending(final=final)
+        if batch:
+            storage.add_steps(trial.id, batch)
+            steps.written(batch)
 
     def report(step: int, metrics: Mapping[str, Any]) -> None:
-        steps.append((int(step), {k: _plain(v) for k, v in metrics.items()}))
-        if time.monotonic() - flushed[1] > STEP_FLUSH_S:
-            storage.add_steps(trial.id, steps[flushed[0]:])
-            flushed[0], flushed[1] = len(steps), time.monotonic()
+        steps.add(int(step), {str(k): json_safe(v) for k, v in metrics.items()})
+        if time.monotonic() - last_flush[0] > STEP_FLUSH_S:
+            write_steps(final=False)
+            last_flush[0] = time.monotonic()
 
     ctx = TrialContext(number=trial.number, seed=trial.seed, device=device, report=report)
     value = None
     metrics: dict[str, Any] | None = None
     error = None
+    fatal: HpsearchError | None = None
     try:
         result = objective.run(trial.params, ctx)
         value, metrics = extract_value(result, study.metric)
         state = "complete"
     except TrialFailed as exc:
         state, error, metrics = "failed", str(exc), exc.metrics or None
-    except (KeyboardInterrupt, Interrupted):
-        if len(steps) > flushed[0]:
-            storage.add_steps(trial.id, steps[flushed[0]:])
+    except (KeyboardInterrupt, _Stop, Interrupted):
+        write_steps(final=True)
         raise
     except HpsearchError as exc:
         # A setup problem that every trial would hit (a missing data file): record, then stop.
-        storage.finish(trial.id, state="failed", error=str(exc), steps=steps[flushed[0]:])
-        raise
+        state, error, fatal = "failed", str(exc), exc
+    except SystemExit as exc:
+        # sys.exit() in the user's code ends its trial, not the study.
+        tb = traceback.format_exc(limit=-6)
+        state, error = "failed", f"SystemExit: {exc.code}\n{tb}"
+        log.info("trial %d failed: SystemExit: %s", trial.number, exc.code)
     except Exception as exc:  # noqa: BLE001 - the user's code failed; the study goes on
         tb = traceback.format_exc(limit=-6)
         state, error = "failed", f"{type(exc).__name__}: {exc}\n{tb}"
         log.info("trial %d failed: %s: %s", trial.number, type(exc).__name__, exc)
+    if stop.signum is not None:
+        # The objective caught the stop request and went on: whatever it returned, the trial
+        # did not run to its end, so it is interrupted (and re-run), not complete or failed.
+        write_steps(final=True)
+        raise _Stop(stop.signum)
+    if metrics is not None:  # objectives other than ours may hand back NaN
+        metrics = {str(k): json_safe(v) for k, v in metrics.items()}
     storage.finish(trial.id, state=state, value=value, metrics=metrics, error=error,
-                   steps=steps[flushed[0]:], device=ctx.device_used)
+                   steps=steps.pending(final=True), device=ctx.device_used)
+    if fatal is not None:
+        raise fatal
     return TrialRecord(
         id=trial.id, number=trial.number, round=trial.round, state=state, params=trial.params,
         value=value, metrics=metrics, seed=trial.seed, worker=trial.worker,
@@ -394,13 +442,34 @@ def _run_trial(storage: Storage, study: StudyRecord, objective, trial: TrialReco
         sample_index=trial.sample_index)
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, (str, bool, int)) or v is None:
-        return v
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return str(v)
+class _StepBuffer:
+    """A trial's intermediate reports, merged per step and written in whole steps.
+
+    A step reported again updates its metrics (later values win), so each step is one row.
+    The storage replaces every step from a batch's first one on, so all steps stay in memory
+    and a batch always runs from the earliest changed step to the last one written: a step
+    reported again after it was written costs a rewrite, not a lost row. Until the trial ends
+    the latest step is held back, as more metrics of it may follow (train, then validation).
+    """
+
+    def __init__(self) -> None:
+        self.steps: dict[int, dict[str, Any]] = {}
+        self.dirty: int | None = None   # the earliest step changed since the last write
+
+    def add(self, step: int, metrics: dict[str, Any]) -> None:
+        self.steps.setdefault(step, {}).update(metrics)
+        self.dirty = step if self.dirty is None else min(self.dirty, step)
+
+    def pending(self, *, final: bool) -> list[tuple[int, dict[str, Any]]]:
+        """The steps to write now: through the latest one when ``final``, else before it."""
+        if self.dirty is None:
+            return []
+        last = max(self.steps) if final else max(self.steps) - 1
+        return [(s, dict(m)) for s, m in sorted(self.steps.items()) if self.dirty <= s <= last]
+
+    def written(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        top = batch[-1][0]
+        self.dirty = min((s for s in self.steps if s > top), default=None)
 
 
 def _value(t: TrialRecord | None) -> float | None:
@@ -446,29 +515,55 @@ class _Heartbeat:
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _ignore_signals() -> None:
-    if threading.current_thread() is threading.main_thread():
-        for signum in _STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
+class _Stop(BaseException):
+    """What the signal handler raises. Like KeyboardInterrupt it is no ``Exception``, so an
+    objective's ``except Exception`` does not swallow it; :func:`work` turns it into
+    :class:`Interrupted` once the running trial is marked."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-class _signals_raise_interrupted:
-    """SIGINT and SIGTERM raise :class:`Interrupted` in the main thread, so the loop can mark
-    the running trial before the process exits. The first signal wins: the handler ignores
-    further ones until the loop has marked its trial (the old handlers return on exit)."""
+class _StopOnSignal:
+    """SIGINT and SIGTERM raise :class:`_Stop` in the main thread, so the loop can mark the
+    running trial before the process exits, and are remembered: an objective that catches
+    even a BaseException cannot make the run go on (:meth:`check`).
 
-    def __enter__(self):
+    The first signal wins: later ones do nothing, so they cannot cut the marking short (the
+    old handlers return on exit). Outside the main thread no handler is installed."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
         self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopOnSignal":
         if threading.current_thread() is threading.main_thread():
             for signum in _STOP_SIGNALS:
                 self._old[signum] = signal.signal(signum, self._handler)
         return self
 
-    @staticmethod
-    def _handler(signum, _frame):
-        _ignore_signals()
-        raise Interrupted("terminated", signum=signum)
+    def _handler(self, signum, _frame) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        raise _Stop(signum)
 
-    def __exit__(self, *exc) -> None:
+    def hold(self, signum: int) -> None:
+        """The loop is stopping (``signum`` or an objective's KeyboardInterrupt): from now on
+        signals do nothing."""
+        if self.signum is None:
+            self.signum = signum
+
+    def check(self) -> None:
+        """Raise :class:`_Stop` if a signal came, even one the objective swallowed."""
+        if self.signum is not None:
+            raise _Stop(self.signum)
+
+    def __exit__(self, _type, exc, _tb) -> None:
         for signum, old in self._old.items():
             signal.signal(signum, old)
+        if isinstance(exc, _Stop):  # a signal after the loop let go of its trial
+            raise Interrupted(
+                f"interrupted by {signal.Signals(exc.signum).name}; run the same command again "
+                "to resume", signum=int(exc.signum)) from None

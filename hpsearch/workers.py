@@ -5,8 +5,8 @@ interpreter each, so no CUDA context, open database connection or lock is inheri
 its own :class:`~hpsearch.storage.Storage` and runs :func:`hpsearch.runner.work` on the same
 round; :meth:`Storage.claim` hands every trial to exactly one of them. The parent only watches:
 it hears trial events on a queue (and turns them into the caller's progress callback), forwards
-SIGINT/SIGTERM to its workers, re-queues at once the trial of a worker that died, and merges the
-workers' summaries into one.
+SIGINT/SIGTERM to its workers, re-queues at once the trial of a worker that died or stopped with
+an error, and merges the workers' summaries into one.
 
 CPU workers share the machine's cores: each gets ``cpu_count // workers`` threads
 (``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set before torch is imported, and
@@ -159,7 +159,7 @@ def run_parallel(
     running trial interrupted), or the first worker's error once all have stopped."""
     import multiprocessing as mp
 
-    from hpsearch.runner import RunSummary, TrialEvent, _better, round_limit
+    from hpsearch.runner import RunSummary, TrialEvent, _better, _value, round_limit
 
     if storage.url.startswith("sqlite") and (":memory:" in storage.url or storage.url == "sqlite://"):
         raise ConfigError("--workers needs a database file or server; sqlite in memory is one process")
@@ -227,6 +227,12 @@ def run_parallel(
         elif kind == "error":
             finished.add(index)
             errors.append((msg[2], msg[3], msg[4]))
+            trial = running.pop(index, None)
+            if trial is not None:  # work() marks its trial unless it crashed: make sure
+                first_line = (msg[3].splitlines() or [msg[2]])[0]
+                _recover(storage, study, summary, trial,
+                         interrupted=bool(got_signal) or msg[2] == "Interrupted",
+                         reason=f"worker {index} stopped: {first_line}")
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -287,10 +293,6 @@ def run_parallel(
     return summary
 
 
-def _value(t) -> float | None:
-    return None if t is None else t.value
-
-
 def _drain(events, handle) -> None:
     while True:
         try:
@@ -306,15 +308,24 @@ def _lost_worker(storage, study, summary, index: int, proc, trial, *, signalled:
     if trial is None:
         log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
         return
-    if signalled:
+    if _recover(storage, study, summary, trial, interrupted=signalled,
+                reason=f"worker pid {proc.pid} died: {how}"):
+        log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",
+                    index, proc.pid, how, trial.number)
+
+
+def _recover(storage, study, summary, trial, *, interrupted: bool, reason: str) -> bool:
+    """The trial of a worker that stopped without finishing it, if it is still running: marked
+    interrupted after a signal, else failed as stale with its params queued again. True when
+    it was failed as stale."""
+    if interrupted:
         storage.mark_interrupted([trial.id])
-        return
-    # No need to wait --stale-after: this process saw the worker die. Fail the trial as stale
+        return False
+    # No need to wait --stale-after: this process saw the worker go. Fail the trial as stale
     # and queue its params again now, so the remaining workers retry it.
-    storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id],
-                          reason=f"worker pid {proc.pid} died: {how}")
-    log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",
-                index, proc.pid, how, trial.number)
+    stale = storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id], reason=reason)
+    summary.stale_recovered += stale
+    return bool(stale)
 
 
 def _merge_stopped(reasons: list[str]) -> str:

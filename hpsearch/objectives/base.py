@@ -73,16 +73,18 @@ def extract_value(result: Mapping[str, Any] | float | int, metric: str) -> tuple
     if isinstance(result, bool):
         raise TrialFailed(f"the objective returned a bool ({result}); return a number or a dict")
     if isinstance(result, (int, float)):
-        metrics: dict[str, Any] = {metric: float(result)}
+        raw: dict[str, Any] = {metric: float(result)}
     elif isinstance(result, Mapping):
-        metrics = {str(k): _jsonable(v) for k, v in result.items()}
+        raw = {str(k): _scalar(v) for k, v in result.items()}
     else:
         raise TrialFailed(
             f"the objective returned {type(result).__name__}; return a number or a dict of metrics")
-    if metric not in metrics:
-        raise TrialFailed(f"metric {metric!r} missing from the result (got: {', '.join(metrics) or 'nothing'})",
+    # The checks read the raw values ("is nan"); what is stored is JSON-safe even then.
+    metrics = {k: json_safe(v) for k, v in raw.items()}
+    if metric not in raw:
+        raise TrialFailed(f"metric {metric!r} missing from the result (got: {', '.join(raw) or 'nothing'})",
                           metrics=metrics)
-    value = metrics[metric]
+    value = raw[metric]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TrialFailed(f"metric {metric!r} is not a number: {value!r}", metrics=metrics)
     if not math.isfinite(value):
@@ -90,12 +92,21 @@ def extract_value(result: Mapping[str, Any] | float | int, metric: str) -> tuple
     return float(value), metrics
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, (str, bool, int)) or v is None:
-        return v
-    if isinstance(v, float):
+def _scalar(v: Any) -> Any:
+    """``v`` as a str, bool, int, float or None: numpy/torch scalars become floats, anything
+    else its ``str``."""
+    if isinstance(v, (str, bool, int, float)) or v is None:
         return v
     try:
-        return float(v)  # numpy / torch scalars
+        return float(v)
     except (TypeError, ValueError):
         return str(v)
+
+
+def json_safe(v: Any) -> Any:
+    """``v`` as strict JSON can hold it: a non-finite float becomes None, because PostgreSQL's
+    json type refuses NaN and Infinity (and SQLite would store text no other reader parses)."""
+    v = _scalar(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v

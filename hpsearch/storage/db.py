@@ -248,17 +248,23 @@ class Storage:
         with self._write() as conn, conn.begin():
             conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(space=space, source=source))
 
-    def replace_space(self, study_id: int, *, space: dict[str, Any], source: str) -> None:
-        """Replace the space of a study that has no trial yet (its study row and round 1)."""
+    def reset_empty_study(
+        self, study_id: int, *, metric: str, direction: str, sampler: str, seed: int,
+        space: dict[str, Any], source: str,
+    ) -> None:
+        """Give a study that has no trial yet a new space (its row and round 1), as if it were
+        created now: an earlier `run` that failed before its first trial left it behind."""
         with self._write() as conn, conn.begin():
             self._lock_study(conn, study_id)
             n = conn.execute(select(func.count()).select_from(_TRIAL)
                              .where(_TRIAL.c.study_id == study_id)).scalar_one()
             if n:
                 raise StudyError("the study has trials; its space cannot be replaced")
-            conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(space=space, source=source))
+            conn.execute(update(_STUDY).where(_STUDY.c.id == study_id).values(
+                metric=metric, direction=direction, sampler=sampler, seed=seed, space=space,
+                source=source))
             conn.execute(update(_ROUND).where(_ROUND.c.study_id == study_id, _ROUND.c.number == 1)
-                         .values(space=space))
+                         .values(space=space, sampler=sampler, seed=seed))
 
     # ---------------------------------------------------------------------------- rounds
     def rounds(self, study_id: int) -> list[RoundRecord]:

@@ -1,0 +1,398 @@
+"""The runner against objectives that misbehave: swallowed signals, ``sys.exit``, repeated
+steps, NaN metrics, wrong settings, and workers that stop with an error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hpsearch import runner
+from hpsearch.cli import cli
+from hpsearch.runner import prepare_study, run_study
+from hpsearch.space import load_space
+from hpsearch.storage import Storage
+
+SPACE = '''
+[study]
+name = "rob"
+metric = "score"
+direction = "maximize"
+trials = {trials}
+seed = 1
+
+[objective]
+kind = "python"
+function = "{function}"
+
+[params]
+x = {{ type = "uniform", low = 0.0, high = 1.0 }}
+{extra}
+'''
+
+MODULES = ("robobj",)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A folder for an objective module and space file; cwd elsewhere."""
+    (tmp_path / "proj").mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield tmp_path
+    for name in MODULES:
+        sys.modules.pop(name, None)
+
+
+def write(project: Path, source: str, *, trials: int = 3, function: str = "robobj:train",
+          extra: str = "") -> Path:
+    (project / "proj" / "robobj.py").write_text(textwrap.dedent(source))
+    path = project / "proj" / "space.toml"
+    path.write_text(SPACE.format(trials=trials, function=function, extra=extra))
+    return path
+
+
+def db_url(project: Path) -> str:
+    return f"sqlite:///{project}/h.db"
+
+
+def invoke(project: Path, *args):
+    return CliRunner().invoke(cli, ["--db", db_url(project), *map(str, args)],
+                              catch_exceptions=False)
+
+
+def trials_of(project: Path, study: str = "rob"):
+    storage = Storage(db_url(project))
+    try:
+        s = storage.get_study(study)
+        return {t.number: storage.trial(s, t.number) for t in storage.trials(s, best_first=False)}
+    finally:
+        storage.dispose()
+
+
+def raw_rows(project: Path, sql: str):
+    con = sqlite3.connect(project / "h.db")
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------------------ 1. signals
+SWALLOWING = '''
+import os, pathlib, time
+
+def train(params, report):
+    here = pathlib.Path(__file__).parent
+    calls = here / "calls"
+    n = int(calls.read_text()) if calls.exists() else 0
+    calls.write_text(str(n + 1))
+    (here / "started").write_text(str(os.getpid()))
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 3:
+            time.sleep(0.02)
+    except {caught}:
+        return -1.0   # swallows the stop request
+    return params["x"]
+'''
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    end = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            raise AssertionError(f"ended early ({proc.returncode}): {proc.stderr.read()}")
+        if time.monotonic() > end:
+            raise AssertionError(f"{path.name} never appeared")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("caught", ["Exception", "BaseException"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_swallowed_signal_still_stops_the_run(project, caught, signum, code):
+    space = write(project, SWALLOWING.format(caught=caught), trials=3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsearch", "--db", db_url(project), "run", str(space)],
+        cwd=project / "work", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(project / "proj" / "started", proc)
+    time.sleep(0.2)
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert f"interrupted by {signal.Signals(signum).name}; trial 0 marked interrupted" in err
+    trials = trials_of(project)
+    assert [(n, t.state) for n, t in trials.items()] == [(0, "interrupted")]
+    assert (project / "proj" / "calls").read_text() == "1"  # no further trial started
+
+
+WORKER_SWALLOWING = '''
+import os, time
+
+def train(params, report):
+    block = os.environ["OBJ_BLOCK"]
+    try:
+        t0 = time.time()
+        while os.path.exists(block) and time.time() - t0 < 60:
+            time.sleep(0.02)
+    except BaseException:
+        return -1.0
+    return params["x"]
+'''
+
+
+def test_a_swallowed_signal_stops_every_worker(project):
+    space = write(project, WORKER_SWALLOWING, trials=6)
+    block = project / "block"
+    block.touch()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsearch", "--db", db_url(project), "run", str(space),
+         "--workers", "2"], cwd=project / "work", stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "OBJ_BLOCK": str(block)})
+    end = time.monotonic() + 30
+    while True:
+        try:
+            running = [t for t in trials_of(project).values() if t.state == "running"]
+        except Exception:  # noqa: BLE001 - not created yet
+            running = []
+        if len(running) == 2:
+            break
+        assert proc.poll() is None and time.monotonic() < end, proc.stderr.read()
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    block.unlink()
+    assert proc.returncode == 130, err
+    trials = trials_of(project)
+    assert sorted((n, t.state) for n, t in trials.items()) == [
+        (t.number, "interrupted") for t in sorted(running, key=lambda t: t.number)]
+
+
+# ----------------------------------------------------------------------- 2. sys.exit
+EXITING = '''
+import pathlib, sys
+
+def train(params, report):
+    calls = pathlib.Path(__file__).with_name("calls")
+    n = int(calls.read_text()) if calls.exists() else 0
+    calls.write_text(str(n + 1))
+    report(0, {"loss": 1.0})
+    if n == 0:
+        sys.exit(3)
+    return params["x"]
+'''
+
+
+def test_sys_exit_in_the_objective_fails_the_trial_and_the_study_goes_on(project):
+    space = write(project, EXITING, trials=3)
+    r = invoke(project, "run", space)
+    assert r.exit_code == 0, r.output
+    assert "ran 3 trials (2 complete, 1 failed)" in r.stdout
+    trials = trials_of(project)
+    assert trials[0].state == "failed" and trials[0].error.startswith("SystemExit: 3")
+    assert trials[0].steps == [(0, {"loss": 1.0})]
+    assert [t.state for t in trials.values()] == ["failed", "complete", "complete"]
+
+
+CRASHING = '''
+import os, pathlib
+
+class Crash(BaseException):
+    pass
+
+def train(params, report):
+    try:
+        os.unlink(pathlib.Path(__file__).with_name("crash"))
+    except FileNotFoundError:
+        return params["x"]
+    raise Crash("worker-level failure")
+'''
+
+
+def test_a_worker_that_stops_with_an_error_leaves_no_trial_running(project):
+    space = write(project, CRASHING, trials=4)
+    (project / "proj" / "crash").touch()
+    res = subprocess.run(
+        [sys.executable, "-m", "hpsearch", "--db", db_url(project), "run", str(space),
+         "--workers", "2"], cwd=project / "work", capture_output=True, text=True, timeout=120)
+    assert res.returncode == 1, res.stderr
+    assert "Crash: worker-level failure" in res.stderr
+    trials = trials_of(project)
+    assert not [t for t in trials.values() if t.state == "running"]
+    (crashed,) = [t for t in trials.values() if t.state == "failed"]
+    assert "Crash" in crashed.error
+    # queued once more, like the trial of a worker that died
+    assert [t.retry_of for t in trials.values() if t.retry_of is not None] == [crashed.number]
+
+
+# ------------------------------------------------------------------------------ 3. steps
+REPEATING = '''
+def train(params, report):
+    report(0, {"a": 1})
+    report(0, {"b": 2})
+    report(1, {"a": 3})
+    report(0, {"a": 10})
+    report(2, {"a": 4})
+    report(2, {"c": 5})
+    return params["x"]
+'''
+
+
+@pytest.mark.parametrize("flush_s", [runner.STEP_FLUSH_S, -1.0],
+                         ids=["buffered", "flush-every-report"])
+def test_a_repeated_step_is_merged_not_a_crash(project, monkeypatch, flush_s):
+    monkeypatch.setattr(runner, "STEP_FLUSH_S", flush_s)
+    space = write(project, REPEATING, trials=2)
+    r = invoke(project, "run", space)
+    assert r.exit_code == 0, r.output
+    trials = trials_of(project)
+    assert [t.state for t in trials.values()] == ["complete", "complete"]
+    assert trials[0].steps == [(0, {"a": 10, "b": 2}), (1, {"a": 3}), (2, {"a": 4, "c": 5})]
+
+
+# ------------------------------------------------------------------------------ 4. NaN
+NONFINITE = '''
+def train(params, report):
+    report(0, {"loss": float("nan"), "gain": float("inf"), "ok": 0.5})
+    if params["x"] < 0.5:
+        return {"score": float("nan"), "aux": float("-inf")}
+    return {"score": params["x"], "aux": float("nan"), "n": 2}
+'''
+
+
+def test_non_finite_metrics_are_stored_as_null(project):
+    space = write(project, NONFINITE, trials=6)
+    r = invoke(project, "run", space)
+    assert r.exit_code == 0, r.output
+    trials = trials_of(project)
+    failed = [t for t in trials.values() if t.state == "failed"]
+    complete = [t for t in trials.values() if t.state == "complete"]
+    assert failed and complete  # seed 1 draws x on both sides of 0.5
+    for t in failed:
+        assert t.error == "metric 'score' is nan"
+        assert t.metrics == {"score": None, "aux": None}
+    for t in complete:
+        assert t.metrics == {"score": t.params["x"], "aux": None, "n": 2}
+    for t in trials.values():
+        assert t.steps == [(0, {"loss": None, "gain": None, "ok": 0.5})]
+    # strict JSON in the database (PostgreSQL's json type refuses NaN and Infinity)
+    stored = "select metrics from trials union all select metrics from trial_steps"
+    for (text,) in raw_rows(project, stored):
+        json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+
+
+# -------------------------------------------------------------------- 5. settings first
+def test_a_wrong_objective_writes_no_study(project):
+    space = write(project, "def train(params, report):\n    return 1.0\n",
+                  function="robobj:trian")
+    r = invoke(project, "run", space)
+    assert r.exit_code == 5
+    assert "has no attribute 'trian'" in r.stderr
+    assert raw_rows(project, "select count(*) from studies") == [(0,)]
+    assert json.loads(invoke(project, "studies", "--format", "json").stdout) == []
+
+
+def test_a_wrong_trainer_parameter_writes_no_study(project):
+    path = project / "proj" / "space.toml"
+    path.write_text(textwrap.dedent('''
+        [study]
+        name = "rob"
+        metric = "val_accuracy"
+        direction = "maximize"
+        trials = 2
+
+        [trainer]
+        dataset = "digits"
+
+        [params]
+        lr = { type = "log_uniform", low = 1e-4, high = 1e-1 }
+        learning_rat = { type = "uniform", low = 0.0, high = 1.0 }
+    '''))
+    r = invoke(project, "run", path)
+    assert r.exit_code == 2, r.output
+    assert "learning_rat" in r.stderr
+    assert raw_rows(project, "select count(*) from studies") == [(0,)]
+
+
+def test_a_study_without_trials_takes_the_changed_space(project):
+    source = "def train(params, report):\n    return params['x'] + params.get('y', 0)\n"
+    space = write(project, source, trials=2)
+    storage = Storage(db_url(project))
+    prepare_study(storage, load_space(space))  # an earlier attempt that ran nothing
+    storage.dispose()
+    space.write_text(SPACE.format(trials=2, function="robobj:train",
+                                  extra='y = { type = "uniform", low = 0.0, high = 1.0 }'))
+    r = invoke(project, "run", space)
+    assert r.exit_code == 0, r.output
+    trials = trials_of(project)
+    assert len(trials) == 2 and all(set(t.params) == {"x", "y"} for t in trials.values())
+    storage = Storage(db_url(project))
+    study = storage.get_study("rob")
+    assert set(study.space["params"]) == {"x", "y"}
+    assert set(storage.latest_round(study.id).space["params"]) == {"x", "y"}
+    storage.dispose()
+    # with trials, a change is refused as before
+    space.write_text(SPACE.format(trials=2, function="robobj:train", extra=""))
+    r = invoke(project, "run", space)
+    assert r.exit_code == 3 and "parameter 'y' was removed" in r.stderr
+
+
+# ------------------------------------------------------------------ 6. stale in summary
+BLOCKING = '''
+import os, time
+
+def train(params, report):
+    block = os.environ.get("OBJ_BLOCK")
+    t0 = time.time()
+    while block and os.path.exists(block) and time.time() - t0 < 60:
+        time.sleep(0.05)
+    return params["x"]
+'''
+
+
+def test_the_summary_lists_the_trial_of_a_lost_worker(project, monkeypatch):
+    space = write(project, BLOCKING, trials=4)
+    block = project / "block"
+    block.touch()
+    monkeypatch.setenv("OBJ_BLOCK", str(block))
+    killed: list[int] = []
+
+    def kill_one() -> None:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            try:
+                running = [t for t in trials_of(project).values() if t.state == "running"]
+            except Exception:  # noqa: BLE001 - not created yet
+                running = []
+            if len(running) == 2:
+                killed.append(running[0].number)
+                os.kill(int(running[0].worker.rsplit(":", 1)[1]), signal.SIGKILL)
+                time.sleep(1.0)
+                break
+            time.sleep(0.1)
+        block.unlink()
+
+    thread = threading.Thread(target=kill_one)
+    thread.start()
+    storage = Storage(db_url(project))
+    try:
+        summary = run_study(storage, load_space(space), workers=2)
+    finally:
+        thread.join()
+        storage.dispose()
+    assert killed and summary.stale_recovered == killed
+    assert summary.lost_workers and "SIGKILL" in summary.lost_workers[0]
