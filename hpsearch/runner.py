@@ -150,6 +150,12 @@ def prepare_study(
                 + "; ".join(changes)
                 + f". Old trials would not be comparable: run it as a new study (--study NEW-NAME "
                   f"or a new [study] name), or narrow the existing one with `hpsearch refine {name}`")
+        wanted_seed = space.study.seed if seed is None else seed
+        if wanted_seed != study.seed:
+            # The seed fixes the study's sampler sequence and trial seeds: changing it midway
+            # would silently make a resumed study a different one.
+            log.warning("study %s keeps its seed %d (asked for %d); use --study NEW-NAME for a "
+                        "new seed", name, study.seed, wanted_seed)
         # Settings that do not change what a trial means (device, epochs, the objective's
         # module path...) follow the file, so `refine` and `worker`, which run without it,
         # use what the user last ran with.

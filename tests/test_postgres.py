@@ -102,3 +102,28 @@ def test_workers_opening_an_empty_database_together_all_succeed(pg_url):  # noqa
         t.join()
     assert errors == []
     assert Storage(pg_url).study_names() == []
+
+
+def test_non_finite_metrics_are_stored_on_postgres(tmp_path, pg_url):  # noqa: F811
+    (tmp_path / "nanobj.py").write_text(
+        "def f(params, report):\n"
+        "    report(1, {'loss': float('nan')})\n"
+        "    if params['x'] < 0.5:\n"
+        "        return {'score': float('inf'), 'other': float('nan')}\n"
+        "    return {'score': params['x'], 'other': float('-inf')}\n")
+    (tmp_path / "space.toml").write_text(
+        '[study]\nname = "nan"\nmetric = "score"\ntrials = 6\nseed = 3\n[objective]\nkind = "python"\n'
+        'function = "nanobj:f"\n[params]\nx = { type = "uniform", low = 0.0, high = 1.0 }\n')
+    res = run_cli(pg_url, "run", "space.toml", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(run_cli(pg_url, "report", "nan", "--format", "json", cwd=tmp_path).stdout)
+    assert len(rows) == 6
+    for r in rows:
+        if r["params"]["x"] < 0.5:
+            assert r["state"] == "failed" and r["error"] == "metric 'score' is inf"
+            assert r["metrics"] == {"score": None, "other": None}
+        else:
+            assert r["state"] == "complete" and r["metrics"]["other"] is None
+    assert {r["state"] for r in rows} == {"failed", "complete"}
+    shown = json.loads(run_cli(pg_url, "show", "nan", "0", "--format", "json", cwd=tmp_path).stdout)
+    assert shown["steps"] == [{"step": 1, "loss": None}]
