@@ -1,7 +1,7 @@
 """Scale: a study of 100,000 completed trials, and whether `run` slows down as a study grows.
 
 1. 100,000 trials are bulk-inserted (SQLAlchemy Core, one transaction) into the real schema of
-   a fresh SQLite file, in a study created by ``runner.prepare_study`` (params drawn through the
+   a fresh SQLite file, in a study created by ``studies.prepare_study`` (params drawn through the
    space, so they look like real ones; the study's and round's counters are advanced to match).
    Then: ``hpsearch report STUDY --top 20`` as a subprocess (wall time, median of
    ``--repeats``) and the same as library calls alone (open, get_study, trials(limit=20),
@@ -183,7 +183,7 @@ def claim_finish(storage, study, round_, space, n: int) -> float:
 
 
 def big_study(folder: Path, n: int, claims: int, repeats: int) -> dict:
-    from hpsearch.runner import prepare_study
+    from hpsearch.studies import prepare_study
     from hpsearch.storage import Storage
 
     path = folder / "scale.db"
@@ -223,7 +223,8 @@ def big_study(folder: Path, n: int, claims: int, repeats: int) -> dict:
 
 
 def growing_study(folder: Path, n: int, window: int, repeats: int, quick: bool) -> dict:
-    from hpsearch.runner import prepare_study, run_study
+    from hpsearch.runner import run_study
+    from hpsearch.studies import prepare_study
     from hpsearch.storage import Storage
 
     path = folder / "grow.db"

@@ -138,7 +138,7 @@ def test_studies_show_and_best_export_retrains(project):
     assert shown["params"] == best["params"]
     assert [s["step"] for s in shown["steps"]] == [0, 1, 2] and shown["steps"][1]["loss"] == 0.5
     text = invoke(project, "show", "toy", str(best["number"])).stdout
-    assert "per-step metrics" in text and f"seed" in text
+    assert "per-step metrics" in text and "seed" in text
 
     export = project / "proj" / "best.toml"
     r = invoke(project, "best", "toy", "--export", export)

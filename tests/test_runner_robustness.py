@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from hpsearch import runner
 from hpsearch.cli import cli
-from hpsearch.runner import prepare_study, run_study
+from hpsearch.runner import run_study
+from hpsearch.studies import prepare_study
 from hpsearch.space import load_space
 from hpsearch.storage import Storage
 

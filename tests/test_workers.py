@@ -245,7 +245,7 @@ def test_max_concurrent_refuses_while_full(tmp_path):
 def test_claim_max_running_counts_inside_the_transaction(tmp_path):
     space = load_space(make_space(tmp_path))
     storage = Storage(f"sqlite:///{tmp_path / 'hp.db'}")
-    from hpsearch.runner import prepare_study
+    from hpsearch.studies import prepare_study
 
     study, round_ = prepare_study(storage, space)
     claim = dict(propose=lambda i: {"x": 0.5}, limit=None, worker="w", device=None, max_running=2)

@@ -128,7 +128,7 @@ class CommandObjective(Objective):
             stderr = "".join(tail).strip()
             raise TrialFailed(f"exit code {proc.returncode}" + (f"; stderr:\n{stderr}" if stderr else ""))
         if final is None:
-            how = f"no match of metric_regex" if self.regex else f"no JSON line with {self.metric!r}"
+            how = "no match of metric_regex" if self.regex else f"no JSON line with {self.metric!r}"
             raise TrialFailed(f"{how} on stdout")
         return final
 
