@@ -259,7 +259,7 @@ def _echo_summary(summary) -> None:
         line += f"; {summary.workers} workers"
     if summary.stale_recovered:
         numbers = ", ".join(map(str, summary.stale_recovered))
-        line += f"; stale trials failed and retried once: {numbers}"
+        line += f"; failed as stale (no heartbeat; retried once unless a retry itself): {numbers}"
     if best is not None and best.value is not None:
         line += f"; best trial {best.number}: {best.value:.6g}"
     click.echo(line)

@@ -25,8 +25,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from hpsearch.errors import HpsearchError, Interrupted, StudyError
-from hpsearch.objectives import TrialContext, TrialFailed, extract_value, make_objective
+from hpsearch.errors import HpsearchError, Interrupted, StorageError, StudyError
+from hpsearch.objectives import (TrialContext, TrialFailed, check_objective, extract_value,
+                                 make_objective)
 from hpsearch.objectives.base import json_safe
 from hpsearch.samplers import make_sampler
 from hpsearch.space import Space
@@ -115,7 +116,12 @@ def run_study(
     The objective is set up (and released) before the study is created or updated, so wrong
     ``[objective]``/``[trainer]`` settings raise without writing anything.
     """
-    make_objective(space, device=device or (devices[0] if devices else None)).close()
+    if workers > 1:
+        # The workers import the objective themselves; importing a user's module (and maybe
+        # torch and a CUDA context) in the parent as well would only cost memory.
+        check_objective(space)
+    else:
+        make_objective(space, device=device or (devices[0] if devices else None)).close()
     study, round_ = prepare_study(storage, space, name=name, sampler=sampler, seed=seed,
                                   trials=trials)
     return run_round(storage, study, round_, file_space=space, add=add, timeout=timeout,
@@ -281,9 +287,18 @@ def _run_trial(storage: Storage, study: StudyRecord, objective, trial: TrialReco
 
     def write_steps(*, final: bool) -> None:
         batch = steps.pending(final=final)
-        if batch:
+        if not batch:
+            return
+        try:
             storage.add_steps(trial.id, batch)
-            steps.written(batch)
+        except StorageError as exc:
+            if final:
+                raise
+            # The curve so far stays in the buffer and goes with the trial's result; a busy
+            # database in the middle of a trial is no reason to fail it.
+            log.warning("trial %d: intermediate steps not written yet: %s", trial.number, exc)
+            return
+        steps.written(batch)
 
     def report(step: int, metrics: Mapping[str, Any]) -> None:
         steps.add(int(step), {str(k): json_safe(v) for k, v in metrics.items()})

@@ -397,3 +397,25 @@ def test_the_summary_lists_the_trial_of_a_lost_worker(project, monkeypatch):
         storage.dispose()
     assert killed and summary.stale_recovered == killed
     assert summary.lost_workers and "SIGKILL" in summary.lost_workers[0]
+
+
+def test_a_failed_intermediate_step_write_does_not_fail_the_trial(project, monkeypatch):
+    from hpsearch.errors import StorageError
+
+    monkeypatch.setattr(runner, "STEP_FLUSH_S", -1.0)  # write after every report
+    calls = {"n": 0}
+    real = Storage.add_steps
+
+    def flaky(self, trial_id, steps):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise StorageError("sqlite:///x.db: add_steps failed: database is locked")
+        return real(self, trial_id, steps)
+
+    monkeypatch.setattr(Storage, "add_steps", flaky)
+    space = write(project, REPEATING, trials=1)
+    r = invoke(project, "run", space)
+    assert r.exit_code == 0, r.output
+    (trial,) = trials_of(project).values()
+    assert trial.state == "complete" and calls["n"] >= 2
+    assert trial.steps == [(0, {"a": 10, "b": 2}), (1, {"a": 3}), (2, {"a": 4, "c": 5})]
