@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 	$(HPSEARCH) report digits-mlp --top 10
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"

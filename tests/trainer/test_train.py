@@ -179,9 +179,8 @@ def test_bad_params_raise_before_training(digits: TrainerSettings) -> None:
         train({"lr": 0.1}, digits, seed=0)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
 def test_cuda_request_without_cuda(digits: TrainerSettings) -> None:
-    if torch.cuda.is_available():
-        pytest.skip("CUDA is available here")
     with pytest.raises(ConfigError) as info:
         train({}, TrainerSettings(device="cuda", epochs=1), seed=0)
     assert str(info.value) == "trainer.device: 'cuda' requested but CUDA is not available"
@@ -205,9 +204,8 @@ def test_every_activation_and_a_trailing_batch_of_one(tiny_synthetic: TrainerSet
         assert result.state == "complete"
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the behaviour without CUDA")
 def test_fp16_on_auto_without_cuda_falls_back_to_fp32(caplog: pytest.LogCaptureFixture) -> None:
-    if torch.cuda.is_available():
-        pytest.skip("CUDA is available here")
     settings = TrainerSettings(dataset="synthetic", n_samples=300, n_features=8, n_classes=3,
                                epochs=1, device="auto", precision="fp16")
     with caplog.at_level("WARNING", logger="hpsearch.trainer.train"):
