@@ -177,6 +177,18 @@ def round_limit(study: StudyRecord, round_: RoundRecord, *, add: int | None,
     return _limit(make_sampler(sampler or round_.sampler, space, seed=round_.seed), round_, add)
 
 
+def trials_to_run(storage: Storage, study: StudyRecord, round_: RoundRecord, *,
+                  limit: int | None, add: int | None) -> int | None:
+    """How many trials a run expects to run, for its progress: ``add``, or what the round still
+    lacks plus the interrupted and queued trials that are re-run first (None: no bound)."""
+    if add is not None:
+        return add
+    if limit is None:
+        return None
+    counts = storage.counts(study)
+    return max(0, limit - round_.n_claimed) + counts.get("queued", 0) + counts.get("interrupted", 0)
+
+
 def _limit(smp, round_: RoundRecord, add: int | None) -> int | None:
     limit = None if add is not None else round_.target
     if smp.size is not None:  # a grid: never past its last point
@@ -211,7 +223,7 @@ def work(
         tickets = Tickets(add)
     # Beat well within --stale-after, or a short one would fail trials that are alive.
     beat = _Heartbeat(storage, min(heartbeat_interval, stale_after / 4))
-    total = add if add is not None else (None if limit is None else limit)
+    total = trials_to_run(storage, study, round_, limit=limit, add=add)
     last_recovery = time.monotonic()
     current: TrialRecord | None = None
 

@@ -159,7 +159,7 @@ def run_parallel(
     running trial interrupted), or the first worker's error once all have stopped."""
     import multiprocessing as mp
 
-    from hpsearch.runner import RunSummary, TrialEvent, _better, _value, round_limit
+    from hpsearch.runner import RunSummary, TrialEvent, _better, _value, round_limit, trials_to_run
 
     if storage.url.startswith("sqlite") and (":memory:" in storage.url or storage.url == "sqlite://"):
         raise ConfigError("--workers needs a database file or server; sqlite in memory is one process")
@@ -168,7 +168,7 @@ def run_parallel(
     events = ctx.Queue()
     tickets_value = ctx.Value("i", add) if add is not None else None
     limit = round_limit(study, round_, add=add, sampler=sampler, file_space=file_space)
-    total = add if add is not None else limit
+    total = trials_to_run(storage, study, round_, limit=limit, add=add)
     deadline = None if timeout is None else time.time() + timeout
     threads = threads_per_worker(workers)
     log_level = logging.getLogger().getEffectiveLevel()

@@ -175,6 +175,7 @@ def test_interrupt_then_resume_loses_and_duplicates_nothing(project):
     assert numbers(project) == [(0, "complete"), (1, "complete"), (2, "interrupted")]
     r = invoke(project, "run", space)
     assert r.exit_code == 0, r.output
+    assert "[1/4] trial 2 complete" in r.stdout and "[4/4] trial 5 complete" in r.stdout
     assert numbers(project) == [(n, "complete") for n in range(6)]
     calls = [json.loads(line) for line in (project / "proj" / "calls.log").read_text().splitlines()]
     rows = {x["number"]: x["params"] for x in json.loads(invoke(project, "report", "toy", "--format", "json").stdout)}
@@ -185,7 +186,8 @@ def test_trials_option_and_add(project):
     space = write_space(project, trials=3)
     assert invoke(project, "run", space).exit_code == 0
     assert invoke(project, "run", space).stdout.startswith("study toy round 1: ran 0 trials")
-    assert invoke(project, "run", space, "--trials", "5").exit_code == 0
+    r = invoke(project, "run", space, "--trials", "5")
+    assert r.exit_code == 0 and "[1/2] trial 3 complete" in r.stdout and "[2/2] trial 4" in r.stdout
     assert len(numbers(project)) == 5
     assert invoke(project, "run", space, "--add", "2").exit_code == 0
     assert numbers(project) == [(n, "complete") for n in range(7)]
