@@ -172,6 +172,51 @@ def test_database_locked_past_the_busy_timeout_is_a_storage_error(tmp_path, monk
     assert s.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None).number == 0
 
 
+def test_opening_a_database_another_process_is_writing_waits_for_it(tmp_path):
+    # Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
+    # (no busy handler) while another connection writes: workers, cron and report opening
+    # one new database together failed that way in CI.
+    import threading
+
+    path = tmp_path / "w.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (a)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    t0 = time.monotonic()
+    try:
+        s = Storage(f"sqlite:///{path}")
+    finally:
+        release.join()
+        holder.close()
+    assert time.monotonic() - t0 >= 0.25  # it waited for the writer rather than failing
+    assert s.find_study("nothing") is None
+    with s.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    s.dispose()
+
+
+def test_opening_a_database_locked_past_the_busy_timeout_is_a_storage_error(tmp_path, monkeypatch):
+    import hpsearch.storage.db as db
+
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.2)
+    path = tmp_path / "l.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE other (a)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO other VALUES (1)")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(StorageError, match=r"cannot open the database: database is locked"):
+            Storage(f"sqlite:///{path}")
+        assert 0.15 <= time.monotonic() - t0 < 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
 def test_queued_trials_of_an_earlier_round_are_claimed_in_a_later_one(storage):
     study, round1 = _study(storage, target=2)
     t = storage.claim(study, round1, propose=lambda i: {"r": 1}, limit=2, worker="w", device=None)

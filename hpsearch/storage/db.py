@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import random
+import sqlite3
 import time
 from typing import Any, Callable, Iterable, Sequence
 
@@ -85,7 +87,7 @@ def _make_engine(url: str) -> Engine:
             dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
             # WAL + NORMAL: a committed transaction survives a crash of the process or of every
             # worker; only an OS crash or power loss may drop the last few commits.
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -99,6 +101,28 @@ def _make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(_with_pg_driver(url), pool_pre_ping=True)
+
+
+def _use_wal(cursor) -> None:
+    """Switch the database to WAL unless it is in WAL already. The switch needs the file to
+    itself, and SQLite answers "database is locked" at once, without its busy handler, when
+    several processes open a new database together (workers, cron and ``report``): retry it
+    with a jittered back-off for up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay * (0.5 + random.random()))
+        delay = min(delay * 2, 0.2)
 
 
 def _with_pg_driver(url: str) -> str:
