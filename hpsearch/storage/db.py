@@ -119,9 +119,10 @@ def _use_wal(cursor) -> None:
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
-            if time.monotonic() + delay > deadline:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 raise
-        time.sleep(delay * (0.5 + random.random()))
+        time.sleep(min(left, delay * (0.5 + random.random())))
         delay = min(delay * 2, 0.2)
 
 
