@@ -14,6 +14,7 @@ its params once more.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -249,8 +250,12 @@ def work(
                     summary.stopped = "added"
                     break
                 try:
-                    current = storage.claim(study, round_, propose=propose, limit=limit,
-                                            worker=me, device=device, max_running=max_concurrent)
+                    # A signal while the claim commits would leave its trial running with
+                    # nobody to mark it: it waits until ``current`` names the trial.
+                    with stop.deferred():
+                        current = storage.claim(study, round_, propose=propose, limit=limit,
+                                                worker=me, device=device,
+                                                max_running=max_concurrent)
                 except StudyBusy as exc:
                     current = None
                     if tickets is not None:
@@ -276,16 +281,17 @@ def work(
                     summary.best = record
                 if on_event:
                     on_event(TrialEvent("end", record, _value(best), summary.ran, total))
+            stop.check()  # a signal held back while the last claim failed (a busy study)
         except (KeyboardInterrupt, _Stop, Interrupted) as exc:
             signum = getattr(exc, "signum", signal.SIGINT)
             # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
             # process group, and the parent of --workers forwards it as well).
             stop.hold(signum)
-            if current is not None:
-                storage.mark_interrupted([current.id])
+            # The trial may have been finished just before the signal: then nothing is marked.
+            marked = current is not None and storage.mark_interrupted([current.id]) > 0
             raise Interrupted(
                 f"interrupted by {signal.Signals(signum).name}; "
-                + (f"trial {current.number} marked interrupted; " if current is not None else "")
+                + (f"trial {current.number} marked interrupted; " if marked else "")
                 + "run the same command again to resume", signum=int(signum)) from None
         finally:
             objective.close()
@@ -457,6 +463,7 @@ class _StopOnSignal:
     def __init__(self) -> None:
         self.signum: int | None = None
         self._old: dict[int, Any] = {}
+        self._deferred = 0
 
     def __enter__(self) -> "_StopOnSignal":
         if threading.current_thread() is threading.main_thread():
@@ -468,7 +475,19 @@ class _StopOnSignal:
         if self.signum is not None:
             return
         self.signum = signum
-        raise _Stop(signum)
+        if not self._deferred:
+            raise _Stop(signum)
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """A section a signal must not cut in two (a claim and the assignment of its trial):
+        a signal inside it is raised as :class:`_Stop` when the section ends."""
+        self._deferred += 1
+        try:
+            yield
+        finally:
+            self._deferred -= 1
+        self.check()
 
     def hold(self, signum: int) -> None:
         """The loop is stopping (``signum`` or an objective's KeyboardInterrupt): from now on

@@ -19,6 +19,7 @@ import logging
 import os
 import queue as queue_mod
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -306,8 +307,15 @@ def _lost_worker(storage, study, summary, index: int, proc, trial, *, signalled:
     how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}"
     summary.lost_workers.append(f"worker {index} (pid {proc.pid}): {how}")
     if trial is None:
-        log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
-        return
+        # Its last word may not have reached us: a worker killed just after its claim
+        # committed never sent "start". The database knows which trials it holds.
+        worker = f"{socket.gethostname()}:{proc.pid}"
+        held = [t for t in storage.trials(study, states=["running"], best_first=False)
+                if t.worker == worker]
+        if not held:
+            log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
+            return
+        trial = held[0]
     if _recover(storage, study, summary, trial, interrupted=signalled,
                 reason=f"worker pid {proc.pid} died: {how}"):
         log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",

@@ -58,27 +58,34 @@ def test_unknown_trainer_parameter_is_refused_before_training(tmp_path):
 
 
 def test_sigterm_marks_the_trial_interrupted_and_the_next_run_resumes(tmp_path):
+    # The trial says when it has started and then waits for "hold" to go, so the signal
+    # lands inside a trial on any machine, never between two.
     (tmp_path / "slowobj.py").write_text(
-        "import time\ndef f(params, report):\n    time.sleep(params['t'])\n    return params['t']\n")
+        "import os, time\n"
+        "def f(params, report):\n"
+        "    open('started', 'w').close()\n"
+        "    t0 = time.time()\n"
+        "    while os.path.exists('hold') and time.time() - t0 < 60:\n"
+        "        time.sleep(0.02)\n"
+        "    return params['t']\n")
     (tmp_path / "space.toml").write_text(
         '[study]\nname = "slow"\nmetric = "v"\ntrials = 3\n[objective]\nkind = "python"\n'
         'function = "slowobj:f"\n[params]\nt = { type = "uniform", low = 0.5, high = 0.6 }\n')
+    (tmp_path / "hold").touch()
     proc = subprocess.Popen([sys.executable, "-m", "hpsearch", "run", "space.toml"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
-    while time.time() < deadline:  # wait until the first trial has started
-        if (tmp_path / "hpsearch.db").exists():
-            probe = hpsearch("report", "slow", "--format", "json", cwd=tmp_path, check=False)
-            if probe.returncode == 0 and json.loads(probe.stdout):
-                break
-        time.sleep(0.1)
+    while time.time() < deadline and not (tmp_path / "started").exists():
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     assert "interrupted by SIGTERM" in err
     states = {r["number"]: r["state"] for r in json.loads(
         hpsearch("report", "slow", "--format", "json", cwd=tmp_path).stdout)}
-    assert "interrupted" in states.values()
+    assert list(states.values()) == ["interrupted"]
+    assert "trial 0 marked interrupted" in err
+    (tmp_path / "hold").unlink()
     hpsearch("run", "space.toml", cwd=tmp_path)
     rows = json.loads(hpsearch("report", "slow", "--format", "json", cwd=tmp_path).stdout)
     assert sorted(r["number"] for r in rows) == [0, 1, 2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -382,7 +383,10 @@ def test_the_summary_lists_the_trial_of_a_lost_worker(project, monkeypatch):
             if len(running) == 2:
                 killed.append(running[0].number)
                 os.kill(int(running[0].worker.rsplit(":", 1)[1]), signal.SIGKILL)
-                time.sleep(1.0)
+                while time.monotonic() < end:  # until the parent has seen it go
+                    if trials_of(project)[killed[0]].state == "failed":
+                        break
+                    time.sleep(0.05)
                 break
             time.sleep(0.1)
         block.unlink()
@@ -419,3 +423,73 @@ def test_a_failed_intermediate_step_write_does_not_fail_the_trial(project, monke
     (trial,) = trials_of(project).values()
     assert trial.state == "complete" and calls["n"] >= 2
     assert trial.steps == [(0, {"a": 10, "b": 2}), (1, {"a": 3}), (2, {"a": 4, "c": 5})]
+
+
+# ------------------------------------------------------------------ 7. signals at the seams
+QUICK = '''
+def train(params, report):
+    return params["x"]
+'''
+
+
+def test_a_signal_while_a_claim_commits_marks_the_claimed_trial(project, monkeypatch):
+    real = Storage.claim
+
+    def claim_then_signal(self, *args, **kwargs):
+        trial = real(self, *args, **kwargs)  # committed: the trial is running
+        os.kill(os.getpid(), signal.SIGTERM)
+        return trial
+
+    monkeypatch.setattr(Storage, "claim", claim_then_signal)
+    space = write(project, QUICK, trials=3)
+    storage = Storage(db_url(project))
+    try:
+        with pytest.raises(runner.Interrupted, match="trial 0 marked interrupted"):
+            run_study(storage, load_space(space))
+    finally:
+        storage.dispose()
+    assert {n: t.state for n, t in trials_of(project).items()} == {0: "interrupted"}
+
+
+def test_a_signal_just_after_a_trial_finished_marks_nothing(project, monkeypatch):
+    real = Storage.finish
+
+    def finish_then_signal(self, *args, **kwargs):
+        real(self, *args, **kwargs)  # committed: the trial is complete
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Storage, "finish", finish_then_signal)
+    space = write(project, QUICK, trials=3)
+    storage = Storage(db_url(project))
+    try:
+        with pytest.raises(runner.Interrupted) as info:
+            run_study(storage, load_space(space))
+    finally:
+        storage.dispose()
+    assert "marked interrupted" not in str(info.value)
+    assert {n: t.state for n, t in trials_of(project).items()} == {0: "complete"}
+
+
+def test_a_worker_killed_before_its_start_reached_the_parent_has_its_trial_recovered(project):
+    from hpsearch import workers
+    from hpsearch.runner import RunSummary
+
+    space = write(project, QUICK, trials=3)
+    storage = Storage(db_url(project))
+    try:
+        study, round_ = prepare_study(storage, load_space(space))
+
+        class Gone:  # a worker process that died before its "start" event was read
+            pid = 424242
+            exitcode = -signal.SIGKILL
+
+        trial = storage.claim(study, round_, propose=lambda i: {"x": 0.5}, limit=3,
+                              worker=f"{socket.gethostname()}:{Gone.pid}", device=None)
+        summary = RunSummary(study=study.name, round=round_.number)
+        workers._lost_worker(storage, study, summary, 0, Gone(), None, signalled=False)
+    finally:
+        storage.dispose()
+    assert summary.stale_recovered == [trial.number]
+    assert summary.lost_workers == ["worker 0 (pid 424242): signal SIGKILL"]
+    states = {n: t.state for n, t in trials_of(project).items()}
+    assert states == {0: "failed", 1: "queued"}

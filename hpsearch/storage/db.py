@@ -438,14 +438,16 @@ class Storage:
             conn.execute(update(_TRIAL).where(_TRIAL.c.id.in_(ids), _TRIAL.c.state == "running")
                          .values(heartbeat=time.time()))
 
-    def mark_interrupted(self, trial_ids: Iterable[int]) -> None:
+    def mark_interrupted(self, trial_ids: Iterable[int]) -> int:
+        """Mark those of the trials that are still running interrupted; returns how many."""
         ids = list(trial_ids)
         if not ids:
-            return
+            return 0
         with self._write() as conn, conn.begin():
-            conn.execute(update(_TRIAL).where(_TRIAL.c.id.in_(ids), _TRIAL.c.state == "running")
-                         .values(state="interrupted", finished_at=time.time(),
-                                 error="interrupted; the next run re-runs this trial"))
+            return conn.execute(
+                update(_TRIAL).where(_TRIAL.c.id.in_(ids), _TRIAL.c.state == "running")
+                .values(state="interrupted", finished_at=time.time(),
+                        error="interrupted; the next run re-runs this trial")).rowcount
 
     def recover_stale(
         self, study_id: int, *, older_than_s: float, trial_ids: Iterable[int] | None = None,
