@@ -107,10 +107,19 @@ def pg_server():
 
     call(str(bindir / "initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
          "--no-sync")
-    options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-               f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
-    call(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
-         "-t", "60", "start")
+    for attempt in range(3):
+        # The free port may be taken by someone else before the server binds it: try another.
+        options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        try:
+            call(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w",
+                 "-t", "60", "start")
+            break
+        except RuntimeError:
+            if attempt == 2 or "already in use" not in (log.read_text() if log.exists() else ""):
+                raise
+            log.unlink()
+            port = _free_port()
     try:
         yield PgServer(host="127.0.0.1", port=port, user=user)
     finally:

@@ -101,10 +101,12 @@ def test_stale_trial_is_failed_and_retried_once(storage):
 
 def test_fresh_heartbeat_is_not_stale(storage):
     study, round_ = _study(storage)
-    t = storage.claim(study, round_, propose=lambda i: {}, limit=3, worker="w", device=None)
-    time.sleep(0.05)
-    storage.heartbeat([t.id])
-    assert storage.recover_stale(study.id, older_than_s=0.04) == []
+    beating, silent = (storage.claim(study, round_, propose=lambda i: {}, limit=3, worker="w",
+                                     device=None) for _ in range(2))
+    with storage.engine.begin() as conn:  # both last heard of 100 s ago
+        conn.exec_driver_sql("UPDATE trials SET heartbeat = heartbeat - 100")
+    storage.heartbeat([beating.id])
+    assert storage.recover_stale(study.id, older_than_s=30) == [silent.number]
 
 
 def test_steps_are_stored_in_order_and_replaced_on_rerun(storage):

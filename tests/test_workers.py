@@ -182,7 +182,11 @@ def test_parent_requeues_the_trial_of_a_dead_worker(tmp_path):
     running = wait_running(db, 2, proc=proc)
     victim = running[0]
     os.kill(int(victim.worker.rsplit(":", 1)[1]), signal.SIGKILL)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60  # the parent notices and re-queues before anyone goes on
+    while time.monotonic() < deadline:
+        if {t.number: t for t in trials_of(db)}[victim.number].state == "failed":
+            break
+        time.sleep(0.05)
     block.unlink()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
