@@ -94,8 +94,9 @@ class Tickets:
         self.left += 1
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+def worker_id(pid: int | None = None) -> str:
+    """How trials name the process that runs them (this one, or the process ``pid`` here)."""
+    return f"{socket.gethostname()}:{os.getpid() if pid is None else pid}"
 
 
 # ------------------------------------------------------------------------------------ running

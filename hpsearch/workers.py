@@ -19,7 +19,6 @@ import logging
 import os
 import queue as queue_mod
 import signal
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -309,9 +308,10 @@ def _lost_worker(storage, study, summary, index: int, proc, trial, *, signalled:
     if trial is None:
         # Its last word may not have reached us: a worker killed just after its claim
         # committed never sent "start". The database knows which trials it holds.
-        worker = f"{socket.gethostname()}:{proc.pid}"
+        from hpsearch.runner import worker_id
+
         held = [t for t in storage.trials(study, states=["running"], best_first=False)
-                if t.worker == worker]
+                if t.worker == worker_id(proc.pid)]
         if not held:
             log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
             return

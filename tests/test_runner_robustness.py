@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -484,7 +483,7 @@ def test_a_worker_killed_before_its_start_reached_the_parent_has_its_trial_recov
             exitcode = -signal.SIGKILL
 
         trial = storage.claim(study, round_, propose=lambda i: {"x": 0.5}, limit=3,
-                              worker=f"{socket.gethostname()}:{Gone.pid}", device=None)
+                              worker=runner.worker_id(Gone.pid), device=None)
         summary = RunSummary(study=study.name, round=round_.number)
         workers._lost_worker(storage, study, summary, 0, Gone(), None, signalled=False)
     finally:
