@@ -172,13 +172,19 @@ def test_sigkilled_worker_is_stale_then_retried(tmp_path):
     integrity_ok(tmp_path / "hp.db")
 
 
-def test_parent_requeues_the_trial_of_a_dead_worker(tmp_path):
+def spawn_two_blocked_workers(tmp_path: Path):
+    """`run --workers 2` on 6 trials whose objective waits while the returned file exists."""
     make_space(tmp_path, trials=6)
     db = f"sqlite:///{tmp_path / 'hp.db'}"
     block = tmp_path / "block"
     block.touch()
     proc = spawn_cli(db, "run", "space.toml", "--workers", "2", cwd=tmp_path,
                      env={"OBJ_BLOCK": str(block)})
+    return db, block, proc
+
+
+def test_parent_requeues_the_trial_of_a_dead_worker(tmp_path):
+    db, block, proc = spawn_two_blocked_workers(tmp_path)
     running = wait_running(db, 2, proc=proc)
     victim = running[0]
     os.kill(int(victim.worker.rsplit(":", 1)[1]), signal.SIGKILL)
@@ -201,12 +207,7 @@ def test_parent_requeues_the_trial_of_a_dead_worker(tmp_path):
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_with_two_workers_marks_interrupted_and_resumes(tmp_path, signum, code):
-    make_space(tmp_path, trials=6)
-    db = f"sqlite:///{tmp_path / 'hp.db'}"
-    block = tmp_path / "block"
-    block.touch()
-    proc = spawn_cli(db, "run", "space.toml", "--workers", "2", cwd=tmp_path,
-                     env={"OBJ_BLOCK": str(block)})
+    db, block, proc = spawn_two_blocked_workers(tmp_path)
     running = wait_running(db, 2, proc=proc)
     proc.send_signal(signum)  # to the parent only: it forwards the signal to its workers
     out, err = proc.communicate(timeout=60)
@@ -225,12 +226,7 @@ def test_signal_with_two_workers_marks_interrupted_and_resumes(tmp_path, signum,
 
 
 def test_max_concurrent_refuses_while_full(tmp_path):
-    make_space(tmp_path, trials=6)
-    db = f"sqlite:///{tmp_path / 'hp.db'}"
-    block = tmp_path / "block"
-    block.touch()
-    proc = spawn_cli(db, "run", "space.toml", "--workers", "2", cwd=tmp_path,
-                     env={"OBJ_BLOCK": str(block)})
+    db, block, proc = spawn_two_blocked_workers(tmp_path)
     try:
         wait_running(db, 2, proc=proc)
         started = time.monotonic()
