@@ -1,6 +1,7 @@
 # The two commands of the README, and the benchmarks.
 #   make demo    a real 20-trial search on the bundled digits data (SQLite, CPU), then its report
-#   make test    the test suite (what CI runs)
+#   make test    the whole test suite (what CI runs)
+#   make test-fast   the edit-test loop: everything not marked slow (under a minute)
 #   make bench   benchmarks side by side with Optuna and a plain PyTorch loop (see benchmarks/README.md)
 
 VENV ?= .venv
@@ -9,7 +10,7 @@ HPSEARCH := $(VENV)/bin/hpsearch
 # The CPU build of PyTorch: an unpinned `torch` would pull a CUDA build of several GB.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +26,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -rs
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -rs -m "not slow"
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"

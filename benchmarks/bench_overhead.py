@@ -55,7 +55,7 @@ function = "bench_objectives:trivial"
 def run_hpsearch(folder: Path, trials: int, seed: int, profile: cProfile.Profile | None = None
                  ) -> tuple[float, float, int]:
     """(setup seconds, loop seconds, completed trials)."""
-    from hpsearch.runner import run_study
+    from hpsearch.run import run_study
     from hpsearch.space import parse_space
     from hpsearch.storage import Storage
 

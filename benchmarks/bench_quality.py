@@ -114,7 +114,7 @@ def optuna_suggest(trial, space) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ the methods
 def hpsearch_best(space, *, coarse_to_fine: bool, folder: Path) -> float:
-    from hpsearch.runner import run_study
+    from hpsearch.run import run_study
     from hpsearch.storage import Storage
 
     storage = Storage(f"sqlite:///{folder / 'quality.db'}")

@@ -183,7 +183,7 @@ def claim_finish(storage, study, round_, space, n: int) -> float:
 
 
 def big_study(folder: Path, n: int, claims: int, repeats: int) -> dict:
-    from hpsearch.studies import prepare_study
+    from hpsearch.run import prepare_study
     from hpsearch.storage import Storage
 
     path = folder / "scale.db"
@@ -223,8 +223,8 @@ def big_study(folder: Path, n: int, claims: int, repeats: int) -> dict:
 
 
 def growing_study(folder: Path, n: int, window: int, repeats: int, quick: bool) -> dict:
-    from hpsearch.runner import run_study
-    from hpsearch.studies import prepare_study
+    from hpsearch.run import run_study
+    from hpsearch.run import prepare_study
     from hpsearch.storage import Storage
 
     path = folder / "grow.db"

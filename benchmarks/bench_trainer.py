@@ -33,7 +33,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from hpsearch.trainer import TrainerSettings, load_dataset, train  # noqa: E402
+from hpsearch.trainer import TrainerSettings  # noqa: E402
+from hpsearch.trainer.data import load_dataset  # noqa: E402
+from hpsearch.trainer.fit import fit as train  # noqa: E402
 
 
 def plain_loop(X_train: torch.Tensor, y_train: torch.Tensor, X_val: torch.Tensor,

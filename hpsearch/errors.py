@@ -8,6 +8,8 @@ Each class carries its exit code, so the CLI never maps types by hand::
     ├── ConfigError               exit 2   bad settings: trainer settings, data files, arguments
     │   └── DataError             exit 2   a dataset file is missing, malformed or unusable
     ├── StudyError                exit 3   unknown study or trial, changed space, nothing to refine
+    ├── StudyBusy                 (exit 0) the study has its most trials running already; the
+    │                                      runner catches it and stops claiming, never the CLI
     ├── StorageError              exit 4   the database cannot be opened, or is of a newer schema
     ├── ObjectiveError            exit 5   the objective cannot be loaded (import, missing function)
     └── Interrupted               exit 130 SIGINT/SIGTERM stopped a run; running trials were marked
@@ -24,6 +26,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "StudyError",
+    "StudyBusy",
     "StorageError",
     "ObjectiveError",
     "Interrupted",
@@ -57,6 +60,22 @@ class StudyError(HpsearchError):
     """The study is not in a state to do what was asked."""
 
     exit_code = 3
+
+
+class StudyBusy(HpsearchError):
+    """:meth:`Storage.claim <hpsearch.storage.Storage.claim>` found ``limit`` trials of the
+    study running already (``--max-concurrent``). Not a failure: the runner catches it, stops
+    claiming and says so; exit code 0 should it ever reach the CLI."""
+
+    exit_code = 0
+
+    def __init__(self, running: int, limit: int) -> None:
+        super().__init__(f"{running} trials already running (limit {limit})")
+        self.running = running
+        self.limit = limit
+
+    def __reduce__(self):  # picklable (a worker process may pass it on): rebuilt from both counts
+        return type(self), (self.running, self.limit)
 
 
 class StorageError(HpsearchError):

@@ -18,8 +18,8 @@ of the **original** (round 1) parameter, so log and log(1-x) scales are respecte
     fixed     unchanged.
 
 :func:`narrow` is the pure step (no storage); :func:`refine_study` reads a stored round, calls
-it and stores the new round; :func:`refine_and_run` repeats refine → run; :func:`rounds_overview`
-is what ``hpsearch rounds`` prints.
+it and stores the new round; :func:`refine_and_run` repeats refine → run. What ``hpsearch
+rounds`` prints is :func:`hpsearch.report.rounds_overview`.
 """
 
 from __future__ import annotations
@@ -27,16 +27,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
 from hpsearch.errors import StudyError
-from hpsearch.params import same_value
 from hpsearch.space import Choice, Fixed, IntParam, Param, Space
+from hpsearch.space.values import same_value
+
+if TYPE_CHECKING:  # the run loop and storage import heavy modules: not at import time
+    from hpsearch.run import RunOptions, RunSummary, TrialEvent
+    from hpsearch.storage import RoundRecord, Storage
 
 __all__ = [
-    "narrow", "refine_study", "refine_and_run", "top_count", "unit_width", "rounds_overview",
-    "RoundsOverview", "range_text", "DEFAULT_MARGIN", "DEFAULT_TOP_FRAC", "MIN_TOP", "MIN_UNIT_WIDTH",
+    "narrow", "refine_study", "refine_and_run", "top_count", "unit_width", "param_bounds",
+    "DEFAULT_MARGIN", "DEFAULT_TOP_FRAC", "MIN_TOP", "MIN_UNIT_WIDTH",
     "EDGE_FRACTION", "EDGE_EXTENSION", "DEFAULT_REFINE_SAMPLER", "DEFAULT_REFINE_TRIALS",
 ]
 
@@ -120,7 +123,7 @@ def narrow(
         orig = original.params.get(param.name)
         seen = [p[param.name] for p in points if param.name in p]
         if not seen:
-            changes[param.name] = {"old": _bounds(param), "new": _bounds(param),
+            changes[param.name] = {"old": param_bounds(param), "new": param_bounds(param),
                                    "note": "inactive in all top trials: range kept"}
             continue
         if isinstance(param, Choice):
@@ -133,17 +136,18 @@ def narrow(
         else:  # pragma: no cover - every searchable type is a Choice or numeric
             continue
         replaced[param.name] = new
-        changes[param.name] = {"old": _bounds(param), "new": _bounds(new),
+        changes[param.name] = {"old": param_bounds(param), "new": param_bounds(new),
                                **changes.get(param.name, {})}
     narrowed = space.with_params(replaced)
     for name in space.params:
         if name not in narrowed.params:
-            changes[name] = {"old": _bounds(space.params[name]), "new": None,
+            changes[name] = {"old": param_bounds(space.params[name]), "new": None,
                              "note": "removed: its condition can no longer hold"}
     return narrowed, changes
 
 
-def _bounds(param: Param) -> Any:
+def param_bounds(param: Param) -> Any:
+    """A parameter's range as JSON: ``[low, high]``, a choice's values, or a fixed value."""
     if isinstance(param, Choice):
         return list(param.values)
     if isinstance(param, Fixed):
@@ -231,10 +235,10 @@ def top_count(n_complete: int, *, top: int | None = None, top_frac: float = DEFA
 
 
 def refine_study(
-    storage: Any, study_name: str, *, top: int | None = None, top_frac: float = DEFAULT_TOP_FRAC,
+    storage: Storage, study_name: str, *, top: int | None = None, top_frac: float = DEFAULT_TOP_FRAC,
     trials: int = DEFAULT_REFINE_TRIALS, margin: float = DEFAULT_MARGIN,
     from_round: int | None = None, sampler: str = DEFAULT_REFINE_SAMPLER, seed: int | None = None,
-) -> Any:
+) -> RoundRecord:
     """Narrow a round of ``study_name`` around its top trials and store it as a new round.
 
     Parameters
@@ -306,90 +310,21 @@ def refine_study(
 
 
 def refine_and_run(
-    storage: Any, study_name: str, *, rounds: int = 1, from_round: int | None = None,
-    device: str | None = None, on_event: Callable[[Any], None] | None = None, **options: Any,
-) -> Iterator[tuple[Any, Any]]:
+    storage: Storage, study_name: str, *, rounds: int = 1, from_round: int | None = None,
+    options: RunOptions | None = None, on_event: Callable[[TrialEvent], None] | None = None,
+    **refine_options: Any,
+) -> Iterator[tuple[RoundRecord, RunSummary]]:
     """Refine, run the new round to its target, refine again from it: ``rounds`` times.
 
-    Yields ``(round, run_summary)`` after each round has run; ``options`` go to
+    Yields ``(round, run_summary)`` after each round has run. ``options`` says how the rounds
+    run (:class:`~hpsearch.run.RunOptions`: device, workers...); ``refine_options`` go to
     :func:`refine_study` (only the first round uses ``from_round``).
     """
-    from hpsearch.runner import work
+    from hpsearch.run import RunOptions, run_round
 
     for i in range(rounds):
         new = refine_study(storage, study_name, from_round=from_round if i == 0 else None,
-                           **options)
+                           **refine_options)
         study = storage.get_study(study_name)
-        summary = work(storage, study, new, device=device, on_event=on_event)
+        summary = run_round(storage, study, new, options or RunOptions(), on_event=on_event)
         yield new, summary
-
-
-# ------------------------------------------------------------------------------ the overview
-@dataclass
-class RoundsOverview:
-    """Each round's bounds beside the others: what ``hpsearch rounds`` prints.
-
-    ``rounds`` holds one dict per round (number, parent, sampler, target, counts, best);
-    ``ranges[param][i]`` is the text of round i's range (``None``: not in that round's space)
-    and ``widths[param][i]`` its width in the original unit coordinates.
-    """
-
-    study: str
-    metric: str
-    direction: str
-    rounds: list[dict[str, Any]] = field(default_factory=list)
-    ranges: dict[str, list[str | None]] = field(default_factory=dict)
-    widths: dict[str, list[float | None]] = field(default_factory=dict)
-    bounds: dict[str, list[Any]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "metric": self.metric, "direction": self.direction,
-            "rounds": [
-                {**r, "params": {name: {"range": self.bounds[name][i],
-                                        "unit_width": self.widths[name][i]}
-                                 for name in self.ranges if self.ranges[name][i] is not None}}
-                for i, r in enumerate(self.rounds)
-            ],
-        }
-
-
-def rounds_overview(storage: Any, study_name: str) -> RoundsOverview:
-    """Every round of ``study_name`` with its bounds, counts and best trial."""
-    study = storage.get_study(study_name)
-    original = Space.from_dict(study.space, source=study.source or "<stored>")
-    out = RoundsOverview(study=study.name, metric=study.metric, direction=study.direction)
-    spaces = []
-    for r in storage.rounds(study.id):
-        counts = storage.counts(study, round_=r.number)
-        best = storage.best(study, round_=r.number)
-        out.rounds.append({
-            "round": r.number, "parent": r.parent, "sampler": r.sampler, "target": r.target,
-            "trials": sum(counts.values()), "complete": counts.get("complete", 0),
-            "best_value": None if best is None else best.value,
-            "best_trial": None if best is None else best.number,
-            "top": (r.rule or {}).get("top"), "margin": (r.rule or {}).get("margin"),
-        })
-        spaces.append(Space.from_dict(r.space, source=study.source or "<stored>"))
-    for name, orig in original.params.items():
-        if not orig.searchable:
-            continue
-        ranges: list[str | None] = []
-        widths: list[float | None] = []
-        bounds: list[Any] = []
-        for s in spaces:
-            p = s.params.get(name)
-            ranges.append(None if p is None else p.describe()["range"])
-            widths.append(None if p is None else unit_width(p, orig))
-            bounds.append(None if p is None else _bounds(p))
-        out.ranges[name], out.widths[name], out.bounds[name] = ranges, widths, bounds
-    return out
-
-
-def range_text(text: str | None, width: float | None) -> str:
-    """``[0.001, 0.01] (33%)``: a range with its share of the file's range."""
-    if text is None:
-        return "-"
-    if width is None or width >= 0.9995:
-        return text
-    return f"{text} ({100 * width:.2g}%)" if width < 0.1 else f"{text} ({100 * width:.0f}%)"

@@ -1,7 +1,9 @@
 """Objectives: builtin (the PyTorch trainer), command (a program), python (a function).
 
 All share one interface, :class:`Objective`; :func:`make_objective` picks one by
-``[objective] kind``.
+``[objective] kind`` from :data:`OBJECTIVES`. Each class checks its own settings (the ``[objective]``
+table, and ``[trainer]`` for the built-in one), each mistake once; the space loader only sets the
+default kind (builtin) and refuses an unknown one.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpsearch.errors import SpaceError
-from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, extract_value
+from hpsearch.objectives.base import (Objective, TrialContext, TrialFailed, extract_value,
+                                      json_safe)
 from hpsearch.objectives.builtin import BuiltinObjective
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
@@ -23,11 +26,12 @@ OBJECTIVES: dict[str, type[Objective]] = {
 
 
 def objective_class(space: "Space") -> type[Objective]:
-    kind = space.objective.get("kind", "builtin")
+    """The class of the space's objective (a loaded space always names its kind)."""
+    kind = space.objective.get("kind")
     cls = OBJECTIVES.get(kind)
-    if cls is None:
-        raise SpaceError(
-            f"{space.source}: objective.kind: unknown kind {kind!r}; known: {', '.join(OBJECTIVES)}")
+    if cls is None:  # only for a Space built by hand: loading refuses an unknown kind
+        raise SpaceError(f"{space.source}: objective.kind: must be one of "
+                         f"{', '.join(OBJECTIVES)} (got {kind})")
     return cls
 
 
@@ -41,5 +45,5 @@ def check_objective(space: "Space") -> None:
     objective_class(space).check(space)
 
 
-__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "make_objective",
-           "check_objective", "OBJECTIVES"]
+__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "json_safe",
+           "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

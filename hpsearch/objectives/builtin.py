@@ -12,7 +12,7 @@ from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, space
 def _possible_values(param, grid_points: int) -> list[Any]:
     """Every value of a choice or fixed param; a numeric param's lowest and highest reachable
     values (bounds are inclusive) and its grid points."""
-    from hpsearch.params import Choice, Fixed
+    from hpsearch.space import Choice, Fixed
 
     if isinstance(param, Fixed):
         return [param.value]
@@ -29,9 +29,9 @@ def _can_be_false(param) -> bool:
 
 def _check_space_values(space) -> None:
     """``check_params`` for every value each parameter of ``space`` can take."""
-    from hpsearch.numeric_params import IntParam
+    from hpsearch.space import IntParam
     from hpsearch.space import DEFAULT_GRID_POINTS
-    from hpsearch.trainer.config import INTEGER_PARAMS, check_params
+    from hpsearch.trainer.params import INTEGER_PARAMS, check_params
 
     grid_points = space.study.grid_points or DEFAULT_GRID_POINTS
     batch_norm = space.params.get("batch_norm")
@@ -62,7 +62,7 @@ class BuiltinObjective(Objective):
         that the trainer cannot use (every choice, fixed value, numeric bound and grid point),
         and a dataset file that does not exist (:class:`DataError`; the file is not read).
         """
-        from hpsearch.trainer.config import KNOWN_PARAMS, TrainerSettings
+        from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings
 
         settings = TrainerSettings.from_dict(
             space.trainer, source=space.source, base_dir=str(space_dir(space)))
@@ -78,18 +78,19 @@ class BuiltinObjective(Objective):
         return cls(settings)
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
-        from hpsearch.trainer import check_params, train
+        from hpsearch.trainer import TrialParams
+        from hpsearch.trainer.fit import fit
 
         settings = self.settings
         if context.device is not None and context.device != settings.device:
             settings = dataclasses.replace(settings, device=context.device)
         try:
-            check_params(params)
+            checked = TrialParams.from_mapping(params)
         except ConfigError as exc:  # this trial's values only: fail it, the study goes on
             raise TrialFailed(str(exc)) from exc
         # Past the params check, a ConfigError (device, precision) or DataError (the dataset)
         # would hit every trial: it propagates and stops the study.
-        result = train(params, settings, seed=context.seed, report=context.report)
+        result = fit(checked, settings, seed=context.seed, report=context.report)
         context.device_used = result.device
         if result.state != "complete":
             raise TrialFailed(result.error or "failed", metrics=result.metrics)

@@ -19,33 +19,34 @@ import subprocess
 import sys
 import threading
 from collections import deque
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from hpsearch.errors import ObjectiveError, SpaceError
 from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, space_dir
+from hpsearch.space import fmt
 from hpsearch.timeparse import parse_duration
 
 STDERR_TAIL_LINES = 20
 
 
-class CommandObjective(Objective):
-    kind = "command"
+@dataclass(frozen=True)
+class CommandSettings:
+    """The ``[objective]`` table of a command objective, checked: each mistake is refused here,
+    once, with a message naming the key (``space.toml: objective.argv: ...``)."""
 
-    def __init__(self, *, argv: list[str], metric: str, regex: re.Pattern[str] | None,
-                 timeout: float | None, cwd: str) -> None:
-        self.argv = argv
-        self.metric = metric
-        self.regex = regex
-        self.timeout = timeout
-        self.cwd = cwd
+    argv: tuple[str, ...]
+    regex: re.Pattern[str] | None = None
+    timeout: float | None = None
 
     @classmethod
-    def from_space(cls, space, *, device: str | None = None) -> "CommandObjective":
+    def from_space(cls, space) -> "CommandSettings":
         obj = space.objective
-        argv = obj.get("argv")
         where = f"{space.source}: objective"
+        argv = obj.get("argv")
         if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-            raise SpaceError(f"{where}.argv: expected a non-empty list of strings, got {argv!r}")
+            raise SpaceError(f"{where}.argv: a command objective needs argv = a non-empty list "
+                             f"of strings (got {fmt(argv)})")
         regex = None
         if "metric_regex" in obj:
             try:
@@ -70,15 +71,41 @@ class CommandObjective(Objective):
                 if name not in space.params:
                     raise SpaceError(f"{where}.argv: {{{field}}} in {arg!r} is not a parameter "
                                      f"(write a literal brace as {{{{ or }}}})")
+        return cls(argv=tuple(argv), regex=regex, timeout=timeout)
+
+
+class CommandObjective(Objective):
+    kind = "command"
+
+    def __init__(self, settings: CommandSettings, *, metric: str, cwd: str) -> None:
+        self.settings = settings
+        self.metric = metric
+        self.cwd = cwd
+
+    @property
+    def argv(self) -> list[str]:
+        return list(self.settings.argv)
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        return self.settings.regex
+
+    @property
+    def timeout(self) -> float | None:
+        return self.settings.timeout
+
+    @classmethod
+    def from_space(cls, space, *, device: str | None = None) -> "CommandObjective":
+        """Check the settings (:class:`CommandSettings`), then that the program exists."""
+        settings = CommandSettings.from_space(space)
         cwd = space_dir(space)
-        program = argv[0]
+        program = settings.argv[0]
         if program not in ("python", "python3"):
             found = (cwd / program).is_file() if "/" in program else shutil.which(program)
             if not found:
-                raise ObjectiveError(f"{where}.argv: program {program!r} not found"
+                raise ObjectiveError(f"{space.source}: objective.argv: program {program!r} not found"
                                      + (f" in {cwd}" if "/" in program else " on PATH"))
-        return cls(argv=argv, metric=space.study.metric, regex=regex, timeout=timeout,
-                   cwd=str(cwd))
+        return cls(settings, metric=space.study.metric, cwd=str(cwd))
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         try:

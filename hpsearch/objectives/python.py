@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from hpsearch.errors import ObjectiveError, SpaceError
 from hpsearch.objectives.base import Objective, TrialContext, space_dir
+from hpsearch.space import fmt
+
+#: ``package.module:name`` (the name may be dotted: ``module:Class.method``).
+FUNCTION_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class PythonObjective(Objective):
@@ -37,10 +42,11 @@ class PythonObjective(Objective):
 
     @staticmethod
     def _spec(space) -> str:
+        """``function``, checked: the one place a bad ``module:function`` is refused."""
         spec = space.objective.get("function")
-        if not isinstance(spec, str) or ":" not in spec:
-            raise SpaceError(
-                f"{space.source}: objective.function: expected \"module:function\", got {spec!r}")
+        if not isinstance(spec, str) or not FUNCTION_RE.fullmatch(spec):
+            raise SpaceError(f'{space.source}: objective.function: a python objective needs '
+                             f'function = "package.module:name" (got {fmt(spec)})')
         return spec
 
     def run(self, params: Mapping[str, Any], context: TrialContext):

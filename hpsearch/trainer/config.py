@@ -1,187 +1,24 @@
-"""Names, defaults and checks of the built-in trainer's parameters and settings.
+"""The fixed settings of the built-in trainer: :class:`TrainerSettings`, a space file's
+``[trainer]`` table (dataset, split, epochs, device, precision).
 
-This module is imported by the space validator, so it must start fast: it imports neither torch
-nor numpy nor scikit-learn. Two kinds of configuration live here:
-
-* **params** -- what a search space may search (``learning_rate``, ``optimizer``, ...). They
-  arrive per trial as a plain mapping; :func:`check_params` rejects unknown names and values that
-  cannot work, and :func:`resolve_params` fills the defaults.
-* **settings** -- :class:`TrainerSettings`, the fixed ``[trainer]`` table of a space file
-  (dataset, split, epochs, device, precision).
+Imported by the space validator, so it must start fast: no torch, numpy or scikit-learn. The
+searched parameters live in :mod:`hpsearch.trainer.params`.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 from hpsearch.errors import ConfigError, DataError
+from hpsearch.trainer.params import is_number
 
-__all__ = [
-    "ACTIVATIONS",
-    "OPTIMIZERS",
-    "LR_DECAYS",
-    "PRECISIONS",
-    "BUILTIN_DATASETS",
-    "DATASET_SUFFIXES",
-    "PARAM_DEFAULTS",
-    "KNOWN_PARAMS",
-    "check_params",
-    "resolve_params",
-    "TrainerSettings",
-]
+__all__ = ["PRECISIONS", "BUILTIN_DATASETS", "DATASET_SUFFIXES", "TrainerSettings"]
 
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
-LR_DECAYS = ("none", "exponential", "step", "cosine")
 PRECISIONS = ("fp32", "bf16", "fp16")
 BUILTIN_DATASETS = ("digits", "synthetic")
 DATASET_SUFFIXES = (".csv", ".npz", ".parquet")
-
-#: Every searchable parameter with the value used when a trial does not set it. ``epochs`` and
-#: ``patience`` default to ``None``: absent, they come from :class:`TrainerSettings`.
-#: ``momentum`` defaults to ``None``: absent, SGD uses 0.9 and RMSprop 0.0 (no momentum).
-PARAM_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 1e-3,
-    "n_layers": 2,
-    "hidden_units": 128,
-    "activation": "relu",
-    "dropout": 0.0,
-    "batch_size": 64,
-    "optimizer": "adam",
-    "momentum": None,  # sgd (absent: 0.9), rmsprop (absent: 0.0)
-    "nesterov": False,  # sgd
-    "beta1": 0.9,  # adam
-    "beta2": 0.999,  # adam
-    "eps": 1e-8,  # adam, rmsprop
-    "rho": 0.99,  # rmsprop's smoothing constant (torch's ``alpha``)
-    "weight_decay": 0.0,  # L2, passed to the optimizer
-    "lr_decay": "none",  # none | exponential | step | cosine (per epoch)
-    "lr_decay_rate": 0.95,  # exponential: lr *= rate each epoch; step: lr *= rate every step_size
-    "lr_step_size": 10,  # step: epochs between two decays
-    "lr_min": 0.0,  # cosine: the floor reached at the last epoch
-    "bn_momentum": 0.9,  # β of the running average: running = β·running + (1-β)·batch
-    "batch_norm": True,
-    "epochs": None,
-    "patience": None,
-}
-
-KNOWN_PARAMS: frozenset[str] = frozenset(PARAM_DEFAULTS)
-
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "activation": ACTIVATIONS,
-    "optimizer": OPTIMIZERS,
-    "lr_decay": LR_DECAYS,
-}
-_POSITIVE = ("learning_rate", "n_layers", "hidden_units", "batch_size", "eps", "lr_step_size",
-             "epochs")
-_INTEGER = ("n_layers", "hidden_units", "batch_size", "lr_step_size", "epochs", "patience")
-_BOOLEAN = ("nesterov", "batch_norm")
-# Parameters that must lie in [0, 1): dropout of 1 drops everything, a β of 1 never moves.
-_UNIT_HALF_OPEN = ("dropout", "momentum", "beta1", "beta2", "rho", "bn_momentum")
-_NON_NEGATIVE = ("weight_decay", "lr_min", "patience")
-#: Integer-valued parameters (a space should search them with ``type = "int"``).
-INTEGER_PARAMS: tuple[str, ...] = _INTEGER
-
-
-def _fmt_names(names: Any) -> str:
-    return ", ".join(sorted(names))
-
-
-def _is_number(value: Any) -> bool:
-    # numbers.Real also admits numpy scalars (samplers may hand those over); bools are not numbers
-    return isinstance(value, numbers.Real) and not _is_bool(value)
-
-
-def _is_bool(value: Any) -> bool:
-    kind = type(value)
-    return isinstance(value, bool) or (kind.__module__ == "numpy" and kind.__name__ in
-                                       ("bool", "bool_"))
-
-
-def check_params(params: Mapping[str, Any], *, source: str = "params") -> None:
-    """Reject unknown parameter names and values the trainer cannot use.
-
-    Parameters
-    ----------
-    params:
-        A trial's parameters (or a space's names mapped to sample values).
-    source:
-        Prefix of every message, e.g. the space file's name.
-
-    Raises
-    ------
-    ConfigError
-        ``"{source}: unknown parameter(s) x, y; known: ..."`` for unknown names, or
-        ``"{source}: params.{name}: ..."`` naming the first bad value. A ``batch_size``
-        below 2 is refused while ``batch_norm`` (given or by default) is on: BatchNorm cannot
-        normalise a batch of one example.
-    """
-    unknown = set(params) - KNOWN_PARAMS
-    if unknown:
-        raise ConfigError(
-            f"{source}: unknown parameter(s) {_fmt_names(unknown)}; "
-            f"known: {_fmt_names(KNOWN_PARAMS)}"
-        )
-    for name, value in params.items():
-        if value is None and PARAM_DEFAULTS[name] is None:
-            continue
-        _check_value(name, value, source)
-    batch_norm = params.get("batch_norm")
-    if batch_norm is None:
-        batch_norm = PARAM_DEFAULTS["batch_norm"]
-    batch_size = params.get("batch_size")
-    if batch_norm and batch_size is not None and batch_size < 2:
-        raise ConfigError(
-            f"{source}: params.batch_size: {batch_size!r} must be at least 2 with batch_norm "
-            f"(BatchNorm needs two examples per batch)"
-        )
-
-
-def _check_value(name: str, value: Any, source: str) -> None:
-    where = f"{source}: params.{name}"
-    if name in _CHOICES:
-        if value not in _CHOICES[name]:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(_CHOICES[name])}")
-        return
-    if name in _BOOLEAN:
-        if not _is_bool(value):
-            raise ConfigError(f"{where}: {value!r} must be true or false")
-        return
-    if not _is_number(value) or not math.isfinite(value):
-        raise ConfigError(f"{where}: {value!r} must be a finite number")
-    if name in _INTEGER and float(value) != int(value):
-        raise ConfigError(f"{where}: {value!r} must be an integer")
-    if name in _POSITIVE and value <= 0:
-        raise ConfigError(f"{where}: {value!r} must be positive")
-    if name in _UNIT_HALF_OPEN and not 0 <= value < 1:
-        raise ConfigError(f"{where}: {value!r} must be in [0, 1)")
-    if name in _NON_NEGATIVE and value < 0:
-        raise ConfigError(f"{where}: {value!r} must not be negative")
-    if name == "lr_decay_rate" and not 0 < value <= 1:
-        raise ConfigError(f"{where}: {value!r} must be in (0, 1]")
-
-
-def resolve_params(params: Mapping[str, Any], *, source: str = "params") -> dict[str, Any]:
-    """Check ``params`` and return a full dict with defaults filled and integers made ``int``."""
-    check_params(params, source=source)
-    full = {**PARAM_DEFAULTS, **{k: v for k, v in params.items() if v is not None}}
-    for name in _INTEGER:
-        if full[name] is not None:
-            full[name] = int(full[name])
-    for name in _BOOLEAN:
-        full[name] = bool(full[name])
-    for name in _CHOICES:
-        full[name] = str(full[name])
-    for name in ("learning_rate", "dropout", "momentum", "beta1", "beta2", "eps", "rho",
-                 "weight_decay", "lr_decay_rate", "lr_min", "bn_momentum"):
-        if full[name] is not None:  # momentum: None means "the optimizer's own default"
-            full[name] = float(full[name])
-    return full
-
 
 _DEVICE_HELP = "auto, cpu, cuda or cuda:N"
 
@@ -253,7 +90,7 @@ class TrainerSettings:
                 raise bad(name, f"must be an integer >= {low}")
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
-            if not _is_number(value) or not 0 <= value < 1:
+            if not is_number(value) or not 0 <= value < 1:
                 raise bad(name, "must be a number in [0, 1)")
         if not 0 < self.val_fraction:
             raise bad("val_fraction", "must be positive (early stopping needs a validation split)")

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from hpsearch.errors import ConfigError, DataError
-from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings, check_params
-from hpsearch.trainer.config import PARAM_DEFAULTS, resolve_params
+from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings, TrialParams, check_params
+from hpsearch.trainer.params import PARAM_DEFAULTS
 
 
 def test_known_params_cover_the_documented_names() -> None:
@@ -61,10 +61,10 @@ def test_bad_values_name_the_parameter(params: dict, message: str) -> None:
 
 def test_good_params_pass_and_resolve_fills_defaults() -> None:
     check_params({"learning_rate": 0.01, "n_layers": 3.0, "batch_norm": False, "epochs": None})
-    full = resolve_params({"learning_rate": 0.01, "n_layers": 3.0})
-    assert full["n_layers"] == 3 and isinstance(full["n_layers"], int)
-    assert full["optimizer"] == "adam" and full["bn_momentum"] == 0.9
-    assert set(full) == set(PARAM_DEFAULTS)
+    full = TrialParams.from_mapping({"learning_rate": 0.01, "n_layers": 3.0})
+    assert full.n_layers == 3 and type(full.n_layers) is int
+    assert full.optimizer == "adam" and full.bn_momentum == 0.9
+    assert full.to_dict() == {**PARAM_DEFAULTS, "learning_rate": 0.01, "n_layers": 3}
 
 
 def test_numpy_scalars_are_accepted() -> None:
@@ -72,9 +72,9 @@ def test_numpy_scalars_are_accepted() -> None:
     params = {"learning_rate": np.float64(0.01), "n_layers": np.int64(2),
               "batch_norm": np.bool_(True), "optimizer": np.str_("sgd")}
     check_params(params)
-    full = resolve_params(params)
-    assert type(full["n_layers"]) is int and type(full["batch_norm"]) is bool
-    assert type(full["learning_rate"]) is float and type(full["optimizer"]) is str
+    full = TrialParams.from_mapping(params)
+    assert type(full.n_layers) is int and type(full.batch_norm) is bool
+    assert type(full.learning_rate) is float and type(full.optimizer) is str
 
 
 def test_settings_round_trip_and_base_dir() -> None:
@@ -111,6 +111,7 @@ def test_settings_bad_values(table: dict, message: str) -> None:
 
 def test_importing_the_trainer_package_does_not_import_torch() -> None:
     code = ("import sys, hpsearch.trainer as t; t.KNOWN_PARAMS; t.TrainerSettings();"
+            "t.TrialParams.from_mapping({'n_layers': 3});"
             "bad = [m for m in ('torch', 'numpy', 'sklearn') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -130,10 +131,10 @@ def test_batch_size_below_two_needs_batch_norm_off() -> None:
 def test_momentum_defaults_to_none_and_resolves_with_or_without_it() -> None:
     assert PARAM_DEFAULTS["momentum"] is None
     check_params({"momentum": None})
-    assert resolve_params({})["momentum"] is None
-    assert resolve_params({"momentum": None})["momentum"] is None
-    full = resolve_params({"momentum": 1 - 0.5})
-    assert full["momentum"] == 0.5 and isinstance(full["momentum"], float)
+    assert TrialParams.from_mapping({}).momentum is None
+    assert TrialParams.from_mapping({"momentum": None}).momentum is None
+    full = TrialParams.from_mapping({"momentum": 1 - 0.5})
+    assert full.momentum == 0.5 and type(full.momentum) is float
     with pytest.raises(ConfigError, match=r"params.momentum: 1 must be in \[0, 1\)"):
         check_params({"momentum": 1})
 
@@ -154,3 +155,13 @@ def test_dataset_file_is_checked_without_reading_it(tmp_path) -> None:
         TrainerSettings(dataset="mnist").check_dataset_file("space.toml")
     assert str(info.value) == ("space.toml: trainer.dataset: mnist: unknown dataset; use digits, "
                                "synthetic or a .csv, .npz or .parquet file")
+
+
+def test_trial_params_and_the_defaults_table_name_the_same_parameters() -> None:
+    assert KNOWN_PARAMS == set(PARAM_DEFAULTS)
+    assert TrialParams().to_dict() == PARAM_DEFAULTS
+
+
+def test_trial_params_refuse_what_check_params_refuses() -> None:
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        TrialParams.from_mapping({"lr": 0.1})

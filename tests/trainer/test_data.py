@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from hpsearch.errors import DataError
-from hpsearch.trainer import TrainerSettings, load_dataset
+from hpsearch.trainer import TrainerSettings
+from hpsearch.trainer.data import load_dataset
 from hpsearch.trainer.data import make_synthetic
 
 LABELS = ["cat", "dog", "eel"]
@@ -68,6 +69,7 @@ def test_test_split() -> None:
     assert len(data.y_val) == pytest.approx(0.2 * 1797, abs=2)
 
 
+@pytest.mark.slow
 def test_synthetic_is_seeded_and_mnist_sized_quickly() -> None:
     X1, y1 = make_synthetic(500, 7, 4)
     X2, y2 = make_synthetic(500, 7, 4)

@@ -1,0 +1,89 @@
+"""The rounds of a study side by side (``hpsearch rounds``), and a round as a space file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hpsearch.refine import param_bounds, unit_width
+from hpsearch.space import Space
+
+if TYPE_CHECKING:
+    from hpsearch.storage import RoundRecord, Storage, StudyRecord
+
+__all__ = ["RoundsOverview", "rounds_overview", "round_space_file"]
+
+
+@dataclass
+class RoundsOverview:
+    """Each round's bounds beside the others: what ``hpsearch rounds`` prints.
+
+    ``rounds`` holds one dict per round (number, parent, sampler, target, counts, best);
+    ``ranges[param][i]`` is the text of round i's range (``None``: not in that round's space)
+    and ``widths[param][i]`` its width in the original unit coordinates.
+    """
+
+    study: str
+    metric: str
+    direction: str
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+    ranges: dict[str, list[str | None]] = field(default_factory=dict)
+    widths: dict[str, list[float | None]] = field(default_factory=dict)
+    bounds: dict[str, list[Any]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study, "metric": self.metric, "direction": self.direction,
+            "rounds": [
+                {**r, "params": {name: {"range": self.bounds[name][i],
+                                        "unit_width": self.widths[name][i]}
+                                 for name in self.ranges if self.ranges[name][i] is not None}}
+                for i, r in enumerate(self.rounds)
+            ],
+        }
+
+
+def rounds_overview(storage: Storage, study_name: str) -> RoundsOverview:
+    """Every round of ``study_name`` with its bounds, counts and best trial."""
+    study = storage.get_study(study_name)
+    original = Space.from_dict(study.space, source=study.source or "<stored>")
+    out = RoundsOverview(study=study.name, metric=study.metric, direction=study.direction)
+    spaces = []
+    for r in storage.rounds(study.id):
+        counts = storage.counts(study, round_=r.number)
+        best = storage.best(study, round_=r.number)
+        out.rounds.append({
+            "round": r.number, "parent": r.parent, "sampler": r.sampler, "target": r.target,
+            "trials": sum(counts.values()), "complete": counts.get("complete", 0),
+            "best_value": None if best is None else best.value,
+            "best_trial": None if best is None else best.number,
+            "top": (r.rule or {}).get("top"), "margin": (r.rule or {}).get("margin"),
+        })
+        spaces.append(Space.from_dict(r.space, source=study.source or "<stored>"))
+    for name, orig in original.params.items():
+        if not orig.searchable:
+            continue
+        ranges: list[str | None] = []
+        widths: list[float | None] = []
+        bounds: list[Any] = []
+        for s in spaces:
+            p = s.params.get(name)
+            ranges.append(None if p is None else p.describe()["range"])
+            widths.append(None if p is None else unit_width(p, orig))
+            bounds.append(None if p is None else param_bounds(p))
+        out.ranges[name], out.widths[name], out.bounds[name] = ranges, widths, bounds
+    return out
+
+
+def round_space_file(storage: Storage, study_name: str, round_: int | None = None
+                     ) -> tuple[StudyRecord, RoundRecord, dict[str, Any]]:
+    """A round's narrowed space (default: the latest round's) as a space-file dict, runnable as
+    a study of its own (named ``STUDY-roundN``, with the round's sampler, target and seed)."""
+    study = storage.get_study(study_name)
+    chosen = storage.get_round(study.id, round_) if round_ else storage.latest_round(study.id)
+    space = dict(chosen.space)
+    space["study"] = dict(space.get("study", {}), name=f"{study.name}-round{chosen.number}",
+                          sampler=chosen.sampler, trials=chosen.target, seed=chosen.seed)
+    space["objective"] = study.space.get("objective", {})
+    space["trainer"] = study.space.get("trainer", {})
+    return study, chosen, space

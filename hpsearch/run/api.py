@@ -1,0 +1,81 @@
+"""The entry points of a run: a study from its space file, a study joined by name, one round.
+
+:func:`run_study` creates or resumes the study of a space file
+(:func:`~hpsearch.run.studies.prepare_study`, which refuses a space that changed under it) and
+runs trials until the round's target, ``add`` more trials, or the timeout, in this process
+(:func:`~hpsearch.run.loop.work`) or in several worker processes
+(:func:`~hpsearch.run.pool.run_parallel`). :func:`join_study` works on an existing study
+without its space file (``hpsearch worker``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from hpsearch.objectives import check_objective, make_objective
+from hpsearch.run.loop import work
+from hpsearch.run.options import RunOptions
+from hpsearch.run.pool import run_parallel
+from hpsearch.run.records import RunSummary, TrialEvent
+from hpsearch.run.studies import prepare_study
+from hpsearch.space import Space
+from hpsearch.storage import RoundRecord, Storage, StudyRecord
+
+OnEvent = Callable[[TrialEvent], None]
+
+
+def run_study(
+    storage: Storage, space: Space, options: RunOptions = RunOptions(), *,
+    name: str | None = None, trials: int | None = None, seed: int | None = None,
+    on_event: OnEvent | None = None,
+) -> RunSummary:
+    """Run trials of the study of ``space`` (created or resumed; see the module docstring).
+
+    ``name``, ``trials`` and ``seed`` override the file's ``[study]`` values. With
+    ``options.workers > 1`` that many worker processes run, pinned round robin to
+    ``options.devices``. ``options.max_concurrent`` stops claiming while that many trials of
+    the study run (in any process, on any machine); a run that finds the study full returns
+    at once with ``stopped == "busy"``.
+
+    The objective is set up (and released) before the study is created or updated, so wrong
+    ``[objective]``/``[trainer]`` settings raise without writing anything.
+    """
+    if options.workers > 1:
+        # The workers import the objective themselves; importing a user's module (and maybe
+        # torch and a CUDA context) in the parent as well would only cost memory.
+        check_objective(space)
+    else:
+        make_objective(space, device=options.device or options.first_device).close()
+    study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
+                                  trials=trials)
+    return run_round(storage, study, round_, options, file_space=space, on_event=on_event)
+
+
+def join_study(
+    storage: Storage, name: str, options: RunOptions = RunOptions(), *,
+    on_event: OnEvent | None = None,
+) -> RunSummary:
+    """Work on the latest round of an existing study, with no space file: the round's stored
+    space (objective and trainer settings included) says what to run. For ``hpsearch worker``
+    on another machine. ``options.sampler`` is ignored: the round's sampler runs."""
+    study = storage.get_study(name)
+    round_ = storage.latest_round(study.id)
+    return run_round(storage, study, round_, dataclasses.replace(options, sampler=None),
+                     file_space=None, on_event=on_event)
+
+
+def run_round(
+    storage: Storage, study: StudyRecord, round_: RoundRecord, options: RunOptions = RunOptions(),
+    *, file_space: Space | None = None, on_event: OnEvent | None = None,
+) -> RunSummary:
+    """:func:`~hpsearch.run.loop.work` in this process, or in ``options.workers`` processes
+    when there are several."""
+    if options.workers > 1:
+        return run_parallel(storage, study, round_, options, file_space=file_space,
+                            on_event=on_event)
+    return work(storage, study, round_, dataclasses.replace(options, device=options.first_device),
+                file_space=file_space, on_event=on_event)
+
+
+__all__ = ["run_study", "join_study", "run_round"]

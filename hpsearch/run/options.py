@@ -1,0 +1,62 @@
+"""The options of one run, in one frozen object instead of a dozen repeated keywords."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: A running trial refreshes its heartbeat this often (seconds).
+HEARTBEAT_INTERVAL_S = 10.0
+#: A running trial whose heartbeat is older than this is taken for dead (stale).
+STALE_AFTER_S = 120.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes; what it runs (the study, its round) is passed beside it.
+
+    Attributes
+    ----------
+    add:
+        Run this many more trials (one budget shared by all workers), instead of running the
+        round up to its target.
+    timeout:
+        Start no trial after this many seconds (a running one is finished).
+    sampler:
+        A sampler name overriding the round's.
+    device:
+        The device of an in-process run (``cpu``, ``cuda:1``; None: the trainer's setting).
+    devices:
+        The devices dealt round robin to the worker processes (the first one without workers).
+    workers:
+        How many worker processes run trials at once (1: this process).
+    max_concurrent:
+        Claim no trial while this many trials of the study run anywhere.
+    stale_after:
+        A running trial whose heartbeat is older than this (seconds) is failed as stale and
+        its params queued once more.
+    heartbeat_interval:
+        How often a running trial's heartbeat is refreshed (at most ``stale_after / 4``).
+    """
+
+    add: int | None = None
+    timeout: float | None = None
+    sampler: str | None = None
+    device: str | None = None
+    devices: tuple[str | None, ...] | None = None
+    workers: int = 1
+    max_concurrent: int | None = None
+    stale_after: float = STALE_AFTER_S
+    heartbeat_interval: float = HEARTBEAT_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        if self.devices is not None and not isinstance(self.devices, tuple):
+            # A list from a caller (resolve_devices returns one) is accepted and frozen.
+            object.__setattr__(self, "devices", tuple(self.devices))
+
+    @property
+    def first_device(self) -> str | None:
+        """The device of an in-process run: the first of ``devices``, else ``device``."""
+        return self.devices[0] if self.devices else self.device
+
+
+__all__ = ["RunOptions", "STALE_AFTER_S", "HEARTBEAT_INTERVAL_S"]

@@ -1,0 +1,338 @@
+"""Several trials at once: worker processes on one study, pinned to devices.
+
+:func:`run_parallel` starts ``workers`` processes (multiprocessing's "spawn" context: a fresh
+interpreter each, so no CUDA context, open database connection or lock is inherited). Each opens
+its own :class:`~hpsearch.storage.Storage` and runs :func:`hpsearch.run.loop.work` on the same
+round; :meth:`Storage.claim` hands every trial to exactly one of them. The parent only watches:
+it hears trial events on a queue (:mod:`hpsearch.run.messages`; it turns them into the caller's
+progress callback), forwards SIGINT/SIGTERM to its workers, re-queues at once the trial of a
+worker that died or stopped with an error, and merges the workers' summaries into one.
+
+CPU workers share the machine's cores: each gets ``cpu_count // workers`` threads
+(``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set before torch is imported, and
+``torch.set_num_threads``), unless the user set ``OMP_NUM_THREADS`` already.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import queue as queue_mod
+import signal
+import time
+from typing import Any, Callable
+
+from hpsearch import errors
+from hpsearch.errors import ConfigError, HpsearchError, Interrupted
+from hpsearch.run.loop import round_limit, trials_to_run
+from hpsearch.run.messages import Job, Message, TrialMessage, WorkerDone, WorkerFailed
+from hpsearch.run.options import RunOptions
+from hpsearch.run.records import RunSummary, TrialEvent, best_value, worker_id
+from hpsearch.space import Space
+from hpsearch.storage import RoundRecord, Storage, StudyRecord, TrialRecord
+
+log = logging.getLogger(__name__)
+
+#: How long the workers get to mark their trials interrupted after a signal before they are
+#: killed (their trials are then marked by the parent).
+SIGNAL_GRACE_S = 30.0
+#: How often the parent wakes up to check on its workers (seconds).
+POLL_S = 0.2
+
+
+def resolve_devices(spec: str | None) -> list[str | None]:
+    """The devices named by ``--devices``: a comma-separated list (``cuda:0,cuda:1``, ``cpu``)
+    or ``auto``: every visible GPU (``torch.cuda.device_count()``), else the CPU."""
+    if spec is None:
+        return [None]
+    spec = spec.strip()
+    if spec == "auto":
+        try:
+            import torch
+        except ImportError:
+            return ["cpu"]
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [f"cuda:{i}" for i in range(n)] or ["cpu"]
+    devices = [d.strip() for d in spec.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError(f"--devices: expected auto or a list like cuda:0,cuda:1, got {spec!r}")
+    return list(devices)
+
+
+def threads_per_worker(workers: int) -> int:
+    """The CPU threads each of ``workers`` processes may use without oversubscribing."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+class SharedTickets:
+    """:class:`hpsearch.run.records.Tickets` over a multiprocessing counter."""
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def take(self) -> bool:
+        with self.value.get_lock():
+            if self.value.value <= 0:
+                return False
+            self.value.value -= 1
+            return True
+
+    def give_back(self) -> None:
+        with self.value.get_lock():
+            self.value.value += 1
+
+
+def worker_main(job: Job, events, tickets_value) -> None:
+    """A worker process: set its thread budget, then run the claim loop; report on ``events``."""
+    threads = str(job.threads)
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    os.environ.setdefault("MKL_NUM_THREADS", threads)
+    logging.basicConfig(level=job.log_level, stream=None,
+                        format="%(asctime)s %(levelname)s %(name)s[w%(process)d]: %(message)s")
+    # Imported here, after the environment is set: torch reads it when first imported (and
+    # the objective, which may import torch, comes with the loop).
+    from hpsearch.run.loop import work
+    from hpsearch.run.studies import round_space
+
+    def on_event(ev: TrialEvent) -> None:
+        events.put(TrialMessage(job.index, ev.kind, ev.trial))
+
+    try:
+        file_space = None if job.space is None else Space.from_dict(job.space, source=job.source)
+        if round_space(job.study, job.round_, file_space).objective["kind"] == "builtin":
+            import torch
+
+            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        storage = Storage(job.url)
+        timeout = None if job.deadline is None else max(0.0, job.deadline - time.time())
+        tickets = None if tickets_value is None else SharedTickets(tickets_value)
+        summary = work(storage, job.study, job.round_,
+                       dataclasses.replace(job.options, timeout=timeout),
+                       file_space=file_space, on_event=on_event, tickets=tickets,
+                       worker=worker_id())
+        storage.dispose()
+        events.put(WorkerDone(job.index, summary))
+    except HpsearchError as exc:
+        events.put(WorkerFailed(job.index, type(exc).__name__, str(exc), exc.exit_code))
+        code = exc.exit_code
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
+        import traceback
+
+        events.put(WorkerFailed(job.index, type(exc).__name__,
+                                f"worker {job.index} crashed: {type(exc).__name__}: {exc}\n"
+                                + traceback.format_exc(limit=-8), 1))
+        code = 1
+    else:
+        code = 0
+    events.close()
+    events.join_thread()
+    os._exit(code)  # skip atexit work of libraries (CUDA teardown) in a finished worker
+
+
+def run_parallel(
+    storage: Storage, study: StudyRecord, round_: RoundRecord, options: RunOptions, *,
+    file_space: Space | None = None, on_event: Callable[[TrialEvent], None] | None = None,
+) -> RunSummary:
+    """Run ``options.workers`` processes of :func:`hpsearch.run.loop.work` on ``round_`` and
+    merge their summaries. ``options.devices`` (default: ``options.device``) are dealt to the
+    workers round robin; ``options.add`` is one budget shared by all workers. Raises
+    :class:`Interrupted` after SIGINT/SIGTERM (every worker marked its running trial
+    interrupted), or the first worker's error once all have stopped."""
+    import multiprocessing as mp
+
+    if storage.url.startswith("sqlite") and (":memory:" in storage.url or storage.url == "sqlite://"):
+        raise ConfigError("--workers needs a database file or server; sqlite in memory is one process")
+    workers, add = options.workers, options.add
+    devices = options.devices or (options.device,)
+    ctx = mp.get_context("spawn")
+    events = ctx.Queue()
+    tickets_value = ctx.Value("i", add) if add is not None else None
+    limit = round_limit(study, round_, add=add, sampler=options.sampler, file_space=file_space)
+    total = trials_to_run(storage, study, round_, limit=limit, add=add)
+    deadline = None if options.timeout is None else time.time() + options.timeout
+    threads = threads_per_worker(workers)
+    log_level = logging.getLogger().getEffectiveLevel()
+    procs = []
+    for i in range(workers):
+        job = Job(
+            index=i, url=storage.url, study=study, round_=round_,
+            space=None if file_space is None else file_space.to_dict(),
+            source=None if file_space is None else str(file_space.source),
+            options=dataclasses.replace(options, device=devices[i % len(devices)]),
+            deadline=deadline, threads=threads, log_level=log_level)
+        procs.append(ctx.Process(target=worker_main, args=(job, events, tickets_value),
+                                 name=f"hpsearch-worker-{i}", daemon=False))
+
+    summary = RunSummary(study=study.name, round=round_.number, workers=workers)
+    summary.best = storage.best(study)
+    running: dict[int, TrialRecord] = {}       # worker index -> its running trial
+    finished: set[int] = set()
+    child_summaries: list[RunSummary] = []
+    failures: list[WorkerFailed] = []
+    got_signal: list[int] = []
+    signalled_at: list[float] = []
+
+    def forward(signum, _frame) -> None:
+        if not got_signal:
+            got_signal.append(signum)
+            signalled_at.append(time.monotonic())
+        for p in procs:
+            if p.is_alive():
+                try:
+                    os.kill(p.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    def handle(msg: Message) -> None:
+        if isinstance(msg, TrialMessage):
+            if msg.kind == "start":
+                running[msg.index] = msg.trial
+            else:
+                running.pop(msg.index, None)
+                summary.count(msg.trial, maximize=study.maximize)
+            if on_event is not None:
+                on_event(TrialEvent(msg.kind, msg.trial, best_value(summary.best), summary.ran,
+                                    total))
+        elif isinstance(msg, WorkerDone):
+            finished.add(msg.index)
+            child_summaries.append(msg.summary)
+        elif isinstance(msg, WorkerFailed):
+            finished.add(msg.index)
+            failures.append(msg)
+            trial = running.pop(msg.index, None)
+            if trial is not None:  # work() marks its trial unless it crashed: make sure
+                first_line = (msg.message.splitlines() or [msg.error])[0]
+                recover_trial(storage, study, summary, trial,
+                              interrupted=bool(got_signal) or msg.error == "Interrupted",
+                              reason=f"worker {msg.index} stopped: {first_line}")
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for p in procs:
+            p.start()
+        while True:
+            try:
+                handle(events.get(timeout=POLL_S))
+                continue
+            except queue_mod.Empty:
+                pass
+            alive = [p for p in procs if p.is_alive()]
+            for i, p in enumerate(procs):
+                if not p.is_alive() and i not in finished:
+                    _drain(events, handle)
+                    if i not in finished:  # died without a word: killed, out of memory
+                        finished.add(i)
+                        recover_lost_worker(storage, study, summary, i, p, running.pop(i, None),
+                                            signalled=bool(got_signal))
+            if not alive:
+                break
+            if signalled_at and time.monotonic() - signalled_at[0] > SIGNAL_GRACE_S:
+                for p in alive:
+                    log.warning("worker %d did not stop within %.0f s; killing it", procs.index(p),
+                                SIGNAL_GRACE_S)
+                    p.kill()
+                signalled_at.clear()
+        _drain(events, handle)
+        for p in procs:
+            p.join()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+    for s in child_summaries:
+        summary.stale_recovered += s.stale_recovered
+    if got_signal:
+        # A worker killed by the grace timeout left its trial running: mark it here.
+        storage.mark_interrupted([t.id for t in running.values()])
+        signum = got_signal[0]
+        raise Interrupted(
+            f"interrupted by {signal.Signals(signum).name}; {workers} workers stopped, their "
+            f"running trials marked interrupted; run the same command again to resume",
+            signum=signum)
+    for failure in failures:
+        if failure.error == "Interrupted":
+            # A worker was signalled directly, not through this process: it marked its trial
+            # interrupted, and the next claim (by any worker, now or in the next run) re-runs it.
+            summary.lost_workers.append(failure.message)
+            log.warning("a worker stopped: %s", failure.message)
+    real = [f for f in failures if f.error != "Interrupted"]
+    if real:
+        raise rebuild_error(real[0])
+    summary.stopped = merge_stopped([s.stopped for s in child_summaries])
+    busy = [s.busy for s in child_summaries if s.busy is not None]
+    if busy:
+        summary.busy = busy[0]
+    return summary
+
+
+def _drain(events, handle: Callable[[Message], None]) -> None:
+    while True:
+        try:
+            handle(events.get(timeout=0.05))
+        except queue_mod.Empty:
+            return
+
+
+def recover_lost_worker(storage: Storage, study: StudyRecord, summary: RunSummary, index: int,
+                        proc: Any, trial: TrialRecord | None, *, signalled: bool) -> None:
+    """A worker process (``proc``: its ``pid`` and ``exitcode``) died without a word: name it
+    in ``summary.lost_workers`` and recover the trial it ran (``trial``, or the one the database
+    says it holds when its "start" never arrived)."""
+    code = proc.exitcode
+    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}"
+    summary.lost_workers.append(f"worker {index} (pid {proc.pid}): {how}")
+    if trial is None:
+        # Its last word may not have reached us: a worker killed just after its claim
+        # committed never sent "start". The database knows which trials it holds.
+        held = [t for t in storage.trials(study, states=["running"], best_first=False)
+                if t.worker == worker_id(proc.pid)]
+        if not held:
+            log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
+            return
+        trial = held[0]
+    if recover_trial(storage, study, summary, trial, interrupted=signalled,
+                     reason=f"worker pid {proc.pid} died: {how}"):
+        log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",
+                    index, proc.pid, how, trial.number)
+
+
+def recover_trial(storage: Storage, study: StudyRecord, summary: RunSummary, trial: TrialRecord,
+                  *, interrupted: bool, reason: str) -> bool:
+    """The trial of a worker that stopped without finishing it, if it is still running: marked
+    interrupted after a signal, else failed as stale with its params queued again. True when
+    it was failed as stale."""
+    if interrupted:
+        storage.mark_interrupted([trial.id])
+        return False
+    # No need to wait --stale-after: this process saw the worker go. Fail the trial as stale
+    # and queue its params again now, so the remaining workers retry it.
+    stale = storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id], reason=reason)
+    summary.stale_recovered += stale
+    return bool(stale)
+
+
+def merge_stopped(reasons: list[str]) -> str:
+    """One reason for the run from its workers': a timeout or an exhausted grid wins, then
+    the budget; ``busy`` only when no worker got to run (the study was full)."""
+    for reason in ("timeout", "exhausted", "added", "target"):
+        if reason in reasons:
+            return reason
+    return reasons[0] if reasons else "target"
+
+
+def rebuild_error(failure: WorkerFailed) -> HpsearchError:
+    """The error a worker stopped with, raised again in the parent (same class and exit code)."""
+    cls = getattr(errors, failure.error, None)
+    if isinstance(cls, type) and issubclass(cls, HpsearchError) and cls is not Interrupted:
+        try:
+            return cls(failure.message)
+        except TypeError:
+            pass
+    err = HpsearchError(failure.message)
+    err.exit_code = failure.exit_code
+    return err
+
+
+__all__ = ["run_parallel", "resolve_devices", "threads_per_worker", "recover_lost_worker",
+           "recover_trial", "merge_stopped", "SIGNAL_GRACE_S", "POLL_S"]

@@ -1,0 +1,39 @@
+"""Samplers: propose points of the unit cube; the space turns them into configurations.
+
+One module per sampler family behind the :class:`Sampler` interface (:mod:`.base`)::
+
+    random   numpy's PCG64 seeded with ``[seed, index]``: independent uniform draws
+    sobol    scipy's scrambled Sobol' sequence; index n is the n-th point of the sequence
+    grid     the cartesian product of each parameter's grid points, in a fixed order,
+             without the duplicates an inactive (conditional) parameter would create
+
+:data:`SAMPLERS` maps each name to its class; :func:`make_sampler` builds one by name. The
+names a space file may use are :data:`hpsearch.space.SAMPLER_NAMES` (samplers import the space,
+never the reverse); a new sampler is a new module here, an entry in ``SAMPLERS`` and its name
+there.
+"""
+
+from __future__ import annotations
+
+from hpsearch.errors import SpaceError
+from hpsearch.samplers.base import Sampler
+from hpsearch.samplers.grid import MAX_GRID_SIZE, GridSampler
+from hpsearch.samplers.random import RandomSampler
+from hpsearch.samplers.sobol import SobolSampler
+from hpsearch.space import Space
+
+__all__ = ["Sampler", "RandomSampler", "SobolSampler", "GridSampler", "SAMPLERS", "make_sampler",
+           "MAX_GRID_SIZE"]
+
+SAMPLERS: dict[str, type[Sampler]] = {
+    cls.name: cls for cls in (RandomSampler, SobolSampler, GridSampler)
+}
+
+
+def make_sampler(name: str, space: Space, *, seed: int) -> Sampler:
+    """The sampler registered as ``name`` (:data:`SAMPLERS`), for ``space`` and ``seed``."""
+    try:
+        cls = SAMPLERS[name]
+    except (KeyError, TypeError):
+        raise SpaceError(f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})") from None
+    return cls(space, seed=seed)

@@ -1,0 +1,50 @@
+"""Quasi-random search: scipy's scrambled Sobol' sequence; index n is its n-th point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpsearch.samplers.base import Sampler
+from hpsearch.space import Space
+
+__all__ = ["SobolSampler"]
+
+
+class SobolSampler(Sampler):
+    """Scrambled Sobol' points (scipy); the first 2^k points are balanced in every coordinate.
+
+    The engine and its position are cached, so consecutive indices cost O(1); a jump forward
+    fast-forwards, a jump back resets and fast-forwards, so index n is always the n-th point.
+    """
+
+    name = "sobol"
+
+    def __init__(self, space: Space, *, seed: int) -> None:
+        super().__init__(space, seed=seed)
+        self._engine: Any = None
+        self._position = 0
+
+    def _make_engine(self) -> Any:
+        import numpy as np
+        from scipy.stats import qmc
+
+        rng = np.random.default_rng(self.seed)
+        try:  # scipy >= 1.15 calls it rng; older versions seed (both accept a Generator)
+            return qmc.Sobol(d=self.space.dim, scramble=True, rng=rng)
+        except TypeError:
+            return qmc.Sobol(d=self.space.dim, scramble=True, seed=rng)
+
+    def unit(self, index: int) -> list[float]:
+        self._check_index(index)
+        if self.space.dim == 0:
+            return []
+        if self._engine is None:
+            self._engine = self._make_engine()
+        if index < self._position:
+            self._engine.reset()
+            self._position = 0
+        if index > self._position:
+            self._engine.fast_forward(index - self._position)
+        point = self._engine.random(1)[0].tolist()
+        self._position = index + 1
+        return point

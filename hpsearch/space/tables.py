@@ -1,0 +1,93 @@
+"""The tables of a parsed space file turned into checked objects: ``[study]``, ``[objective]``
+(the keys every kind needs; the objective checks the rest) and each ``[params]`` entry.
+
+Messages name the field (``params.x: low (0.99) must be below high (0.8)``);
+:meth:`hpsearch.space.Space.from_dict` prefixes the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hpsearch.errors import SpaceError
+from hpsearch.space.conditions import normalise_when
+from hpsearch.space.numeric import IntParam, LogOneMinus, LogUniform, Uniform
+from hpsearch.space.params import Choice, Fixed, Param
+from hpsearch.space.study import StudyConfig
+from hpsearch.space.values import fmt
+
+__all__ = ["PARAM_TYPES", "OBJECTIVE_KINDS", "TABLES", "study_from_table", "check_objective",
+           "param_from_table"]
+
+PARAM_TYPES: dict[str, type[Param]] = {
+    cls.kind: cls for cls in (Uniform, LogUniform, IntParam, Choice, LogOneMinus, Fixed)
+}
+OBJECTIVE_KINDS = ("builtin", "command", "python")
+TABLES = ("study", "objective", "trainer", "params")
+FUNCTION_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def study_from_table(table: Mapping[str, Any], source: str) -> StudyConfig:
+    """The ``[study]`` table; a missing name is the file's stem."""
+    table = dict(table)
+    known = [f.name for f in dataclasses.fields(StudyConfig)]
+    unknown = set(table) - set(known)
+    if unknown:
+        raise SpaceError(f"study.{sorted(unknown)[0]}: unknown key (expected one of "
+                         f"{', '.join(known)})")
+    if "name" not in table:
+        stem = Path(source).stem if not source.startswith("<") else ""
+        table["name"] = stem or None
+    return StudyConfig(**table)
+
+
+def check_objective(table: dict[str, Any]) -> dict[str, Any]:
+    """Check the keys every objective kind needs; the objective checks the rest."""
+    table.setdefault("kind", "builtin")
+    kind = table["kind"]
+    if not isinstance(kind, str) or kind not in OBJECTIVE_KINDS:
+        raise SpaceError(f"objective.kind: must be one of {', '.join(OBJECTIVE_KINDS)} "
+                         f"(got {fmt(kind)})")
+    if kind == "python":
+        function = table.get("function")
+        if not isinstance(function, str) or not FUNCTION_RE.fullmatch(function):
+            raise SpaceError(f'objective.function: a python objective needs function = '
+                             f'"package.module:name" (got {fmt(function)})')
+    if kind == "command":
+        argv = table.get("argv")
+        if (not isinstance(argv, list) or not argv
+                or not all(isinstance(a, str) for a in argv)):
+            raise SpaceError(f"objective.argv: a command objective needs argv = a non-empty "
+                             f"list of strings (got {fmt(argv)})")
+    return table
+
+
+def param_from_table(name: Any, table: Any) -> Param:
+    """One ``[params]`` entry: an inline table with ``type``, or a bare (fixed) value."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise SpaceError(f"params.{name}: a parameter name must be an identifier "
+                         f"(letters, digits, _; not starting with a digit)")
+    if not isinstance(table, Mapping):
+        return Fixed(name, table)
+    table = dict(table)
+    kind = table.pop("type", None)
+    if not isinstance(kind, str) or kind not in PARAM_TYPES:
+        what = "missing type" if kind is None else f"unknown type {fmt(kind)}"
+        raise SpaceError(f"params.{name}: {what} (expected one of {', '.join(PARAM_TYPES)})")
+    cls = PARAM_TYPES[kind]
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "name"}
+    for key in table:
+        if key not in fields:
+            raise SpaceError(f"params.{name}: unknown key {key!r} for type {kind} "
+                             f"(expected {', '.join(['type', *fields])})")
+    for key, f in fields.items():
+        if key not in table and f.default is dataclasses.MISSING \
+                and f.default_factory is dataclasses.MISSING:
+            raise SpaceError(f"params.{name}: missing {key}")
+    if "when" in table:
+        table["when"] = normalise_when(name, table["when"])
+    return cls(name, **table)

@@ -1,0 +1,162 @@
+"""Study and round queries: create, find and list studies; add rounds and read them back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hpsearch.errors import StudyError
+from hpsearch.storage.base import StorageBase, storage_errors
+from hpsearch.storage.engine import redact_url
+from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary
+from hpsearch.storage.tables import ROUND, STUDY, TRIAL, best_row
+
+__all__ = ["StudyQueries"]
+
+log = logging.getLogger(__name__)
+
+
+class StudyQueries(StorageBase):
+    """The studies and rounds of a :class:`~hpsearch.storage.Storage`."""
+
+    # ---------------------------------------------------------------------------- studies
+    @storage_errors
+    def find_study(self, name: str) -> StudyRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(STUDY).where(STUDY.c.name == name)).mappings().first()
+        if row is None:
+            return None
+        return StudyRecord(**{k: row[k] for k in StudyRecord.__dataclass_fields__})
+
+    @storage_errors
+    def get_study(self, name: str) -> StudyRecord:
+        study = self.find_study(name)
+        if study is None:
+            known = self.study_names()
+            hint = f"; studies here: {', '.join(known)}" if known else "; the database has no studies"
+            raise StudyError(f"no study named {name!r} in {redact_url(self.url)}{hint}")
+        return study
+
+    @storage_errors
+    def study_names(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(STUDY.c.name).order_by(STUDY.c.id)).scalars())
+
+    @storage_errors
+    def create_study(
+        self, *, name: str, metric: str, direction: str, sampler: str, seed: int,
+        space: dict[str, Any], source: str, target: int,
+    ) -> StudyRecord:
+        """Create a study and its round 1; if another process created it first, return that one."""
+        now = time.time()
+        try:
+            with self._write() as conn, conn.begin():
+                study_id = conn.execute(
+                    insert(STUDY).values(
+                        name=name, metric=metric, direction=direction, sampler=sampler, seed=seed,
+                        space=space, source=source, next_number=0, created_at=now,
+                    ).returning(STUDY.c.id)
+                ).scalar_one()
+                conn.execute(insert(ROUND).values(
+                    study_id=study_id, number=1, parent=None, space=space, rule=None,
+                    sampler=sampler, seed=seed, target=target, n_claimed=0, created_at=now,
+                ))
+        except IntegrityError:
+            log.debug("study %s was created concurrently", name)
+        return self.get_study(name)
+
+    @storage_errors
+    def summaries(self) -> list[StudySummary]:
+        out = []
+        with self.engine.connect() as conn:
+            studies = conn.execute(select(STUDY).order_by(STUDY.c.id)).mappings().all()
+            counts: dict[int, dict[str, int]] = {}
+            for sid, state, n in conn.execute(
+                select(TRIAL.c.study_id, TRIAL.c.state, func.count()).group_by(
+                    TRIAL.c.study_id, TRIAL.c.state)
+            ):
+                counts.setdefault(sid, {})[state] = n
+            rounds = dict(conn.execute(
+                select(ROUND.c.study_id, func.max(ROUND.c.number)).group_by(ROUND.c.study_id)
+            ).all())
+            for s in studies:
+                best = best_row(conn, s["id"], s["direction"])
+                c = counts.get(s["id"], {})
+                out.append(StudySummary(
+                    name=s["name"], metric=s["metric"], direction=s["direction"],
+                    n_trials=sum(c.values()), counts=c,
+                    best_value=None if best is None else best.value,
+                    best_number=None if best is None else best.number,
+                    rounds=rounds.get(s["id"], 1), created_at=s["created_at"],
+                ))
+        return out
+
+    @storage_errors
+    def update_study_settings(self, study_id: int, *, space: dict[str, Any], source: str) -> None:
+        """Replace the stored space dict (objective/trainer settings) and source path."""
+        with self._write() as conn, conn.begin():
+            conn.execute(update(STUDY).where(STUDY.c.id == study_id).values(space=space, source=source))
+
+    @storage_errors
+    def reset_empty_study(
+        self, study_id: int, *, metric: str, direction: str, sampler: str, seed: int,
+        space: dict[str, Any], source: str,
+    ) -> None:
+        """Give a study that has no trial yet a new space (its row and round 1), as if it were
+        created now: an earlier `run` that failed before its first trial left it behind."""
+        with self._write() as conn, conn.begin():
+            self._lock_study(conn, study_id)
+            n = conn.execute(select(func.count()).select_from(TRIAL)
+                             .where(TRIAL.c.study_id == study_id)).scalar_one()
+            if n:
+                raise StudyError("the study has trials; its space cannot be replaced")
+            conn.execute(update(STUDY).where(STUDY.c.id == study_id).values(
+                metric=metric, direction=direction, sampler=sampler, seed=seed, space=space,
+                source=source))
+            conn.execute(update(ROUND).where(ROUND.c.study_id == study_id, ROUND.c.number == 1)
+                         .values(space=space, sampler=sampler, seed=seed))
+
+    # ---------------------------------------------------------------------------- rounds
+    @storage_errors
+    def rounds(self, study_id: int) -> list[RoundRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ROUND).where(ROUND.c.study_id == study_id).order_by(ROUND.c.number)
+            ).mappings().all()
+        return [RoundRecord(**{k: r[k] for k in RoundRecord.__dataclass_fields__}) for r in rows]
+
+    @storage_errors
+    def latest_round(self, study_id: int) -> RoundRecord:
+        return self.rounds(study_id)[-1]
+
+    @storage_errors
+    def get_round(self, study_id: int, number: int) -> RoundRecord:
+        rounds = self.rounds(study_id)
+        for r in rounds:
+            if r.number == number:
+                return r
+        raise StudyError(f"the study has no round {number} (its rounds: 1-{rounds[-1].number})")
+
+    @storage_errors
+    def add_round(
+        self, study_id: int, *, parent: int, space: dict[str, Any], rule: dict[str, Any],
+        sampler: str, seed: int, target: int,
+    ) -> RoundRecord:
+        with self._write() as conn, conn.begin():
+            number = conn.execute(
+                select(func.max(ROUND.c.number)).where(ROUND.c.study_id == study_id)
+            ).scalar_one() + 1
+            conn.execute(insert(ROUND).values(
+                study_id=study_id, number=number, parent=parent, space=space, rule=rule,
+                sampler=sampler, seed=seed, target=target, n_claimed=0, created_at=time.time(),
+            ))
+        return self.get_round(study_id, number)
+
+    @storage_errors
+    def set_round_target(self, round_id: int, target: int) -> None:
+        with self._write() as conn, conn.begin():
+            conn.execute(update(ROUND).where(ROUND.c.id == round_id).values(target=target))

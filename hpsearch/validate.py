@@ -1,0 +1,52 @@
+"""``hpsearch validate``: parse a space file, check its objective, draw sample configurations.
+
+Nothing is written and the user's code is not run: the objective's settings are checked by
+:func:`hpsearch.objectives.check_objective` (trainer settings, parameter names, a command's argv).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpsearch.space import Space
+
+__all__ = ["Validation", "validate_space"]
+
+
+@dataclass
+class Validation:
+    """A checked space, the configurations its sampler draws first, and the size of its grid
+    (None unless the study's sampler is ``grid``)."""
+
+    space: Space
+    configs: list[dict[str, Any]] = field(default_factory=list)
+    grid_size: int | None = None
+
+
+def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = None) -> Validation:
+    """Load and check the space file ``path`` and draw ``samples`` configurations with its
+    sampler (seeded with ``seed``, default the study's; a finite grid may give fewer).
+
+    Raises
+    ------
+    SpaceError, ConfigError
+        The file or the objective's settings are wrong (the message names the file and field).
+    """
+    from hpsearch.objectives import check_objective
+    from hpsearch.samplers import make_sampler
+    from hpsearch.space import load_space
+
+    space = load_space(Path(path))
+    check_objective(space)
+    sampler = make_sampler(space.study.sampler, space, seed=space.study.seed if seed is None else seed)
+    configs = []
+    for i in range(samples):
+        config = sampler.propose(i)
+        if config is None:  # a finite grid ran out
+            break
+        configs.append(config)
+    grid_size = sampler.size if space.study.sampler == "grid" else None
+    return Validation(space, configs, grid_size)

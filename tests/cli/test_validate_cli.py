@@ -1,0 +1,205 @@
+"""`hpsearch validate`: the table, JSON samples, and every user error as exit 2 without traceback.
+
+Also the fuzzing: random text and mutated valid spaces give a Space or a SpaceError, never
+anything else, both from the library and through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hpsearch.cli import cli
+from hpsearch.errors import SpaceError
+from hpsearch.space import Space, dump_toml, load_space, parse_space
+
+ROOT = Path(__file__).resolve().parents[2]
+DIGITS = ROOT / "search_spaces" / "digits_mlp.toml"
+
+
+def validate(*args: str):
+    return CliRunner().invoke(cli, ["validate", *args])
+
+
+def test_validate_digits_space_shows_table_and_five_samples() -> None:
+    result = validate(str(DIGITS))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for name in ("learning_rate", "bn_momentum", "log(1-x)", "optimizer = sgd",
+                 "5 sample configurations", "#4"):
+        assert name in out
+    assert "#5" not in out
+
+
+def test_validate_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default database would be ./hpsearch.db
+    result = validate(str(DIGITS))
+    assert result.exit_code == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_json_prints_only_configurations() -> None:
+    result = validate(str(DIGITS), "--sample", "7", "--format", "json")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    space = load_space(DIGITS)
+    for line in lines:
+        config = json.loads(line)
+        assert set(config) <= set(space.params)
+        assert all(space.params[k].contains(v) for k, v in config.items())
+        assert ("momentum" in config) == (config["optimizer"] == "sgd")
+
+
+def test_validate_grid_stops_at_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text('[study]\nsampler = "grid"\n[objective]\nkind = "python"\nfunction = "m:f"\n'
+                    '[params]\na = { type = "choice", values = [1, 2, 3] }\n')
+    result = validate(str(path), "--sample", "10", "--format", "json")
+    assert result.exit_code == 0
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [{"a": 1}, {"a": 2},
+                                                                        {"a": 3}]
+    assert "grid: 3 distinct configurations" in validate(str(path)).stdout
+
+
+BAD = [
+    ('[params]\nmomentum = { type = "uniform", low = 0.99, high = 0.8 }\n',
+     "params.momentum: low (0.99) must be below high (0.8)"),
+    ('[params]\nx = { type = "beta", low = 0, high = 1 }\n', "params.x: unknown type beta"),
+    ('[params]\no = { type = "choice", values = ["a"] }\n'
+     'x = { type = "uniform", low = 0, high = 1, when = { o = "b" } }\n',
+     "params.x: when.o = b is not a value of o ([a])"),
+    ('[study]\ndirection = "up"\n', "study.direction: must be maximize or minimize (got up)"),
+    ('[study]\ntrials = 0\n', "study.trials: must be an integer >= 1 (got 0)"),
+    ("[params\n", "invalid TOML: Expected ']' at the end of a table declaration (at line 1"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD)
+def test_validate_errors_exit_2_with_file_and_field(tmp_path: Path, text: str,
+                                                    message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = validate(str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}: {message}")
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+def test_validate_missing_file(tmp_path: Path) -> None:
+    result = validate(str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'nope.toml'}: no such file"
+
+
+# ---------------------------------------------------------------------------------------------
+# fuzzing
+
+scalars = (st.none() | st.booleans() | st.integers(-3, 300) | st.integers()
+           | st.floats(allow_nan=False) | st.sampled_from(["uniform", "log_uniform", "int",
+                                                           "choice", "log_one_minus", "fixed",
+                                                           "grid", "sobol", "sgd", "adam"])
+           | st.text(max_size=8))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=6)
+KEYS = ["type", "low", "high", "step", "log", "values", "value", "when", "grid", "grid_points",
+        "name", "sampler", "trials", "seed", "direction", "kind", "function", "argv"]
+
+
+def _strip_none(x: Any) -> Any:
+    """TOML has no null: drop None (a mutation that removes the key)."""
+    if isinstance(x, dict):
+        return {k: _strip_none(v) for k, v in x.items() if v is not None}
+    if isinstance(x, list):
+        return [_strip_none(v) for v in x if v is not None]
+    return x
+
+
+@st.composite
+def near_valid_spaces(draw: st.DrawFn) -> str:
+    d = load_space(DIGITS).to_dict()
+    d["study"]["sampler"] = draw(st.sampled_from(["random", "sobol", "grid"]))
+    d["study"]["grid_points"] = 2
+    for _ in range(draw(st.integers(1, 3))):
+        table = draw(st.sampled_from(["study", "objective", "trainer", "params"]))
+        target = d[table]
+        if table == "params" and draw(st.booleans()):
+            name = draw(st.sampled_from(sorted(target)))
+            if not isinstance(target[name], dict):
+                target[name] = {"type": "fixed", "value": target[name]}
+            target = target[name]
+        key = draw(st.sampled_from(sorted(target) + KEYS))
+        target[key] = draw(values)
+    return dump_toml(_strip_none(d))
+
+
+def _check_library(text: str) -> None:
+    from hpsearch.samplers import make_sampler
+
+    try:
+        space = parse_space(text, source="fuzz.toml")
+        sampler = make_sampler(space.study.sampler, space, seed=space.study.seed)
+        for i in range(3):
+            sampler.propose(i)
+    except SpaceError as exc:
+        assert str(exc).startswith("fuzz.toml: ")
+        return
+    assert Space.from_dict(space.to_dict()).params_dict() == space.params_dict()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=200) | st.sampled_from(["[params]\nx = ", "[study]\n[study]\n", "a.b.c = 1"]))
+def test_garbage_text_gives_space_or_space_error(text: str) -> None:
+    _check_library(text)
+
+
+@settings(max_examples=250, deadline=None)
+@given(near_valid_spaces())
+def test_near_valid_spaces_give_space_or_space_error(text: str) -> None:
+    _check_library(text)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir():
+    with tempfile.TemporaryDirectory() as d:
+        yield Path(d)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=near_valid_spaces() | st.text(max_size=100))
+def test_cli_never_shows_a_traceback(fuzz_dir: Path, text: str) -> None:
+    path = fuzz_dir / "fuzz.toml"
+    path.write_text(text, encoding="utf-8")
+    result = validate(str(path), "--sample", "3")
+    assert result.exit_code in (0, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    if result.exit_code == 2:
+        assert result.stderr.startswith(f"error: {path}: ")
+
+
+def test_validate_checks_the_builtin_trainer_settings_and_params(tmp_path):
+    from click.testing import CliRunner
+
+    from hpsearch.cli import cli
+
+    cases = [
+        ('[trainer]\nepochs = -1\n', "trainer.epochs"),
+        ('[trainer]\nepoch = 3\n', "trainer.epoch: unknown setting"),
+        ('[trainer]\ndataset = "nope.csv"\n', "nope.csv"),
+        ('[params]\nlr = { type = "log_uniform", low = 1e-4, high = 1e-1 }\n', "lr; known: "),
+    ]
+    for i, (text, message) in enumerate(cases):
+        path = tmp_path / f"s{i}.toml"
+        path.write_text('[study]\nname = "v"\n' + text)
+        r = CliRunner().invoke(cli, ["validate", str(path)])
+        assert r.exit_code == 2, (text, r.output)
+        assert message in r.stderr and str(path) in r.stderr, (text, r.stderr)
+        assert "Traceback" not in r.output
