@@ -1,0 +1,77 @@
+"""What the Slurm and Kubernetes launchers share: the database URL rules and the error type."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from hpsearch.errors import ConfigError, HpsearchError
+
+__all__ = ["LaunchError", "check_db_url", "url_has_password", "slug", "job_name_for",
+           "worker_options"]
+
+
+class LaunchError(HpsearchError):
+    """The scheduler is missing or refused the job (``sbatch`` not found, or it failed).
+
+    Not a bad argument (that is ``ConfigError``, exit 2) and not a bug (exit 1): exit 6.
+    """
+
+    # TODO(issue 16): move to hpsearch/errors.py (owned by storage) with its row in EXIT_CODES.
+    exit_code = 6
+
+
+def check_db_url(db_url: str, *, allow_sqlite: bool = False) -> None:
+    """Refuse a URL that workers on other machines cannot share.
+
+    Every task of a job array opens the database at once, from whichever node Slurm picked.
+    SQLite's locks do not work over NFS or Lustre (the file gets corrupted or writes fail with
+    "database is locked"), so a SQLite URL is refused unless ``allow_sqlite`` says every task
+    runs on one node with a local disk.
+    """
+    if not isinstance(db_url, str) or "://" not in db_url:
+        raise ConfigError(f"--db: not a database URL: {db_url!r} "
+                          "(expected postgresql://user@host/database)")
+    scheme = db_url.split("://", 1)[0].lower()
+    if scheme.startswith("sqlite") and not allow_sqlite:
+        raise ConfigError(
+            f"--db: {db_url} is a SQLite file, which workers on several nodes cannot share "
+            "(SQLite's locking does not work over NFS or other shared file systems); use a "
+            "PostgreSQL URL, or pass --allow-sqlite if every task runs on this one node")
+
+
+def url_has_password(db_url: str) -> bool:
+    """Whether the URL carries a secret (``user:secret@host`` or ``?password=``)."""
+    try:
+        parts = urlsplit(db_url)
+        return bool(parts.password) or "password" in parse_qs(parts.query)
+    except ValueError:
+        return True  # unparsable: treat it as secret rather than write it out
+
+
+def slug(study: str) -> str:
+    """A study name as lower-case letters, digits and ``-`` (for job and folder names)."""
+    return re.sub(r"[^a-z0-9]+", "-", study.lower()).strip("-") or "study"
+
+
+def job_name_for(study: str) -> str:
+    """A scheduler-safe job name for a study: ``hpsearch-SLUG``, at most 63 characters
+    (Kubernetes' DNS-label rule, which also suits Slurm)."""
+    return f"hpsearch-{slug(study)}"[:63].rstrip("-")
+
+
+def worker_options(*, trials_per_task: int | None, gpus_per_task: int,
+                   extra: tuple[str, ...] = ()) -> list[str]:
+    """The options of ``hpsearch worker`` for one scheduler task.
+
+    The scheduler hands the task its GPUs through ``CUDA_VISIBLE_DEVICES``: one GPU is
+    ``--device cuda``; several are one worker process per GPU (``--workers G --devices auto``).
+    """
+    args: list[str] = []
+    if trials_per_task is not None:
+        args += ["--add", str(trials_per_task)]
+    if gpus_per_task == 1:
+        args += ["--device", "cuda"]
+    elif gpus_per_task > 1:
+        args += ["--workers", str(gpus_per_task), "--devices", "auto"]
+    return args + list(extra)
