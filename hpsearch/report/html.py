@@ -1,0 +1,294 @@
+"""One self-contained HTML page per study (or several studies side by side): `report --html`.
+
+::
+
+    data = load_study_data(storage, "digits-mlp")
+    write_html("report.html", [data])            # atomic: temp file + os.replace
+
+The page needs no network: plotly.js is inlined once (``plotly.offline.get_plotlyjs()``), the
+figures are plain plotly JSON built from the same records the CLI reports, and the trial table
+is sorted, filtered and paginated by a few lines of plain JavaScript. For each study: a summary
+(metric, direction, samplers, pruner, trials by state, best trial and its params, wall time, the
+command that exports the best trial), the optimisation history with the running best, the value
+against each parameter on its own scale, parallel coordinates of the top trials, a heat map of
+the two most important parameters, the importance chart, learning curves, the rounds table, and
+the trial table. Scatter plots of big studies show the best trials and a seeded sample
+(``max_points``); the running best and the heat map use every trial.
+
+plotly (``pip install 'hpsearch[report]'``) and optuna (for importance) are imported on use.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import shlex
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from hpsearch.errors import ConfigError
+from hpsearch.report import html_figures as figs
+from hpsearch.report.html_assets import CSS, JS
+from hpsearch.report.html_data import StudyData, load_study_data, param_axes
+from hpsearch.report.importance import param_importance
+
+__all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS"]
+
+DEFAULT_MAX_POINTS = 5000
+
+
+def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_POINTS,
+               title: str | None = None) -> str:
+    """The page's HTML text for ``studies`` (one section each; with several, a comparison
+    first). ``max_points``: at most this many trials in each scatter plot."""
+    if not studies:
+        raise ConfigError("the HTML report needs at least one study")
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError as exc:
+        raise ConfigError("--html needs plotly: pip install 'hpsearch[report]'") from exc
+    page = _Page()
+    sections = [_study_section(page, d, k, max_points) for k, d in enumerate(studies)]
+    names = [d.study.name for d in studies]
+    title = title or ("hpsearch: " + ", ".join(names))
+    head = ""
+    if len(studies) > 1:
+        head = _compare_section(page, studies)
+    nav = " ".join(f'<a href="#study-{k}">{html.escape(n)}</a>' for k, n in enumerate(names))
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "".join([
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        f"<title>{html.escape(title)}</title><style>{CSS}</style>",
+        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<header class=\"top\"><h1>{html.escape(title)}</h1><div class=\"sub\">generated {when}"
+        f"{' · ' + nav if len(studies) > 1 else ''}</div></header><main>",
+        head, *sections, "</main>",
+        "<script>window.HP_FIGS = ", _js(page.figs), ";\nwindow.HP_TABLES = ", _js(page.tables),
+        f";</script><script>{JS}</script></body></html>\n",
+    ])
+
+
+def write_html(path: str | os.PathLike[str], studies: Sequence[StudyData], **options: Any) -> Path:
+    """Build the page and write it to ``path`` atomically (a temp file in the same folder,
+    then ``os.replace``): a reader or a cron job never sees half a page. Returns the path."""
+    text = build_html(studies, **options)
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target
+
+
+class _Page:
+    """Collects the figures and tables as the sections are written."""
+
+    def __init__(self) -> None:
+        self.figs: list[dict[str, Any]] = []
+        self.tables: list[dict[str, Any]] = []
+
+    def card(self, title: str, fig: dict[str, Any] | str) -> str:
+        """A card holding ``fig`` under the figure's own title (taken off the plot, which
+        would only repeat it), or the message why there is no figure."""
+        if isinstance(fig, str):
+            return _card(title, f'<div class="empty-note">{html.escape(fig)}</div>')
+        layout = fig.setdefault("layout", {})
+        title = (layout.pop("title", None) or {}).get("text") or title
+        margin = layout.setdefault("margin", {})
+        margin["t"] = max(20, margin.get("t", 60) - 40)
+        fid = f"fig-{len(self.figs)}"
+        self.figs.append({"id": fid, "fig": fig})
+        height = layout.get("height", 420)
+        return _card(title, f'<div class="fig" id="{fid}" style="height:{int(height)}px"></div>')
+
+
+def _js(obj: Any) -> str:
+    """JSON for a <script> block: no NaN (invalid JSON), no "</" (would end the script)."""
+    return json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def _study_section(page: _Page, d: StudyData, k: int, max_points: int) -> str:
+    study = d.study
+    done = d.completed()
+    ranked = d.ranked()
+    best = ranked[0] if ranked else None
+    shown = figs.shown_trials(done, max_points, study.maximize)
+    axes = param_axes(d.space, d.trials)
+    if d.importance is None:
+        d.importance = param_importance(d.space, [(t.params, t.value) for t in done],
+                                        direction=study.direction, seed=study.seed)
+    by_name = {a.name: a for a in axes}
+    pair = [by_name[n] for n, _ in d.importance if n in by_name][:2] or axes[:2]
+    parts = [f'<section class="study" id="study-{k}"><h2>{html.escape(study.name)}</h2>',
+             _summary(d, best)]
+    if not done:
+        parts.append('<div class="card empty-note">No completed trial yet: the figures appear '
+                     'once a trial has finished.</div>')
+    else:
+        parts.append(page.card("Optimisation history", figs.history(d, done, shown, max_points)))
+        parts.append(page.card("Value against each parameter", figs.param_scatter(d, axes, shown, best)))
+        parts.append(page.card("Top trials", figs.parallel(d, axes, ranked)))
+        parts.append('<div class="row2">'
+                     + page.card("Two most important parameters", figs.heatmap(d, pair, done, shown, best))
+                     + page.card("Importance", figs.importance_bar(d.importance)) + "</div>")
+        parts.append(page.card("Learning curves", figs.learning_curves(d, ranked)))
+    parts.append(_card("Rounds", _rounds_table(d)))
+    parts.append(_card("Trials", _trial_table(page, d, axes, best)))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _card(title: str, body: str) -> str:
+    return f'<div class="card"><h3>{html.escape(title)}</h3>{body}</div>'
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h {m:02d}m {s:02d}s" if h else f"{m}m {s:02d}s" if m else f"{seconds:.1f}s"
+
+
+def _summary(d: StudyData, best: Any) -> str:
+    study = d.study
+    samplers = list(dict.fromkeys(r.sampler for r in d.rounds)) or [study.sampler]
+    pruner = (study.space.get("study", {}) or {}).get("pruner") or "none"
+    order = ["complete", "pruned", "failed", "running", "queued"]
+    counts = d.counts or {}
+    states = ", ".join(f"{counts[s]:,} {s}" for s in [*order, *sorted(set(counts) - set(order))]
+                       if counts.get(s))
+    starts = [t.started_at for t in d.trials if t.started_at is not None]
+    ends = [t.finished_at for t in d.trials if t.finished_at is not None]
+    wall = (max(ends) - min(starts)) if starts and ends else None
+    compute = sum(t.duration for t in d.trials if t.duration is not None)
+    left = [("metric", f"{study.metric} ({study.direction})"), ("samplers", ", ".join(samplers)),
+            ("pruner", pruner), ("rounds", str(len(d.rounds))),
+            ("trials", f"{d.n_trials:,}: {states or 'none yet'}"),
+            ("wall time", _duration(wall)), ("trial time (sum)", _duration(compute)),
+            ("created", datetime.fromtimestamp(study.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
+    if len(d.trials) < (d.n_trials or 0):
+        left.append(("note", f"this page holds {len(d.trials):,} of the {d.n_trials:,} trials "
+                             "(the best and a sample)"))
+    right: list[tuple[str, str]] = []
+    cmd = ""
+    if best is not None:
+        right.append(("best trial", f"#{best.number} (round {best.round}): "
+                                    f"{study.metric} = {_fmt(best.value)}"))
+        right += [(name, _fmt(value)) for name, value in best.params.items()]
+        cmd = (f'<div>Retrain the best trial:</div><pre class="cmd">hpsearch best '
+               f'{html.escape(shlex.quote(study.name))} --export best.toml\nhpsearch run best.toml</pre>')
+    else:
+        right.append(("best trial", "none yet"))
+
+    def dl(items: list[tuple[str, str]]) -> str:
+        return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items) + "</dl>"
+
+    return (f'<div class="card"><h3>Summary</h3><div class="summary">{dl(left)}'
+            f'<div>{dl(right)}{cmd}</div></div></div>')
+
+
+def _rounds_table(d: StudyData) -> str:
+    sign = -1.0 if d.study.maximize else 1.0
+    rows = []
+    for r in d.rounds:
+        mine = [t for t in d.trials if t.round == r.number]
+        vals = [t.value for t in mine if t.state == "complete" and t.value is not None]
+        best = min(vals, key=lambda v: sign * v) if vals else None
+        rule = r.rule or {}
+        how = ", ".join(f"{k} {_fmt(v)}" for k, v in rule.items()
+                        if isinstance(v, (int, float, str)) and not isinstance(v, bool)) if rule else "the file's space"
+        cells = [str(r.number), "-" if r.parent is None else str(r.parent), r.sampler, str(r.target),
+                 f"{len(mine):,}", f"{len(vals):,}", _fmt(best), how]
+        rows.append("<tr>" + "".join(f"<td{' class=s' if i in (2, 7) else ''}>{html.escape(c)}</td>"
+                                     for i, c in enumerate(cells)) + "</tr>")
+    head = ["round", "from", "sampler", "target", "trials", "complete", "best", "how"]
+    return ('<div class="tablewrap"><table class="data"><thead><tr>'
+            + "".join(f"<th{' class=s' if i in (2, 7) else ''}>{h}</th>" for i, h in enumerate(head))
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def _trial_table(page: _Page, d: StudyData, axes: list, best: Any) -> str:
+    names = [a.name for a in axes]
+    for t in d.trials:  # parameters the space no longer lists stay visible
+        for n in t.params:
+            if n not in names:
+                names.append(n)
+    columns = ["number", "round", "state", d.study.metric, "duration (s)", *names, "error"]
+    rows = []
+    for t in sorted(d.trials, key=lambda t: t.number):
+        dur = t.duration
+        err = t.error.strip().splitlines()[-1][:160] if t.error and t.error.strip() else None
+        rows.append([t.number, t.round, t.state, t.value, None if dur is None else round(dur, 3),
+                     *(_cell(t.params.get(n)) for n in names), err])
+    tid = f"table-{len(page.tables)}"
+    page.tables.append({"id": tid, "columns": columns, "rows": rows, "stateCol": 2,
+                        "best": None if best is None else best.number, "page": 50})
+    head = "".join(f'<th{" class=s" if c in ("state", "error") else ""} title="sort by {html.escape(c)}">'
+                   f"{html.escape(c)}</th>" for c in columns)
+    return (f'<div id="{tid}" class="trials"><div class="tools">'
+            '<input class="filter" type="search" placeholder="filter: words, or lr<0.01, state=pruned">'
+            '<button class="prev">&larr; prev</button><button class="next">next &rarr;</button>'
+            '<span class="count"></span></div><div class="tablewrap">'
+            f'<table class="data sortable"><thead><tr>{head}</tr></thead><tbody></tbody></table></div></div>')
+
+
+def _cell(v: Any) -> Any:
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return str(v)
+
+
+def _compare_section(page: _Page, studies: Sequence[StudyData]) -> str:
+    rows = []
+    for k, d in enumerate(studies):
+        r = d.ranked()
+        best = r[0] if r else None
+        cells = [f'<a href="#study-{k}">{html.escape(d.study.name)}</a>', html.escape(d.study.metric),
+                 d.study.direction, f"{d.n_trials:,}", f"{len(r):,}",
+                 "-" if best is None else html.escape(_fmt(best.value)),
+                 "-" if best is None else f"#{best.number}"]
+        rows.append("<tr>" + "".join(f"<td{' class=s' if i < 3 else ''}>{c}</td>"
+                                     for i, c in enumerate(cells)) + "</tr>")
+    head = "".join(f"<th{' class=s' if i < 3 else ''}>{h}</th>" for i, h in enumerate(
+        ["study", "metric", "direction", "trials", "complete", "best", "best trial"]))
+    table = f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return ('<section class="study" id="compare"><h2>Comparison</h2>'
+            + _card("Studies", table) + page.card("Best so far", figs.compare_best(list(studies)))
+            + "</section>")

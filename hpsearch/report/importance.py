@@ -1,0 +1,169 @@
+"""Parameter importance: which parameters decided how good a trial was.
+
+Computed by Optuna's PED-ANOVA (``optuna.importance.PedAnovaImportanceEvaluator``, with the
+conditional extension of Watanabe et al.), fed from plain trial records: each trial becomes an
+in-memory ``optuna.trial.create_trial`` whose distributions come from the space's parameter types,
+so log parameters are judged on their log scale, ``log_one_minus`` on a log scale of 1-x, choices
+as categories. A conditional parameter that was inactive is simply absent from the trial, and
+PED-ANOVA treats "active" and "inactive" as separate regimes.
+
+Why PED-ANOVA and not fANOVA: fANOVA fits a random forest (18 s for 1,000 trials of 6 parameters on
+a shared 2-core machine, against 0.01 s for PED-ANOVA on the same study), and Optuna's fANOVA only judges parameters present in *every*
+trial, so conditional parameters drop out. PED-ANOVA is a closed form over Parzen estimates: it
+answers "which parameters does the top 10 % differ in from the rest", is linear in the number of
+trials, and keeps conditional parameters. Above ``max_trials`` (default 5,000) trials a seeded
+random subsample is used: the quantile statistics it relies on are stable well below that.
+
+optuna is imported inside :func:`param_importance` (``pip install 'hpsearch[report]'``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hpsearch.errors import ConfigError
+
+__all__ = ["param_importance", "DEFAULT_MAX_TRIALS"]
+
+DEFAULT_MAX_TRIALS = 5000
+
+
+def param_importance(
+    space: Any,
+    trials: Sequence[tuple[Mapping[str, Any], float | None]],
+    *,
+    direction: str = "minimize",
+    max_trials: int | None = DEFAULT_MAX_TRIALS,
+    target_quantile: float = 0.1,
+    seed: int = 0,
+) -> list[tuple[str, float]]:
+    """Importance of each searchable parameter, most important first (values sum to 1).
+
+    Parameters
+    ----------
+    space
+        A :class:`hpsearch.space.Space` or a mapping ``name -> Param`` (``.params`` is used when
+        present). Fixed parameters are skipped.
+    trials
+        ``(params, value)`` of finished trials; trials without a finite value are ignored.
+    direction
+        ``"maximize"`` or ``"minimize"``.
+    max_trials
+        Above this many usable trials, a seeded random subsample of this size is evaluated
+        (None: all).
+    target_quantile
+        PED-ANOVA's gamma': importance of reaching the top ``target_quantile`` of values.
+    seed
+        Seed of the subsample; the result is deterministic for a given input.
+
+    Returns
+    -------
+    list of (name, importance)
+        Every searchable parameter of the space, ordered by importance, then by space order.
+        Empty when fewer than 2 usable trials exist.
+    """
+    try:
+        import optuna
+        from optuna.importance import PedAnovaImportanceEvaluator
+    except ImportError as exc:
+        raise ConfigError("parameter importance needs optuna: pip install 'hpsearch[report]'") from exc
+
+    params = _search_params(space)
+    usable = [(p, float(v)) for p, v in trials
+              if v is not None and isinstance(v, (int, float)) and math.isfinite(v)]
+    if len(usable) < 2 or not params:
+        return []
+    if max_trials is not None and len(usable) > max_trials:
+        usable = random.Random(seed).sample(usable, max_trials)
+
+    dists = _distributions(params, usable)
+    frozen = []
+    for number, (config, value) in enumerate(usable):
+        values, used = {}, {}
+        for name, (dist, to_internal) in dists.items():
+            if name in config:
+                v = to_internal(config[name])
+                if v is not None:
+                    values[name], used[name] = v, dist
+        frozen.append(optuna.trial.create_trial(params=values, distributions=used, value=value))
+
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # experimental / few-trials-in-a-regime notes
+            study = optuna.create_study(direction=direction)
+            study.add_trials(frozen)
+            names = [n for n in dists if any(n in t.params for t in frozen)]
+            evaluator = PedAnovaImportanceEvaluator(target_quantile=target_quantile)
+            raw = optuna.importance.get_param_importances(
+                study, evaluator=evaluator, params=names, normalize=True)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    order = {n: i for i, n in enumerate(dists)}
+    scores = {n: float(raw.get(n, 0.0)) for n in dists}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def _search_params(space: Any) -> list[Any]:
+    params = getattr(space, "params", space)
+    if isinstance(params, Mapping):
+        params = list(params.values())
+    return [p for p in params if getattr(p, "searchable", True) and p.kind != "fixed"]
+
+
+def _distributions(params: Sequence[Any], usable: Sequence[tuple[Mapping[str, Any], float]]):
+    """``name -> (optuna distribution, value -> internal value or None)`` for each parameter.
+
+    Bounds are widened to what the trials hold (a space edited between runs may leave values
+    outside the current bounds); a value of the wrong type is treated as absent.
+    """
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    out = {}
+    for p in params:
+        seen = [c[p.name] for c, _ in usable if p.name in c]
+        if p.kind == "choice":
+            choices = list(p.values)
+            for v in seen:
+                if not any(_same(v, c) for c in choices):
+                    choices.append(v)
+            keys = [_category_key(c) for c in choices]
+            dist = CategoricalDistribution(keys)
+            out[p.name] = (dist, _category_key)
+            continue
+        nums = [float(v) for v in seen if _is_num(v)]
+        if p.kind == "log_one_minus":
+            lo = min([1 - p.high, *(1 - v for v in nums if v < 1)])
+            hi = max([1 - p.low, *(1 - v for v in nums if v < 1)])
+            out[p.name] = (FloatDistribution(lo, max(hi, lo * 1.0001), log=True),
+                           lambda v: 1 - float(v) if _is_num(v) and v < 1 else None)
+            continue
+        lo, hi = min([p.low, *nums]), max([p.high, *nums])
+        is_log = p.kind == "log_uniform" or bool(getattr(p, "log", False))
+        if p.kind == "int":
+            out[p.name] = (IntDistribution(int(lo), int(hi), log=is_log and lo > 0),
+                           lambda v: int(v) if _is_num(v) and float(v).is_integer() else None)
+        else:
+            # No ``step``: refine rounds and edited spaces may hold values off the file's grid.
+            log_ok = is_log and lo > 0
+            out[p.name] = (FloatDistribution(lo, hi, log=log_ok),
+                           lambda v, ok=log_ok: float(v) if _is_num(v) and (not ok or v > 0) else None)
+    return out
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def _category_key(v: Any) -> Any:
+    """Optuna's choices must be None/bool/int/float/str; anything else by its text."""
+    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
