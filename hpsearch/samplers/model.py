@@ -1,0 +1,246 @@
+"""Model-based samplers: proposals from the finished trials of a round, the database's alone.
+
+The trials live in hpsearch's storage; a model sampler only proposes. The run loop reads the
+round's trials and calls::
+
+    proposal = sampler.propose(history, pending, index=sample_index)
+    proposal.params    # the configuration to run
+    proposal.method    # what proposed it: "sobol" (start-up), "tpe", "gp", "cmaes", "random"
+                       # (no allowed point from the model), for the run log and `report`
+
+``history`` are the round's finished trials (:class:`Finished`: params, value, state, in trial
+number order) and ``pending`` the params of its running trials (other workers, other processes).
+The result depends on nothing else: the same seed, index and trials give the same proposal on
+any machine, so a restarted ``run`` continues from the database alone and four workers claiming
+indices 40..43 at once get four different points (their pending points differ, and each index
+has its own random stream).
+
+Start-up: the first ``n_startup`` indices of a round (and any proposal before a trial has
+completed) come from the Sobol sampler at the same index, as a ``sobol`` study would have run.
+
+Forbidden combinations (``space.forbid``): a proposal that a ``[[forbid]]`` rule matches is
+told to the model as the worst value seen and the model is asked again, up to ``max_retries``
+times; then a random allowed point is taken (``method = "random"``). Forbidden points are never
+stored, so they influence that one proposal only.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from hpsearch.errors import SpaceError
+
+__all__ = ["Finished", "Proposal", "ModelSampler", "OptunaModelSampler", "DEFAULT_STARTUP",
+           "MAX_RETRIES", "derived_seed", "allowed_random"]
+
+DEFAULT_STARTUP = 10
+"""Start-up trials per round before the model (Optuna's TPE and GP use 10 too)."""
+MAX_RETRIES = 20
+"""Re-asks of the model after a forbidden proposal before a random allowed point is taken."""
+_RANDOM_TRIES = 10_000
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A finished trial as the model sees it. ``state``: complete, pruned or failed."""
+
+    params: Mapping[str, Any]
+    value: float | None
+    state: str = "complete"
+
+    @property
+    def usable(self) -> bool:
+        """A completed trial with a finite value (what a model learns from)."""
+        return (self.state == "complete" and self.value is not None
+                and math.isfinite(self.value))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A configuration and the method that proposed it."""
+
+    params: dict[str, Any]
+    method: str
+
+
+def derived_seed(seed: int, index: int, *extra: int) -> int:
+    """A 32-bit seed from ``(seed, index, ...)`` (numpy's SeedSequence: stable everywhere)."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, index, *extra]).generate_state(1)[0])
+
+
+def allowed_random(space: Any, forbid: Any, *, seed: int, index: int) -> dict[str, Any]:
+    """A uniform random configuration that ``forbid`` allows (draws keyed by seed and index)."""
+    import numpy as np
+
+    rng = np.random.default_rng([seed, index, 7])
+    for _ in range(_RANDOM_TRIES):
+        config = space.from_unit(rng.random(space.dim).tolist())
+        if not forbid or not forbid.is_forbidden(config):
+            return config
+    raise SpaceError(f"{space.source}: forbid: no allowed configuration in {_RANDOM_TRIES} "
+                     f"random draws (the [[forbid]] tables exclude nearly the whole space)")
+
+
+class ModelSampler(ABC):
+    """Base of the samplers that learn from the round's finished trials.
+
+    Parameters
+    ----------
+    space:
+        The round's space (its ``forbid`` rules, if any, are respected).
+    seed:
+        The round's seed, a non-negative integer.
+    n_startup:
+        Sobol trials at the start of each round before the model is used.
+    max_retries:
+        Model re-asks after a forbidden proposal before a random allowed point.
+    """
+
+    name: ClassVar[str] = ""
+    size: int | None = None  # unbounded, like random and sobol
+    uses_history: ClassVar[bool] = True
+
+    def __init__(self, space: Any, *, seed: int, n_startup: int = DEFAULT_STARTUP,
+                 max_retries: int = MAX_RETRIES) -> None:
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise SpaceError(f"seed must be a non-negative integer (got {seed!r})")
+        if not isinstance(n_startup, int) or isinstance(n_startup, bool) or n_startup < 0:
+            raise SpaceError(f"n_startup must be a non-negative integer (got {n_startup!r})")
+        self.space = space
+        self.seed = seed
+        self.n_startup = n_startup
+        self.max_retries = max_retries
+        self.forbid = getattr(space, "forbid", None)
+        self._startup: Any = None
+
+    def propose(self, history: Sequence[Finished], pending: Sequence[Mapping[str, Any]] = (),
+                *, index: int) -> Proposal:
+        """The configuration for the round's sample ``index``, given its finished trials
+        (in number order) and the params of its running trials."""
+        if index < 0:
+            raise ValueError(f"index must be >= 0 (got {index})")
+        if self.space.dim == 0:
+            return Proposal(self.space.from_unit([]), "fixed")
+        if index < self.n_startup or not any(t.usable for t in history):
+            return self._startup_point(index)
+        config = self.propose_model(list(history), list(pending), index)
+        if config is None:
+            return Proposal(allowed_random(self.space, self.forbid, seed=self.seed, index=index),
+                            "random")
+        return Proposal(config, self.method_for(history))
+
+    def method_for(self, history: Sequence[Finished]) -> str:
+        """The name reported for a model proposal (``auto`` reports its pick)."""
+        return self.name
+
+    def _startup_point(self, index: int) -> Proposal:
+        if self._startup is None:
+            from hpsearch.samplers import SobolSampler
+
+            self._startup = SobolSampler(self.space, seed=self.seed)
+        config = self._startup.propose(index)
+        if self.forbid and self.forbid.is_forbidden(config):
+            return Proposal(allowed_random(self.space, self.forbid, seed=self.seed, index=index),
+                            "random")
+        return Proposal(config, "sobol")
+
+    @abstractmethod
+    def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],
+                 index: int) -> dict[str, Any] | None:
+        """The model's allowed configuration, or None to fall back to a random allowed one."""
+
+    def _maximize(self) -> bool:
+        return self.space.study.direction == "maximize"
+
+    def _worst(self, history: Sequence[Finished]) -> float:
+        values = [t.value for t in history if t.usable]
+        return min(values) if self._maximize() else max(values)  # type: ignore[type-var]
+
+
+class OptunaModelSampler(ModelSampler):
+    """A model sampler backed by an Optuna sampler on an in-memory study built per proposal.
+
+    The study holds the round's finished trials (complete with their value, pruned, failed)
+    and its running ones as RUNNING trials: Optuna's constant liar (TPE) and pending-point
+    handling (GP) then steer away from them. ``study.ask()`` with the Optuna sampler seeded
+    from ``(seed, index)`` gives the proposal; the study is thrown away.
+    """
+
+    def __init__(self, space: Any, **kwargs: Any) -> None:
+        super().__init__(space, **kwargs)
+        self._coords: Any = None
+        self._frozen: dict[tuple[int, int], Any] = {}
+
+    @abstractmethod
+    def _optuna_sampler(self, seed: int) -> Any:
+        """The Optuna sampler (start-up off: ``n_startup`` is ours) seeded with ``seed``."""
+
+    def _study(self, history: list[Finished], pending: list[Mapping[str, Any]], seed: int) -> Any:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        if self._coords is None:
+            from hpsearch.samplers.coords import Coordinates
+
+            self._coords = Coordinates(self.space)
+        study = optuna.create_study(direction=self.space.study.direction,
+                                    sampler=self._optuna_sampler(seed))
+        trials = [t for t in (self._frozen_trial(i, h) for i, h in enumerate(history)) if t]
+        trials += [t for t in (self._running_trial(p) for p in pending) if t]
+        study.add_trials(trials)
+        return study
+
+    def _frozen_trial(self, i: int, trial: Finished) -> Any:
+        # Finished trials never change: their FrozenTrial is cached by position and content,
+        # so a long round costs one conversion per new trial, not one per trial per proposal.
+        key = (i, hash((trial.state, trial.value, repr(sorted(trial.params.items())))))
+        if key not in self._frozen:
+            self._frozen[key] = self._convert(trial)
+        return self._frozen[key]
+
+    def _convert(self, trial: Finished) -> Any:
+        from optuna.trial import TrialState, create_trial
+
+        mapped = self._coords.optuna_params(trial.params)
+        if mapped is None:
+            return None
+        params, dists = mapped
+        if trial.usable:
+            return create_trial(state=TrialState.COMPLETE, value=float(trial.value),
+                                params=params, distributions=dists)
+        if trial.state == "pruned" and trial.value is not None and math.isfinite(trial.value):
+            return create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
+                                intermediate_values={0: float(trial.value)})
+        state = TrialState.PRUNED if trial.state == "pruned" else TrialState.FAIL
+        return create_trial(state=state, params=params, distributions=dists)
+
+    def _running_trial(self, config: Mapping[str, Any]) -> Any:
+        from optuna.trial import TrialState, create_trial
+
+        mapped = self._coords.optuna_params(config)
+        if mapped is None:
+            return None
+        params, dists = mapped
+        return create_trial(state=TrialState.RUNNING, params=params, distributions=dists)
+
+    def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],
+                 index: int) -> dict[str, Any] | None:
+        import warnings
+
+        study = self._study(history, pending, derived_seed(self.seed, index))
+        worst = self._worst(history)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ExperimentalWarning, independent-sampling notes
+            for _ in range(self.max_retries + 1):
+                trial = study.ask()
+                config = self._coords.suggest(trial)
+                if not self.forbid or not self.forbid.is_forbidden(config):
+                    return config
+                study.tell(trial, worst)
+        return None

@@ -1,0 +1,33 @@
+"""TPE: Optuna's Tree-structured Parzen Estimator, multivariate, grouped, with constant liar.
+
+``multivariate=True`` models the parameters jointly (it finds coupled optima that independent
+TPE misses); ``group=True`` splits a conditional space into the groups of parameters that occur
+together, so a parameter only active under ``optimizer = "sgd"`` is modelled from the trials
+where it exists; ``constant_liar=True`` gives running trials (other workers) the worst value, so
+parallel proposals spread out. Optuna's own start-up is off: :class:`ModelSampler` runs Sobol
+for the first ``n_startup`` indices of a round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpsearch.samplers.model import OptunaModelSampler
+
+__all__ = ["TPESampler"]
+
+
+class TPESampler(OptunaModelSampler):
+    """Optuna's multivariate TPE on the space's coordinates (:mod:`hpsearch.samplers.coords`)."""
+
+    name = "tpe"
+
+    def _optuna_sampler(self, seed: int) -> Any:
+        import warnings
+
+        from optuna.samplers import TPESampler as OptunaTPE
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # multivariate and group are "experimental"
+            return OptunaTPE(seed=seed, n_startup_trials=0, multivariate=True, group=True,
+                             constant_liar=True)

@@ -1,0 +1,214 @@
+"""Model-based samplers: pinned proposals, conditions, pending trials, start-up, forbid, auto."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from support.spaces import SAMPLER_COND, space_of
+
+pytest.importorskip("optuna")
+
+from hpsearch.samplers import SobolSampler  # noqa: E402
+from hpsearch.samplers.auto import AutoSampler, pick  # noqa: E402
+from hpsearch.samplers.cmaes import CmaEsSampler  # noqa: E402
+from hpsearch.samplers.coords import Coordinates  # noqa: E402
+from hpsearch.samplers.gp import GPSampler  # noqa: E402
+from hpsearch.samplers.model import Finished, allowed_random  # noqa: E402
+from hpsearch.samplers.tpe import TPESampler  # noqa: E402
+from hpsearch.space.forbid import parse_forbid  # noqa: E402
+
+NUMERIC = ('lr = { type = "log_uniform", low = 1e-4, high = 1e-1 }\n'
+           'beta = { type = "log_one_minus", low = 0.9, high = 0.999 }\n'
+           'n = { type = "int", low = 1, high = 4 }\n'
+           'width = { type = "int", low = 16, high = 512, log = true }\n'
+           'dropout = { type = "uniform", low = 0.0, high = 0.5, step = 0.1 }\n')
+MIXED = NUMERIC + "\n".join(line for line in SAMPLER_COND.splitlines()
+                                if not line.startswith("lr "))
+
+
+def score(p: dict) -> float:
+    v = -(math.log10(p["lr"]) + 2.5) ** 2 - (math.log10(1 - p["beta"]) + 2) ** 2 \
+        - 0.1 * (p["n"] - 2) ** 2 - (math.log2(p["width"]) - 7) ** 2 / 10 - p["dropout"]
+    if "opt" in p:
+        v += 0.3 if p["opt"] == "sgd" else 0.0
+        v -= (p.get("momentum", 0.9) - 0.9) ** 2
+    return v
+
+
+def seeded_history(space, n: int = 12) -> list[Finished]:
+    sobol = SobolSampler(space, seed=5)
+    return [Finished(c, score(c)) for c in (sobol.propose(i) for i in range(n))]
+
+
+def run(sampler, n: int) -> list[Finished]:
+    history: list[Finished] = []
+    for i in range(n):
+        p = sampler.propose(history, [], index=i).params
+        history.append(Finished(p, score(p)))
+    return history
+
+
+# ---------------------------------------------------------------------------- reproducibility
+def test_tpe_proposal_is_pinned_for_a_seeded_history() -> None:
+    space = space_of(MIXED)
+    proposal = TPESampler(space, seed=3).propose(seeded_history(space), [], index=12)
+    assert proposal.method == "tpe"
+    assert proposal.params == pytest.approx(PINNED_TPE)
+
+
+def test_cmaes_proposal_is_pinned_for_a_seeded_history() -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space, 24)
+    proposal = CmaEsSampler(space, seed=3).propose(history, [], index=24)
+    assert proposal.method == "cmaes"
+    assert proposal.params == pytest.approx(PINNED_CMAES)
+
+
+@pytest.mark.parametrize("cls", [TPESampler, GPSampler, CmaEsSampler, AutoSampler])
+def test_same_seed_and_history_give_the_same_proposal_in_a_new_sampler(cls) -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space)
+    a = cls(space, seed=4).propose(history, [], index=12)
+    b = cls(space, seed=4).propose(history, [], index=12)
+    assert a == b
+    assert cls(space, seed=4).propose(history, [], index=13) != a
+
+
+def test_proposals_are_values_of_the_space() -> None:
+    space = space_of(MIXED)
+    for p in (t.params for t in run(TPESampler(space, seed=0), 30)):
+        for name, value in p.items():
+            assert space.params[name].contains(value), (name, value)
+        assert p["fixed"] == 7
+
+
+# ---------------------------------------------------------------------------- start-up
+def test_startup_indices_are_the_sobol_points() -> None:
+    space = space_of(MIXED)
+    sampler = TPESampler(space, seed=2, n_startup=5)
+    sobol = SobolSampler(space, seed=2)
+    history = seeded_history(space)
+    for i in range(5):
+        proposal = sampler.propose(history, [], index=i)
+        assert proposal == type(proposal)(sobol.propose(i), "sobol")
+    assert sampler.propose(history, [], index=5).method == "tpe"
+
+
+def test_without_a_completed_trial_the_model_waits() -> None:
+    space = space_of(NUMERIC)
+    failed = [Finished(SobolSampler(space, seed=0).propose(i), None, "failed") for i in range(12)]
+    assert TPESampler(space, seed=0).propose(failed, [], index=12).method == "sobol"
+
+
+# ---------------------------------------------------------------------------- conditions
+def test_conditions_are_respected_over_thousands_of_draws() -> None:
+    space = space_of(MIXED)
+    coords = Coordinates(space)
+    history = run(TPESampler(space, seed=1, n_startup=5), 25)
+    import optuna
+
+    study = TPESampler(space, seed=1)._study(history, [], 9)
+    seen = set()
+    for _ in range(2000):
+        trial = study.ask()
+        config = coords.suggest(trial)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)  # not a pending point: O(1) each
+        assert ("momentum" in config) == (config["opt"] == "sgd")
+        seen.add(config["opt"])
+    assert seen == {"sgd", "adam"}
+    assert isinstance(study.sampler, optuna.samplers.TPESampler)
+
+
+def test_model_proposals_keep_conditions_and_absent_values_stay_absent() -> None:
+    space = space_of(MIXED)
+    for t in run(AutoSampler(space, seed=7, n_startup=4), 40):
+        assert ("momentum" in t.params) == (t.params["opt"] == "sgd")
+
+
+# ---------------------------------------------------------------------------- pending trials
+@pytest.mark.parametrize("cls", [TPESampler, GPSampler])
+def test_pending_trials_move_the_next_proposal(cls) -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space)
+    sampler = cls(space, seed=0)
+    alone = sampler.propose(history, [], index=12).params
+    busy = sampler.propose(history, [alone] * 4, index=12).params
+    assert busy != alone
+
+
+def test_four_workers_at_once_propose_four_different_points() -> None:
+    space = space_of(MIXED)
+    history = seeded_history(space)
+    sampler = TPESampler(space, seed=0)
+    pending: list[dict] = []
+    for index in range(12, 16):
+        pending.append(sampler.propose(history, pending, index=index).params)
+    assert len({tuple(sorted(p.items())) for p in pending}) == 4
+
+
+def test_trials_outside_the_round_box_are_left_out() -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space) + [Finished({"lr": 5.0, "beta": 0.95, "n": 2, "width": 64,
+                                                 "dropout": 0.1}, 100.0)]
+    proposal = TPESampler(space, seed=0).propose(history, [{"lr": 9.0}], index=13)
+    assert space.params["lr"].contains(proposal.params["lr"])
+
+
+# ---------------------------------------------------------------------------- forbidden combinations
+@pytest.mark.parametrize("cls", [TPESampler, CmaEsSampler])
+def test_model_samplers_never_propose_a_forbidden_configuration(cls) -> None:
+    space = space_of(NUMERIC)
+    # The optimum (lr ~ 3e-3, n = 2) is forbidden: the model keeps being pulled there.
+    space.forbid = parse_forbid([{"expr": "lr > 1e-3 and lr < 1e-2"}, {"when": {"n": 2}}],
+                                space.params)
+    history = run(cls(space, seed=3, n_startup=6), 60)
+    assert not any(space.forbid.is_forbidden(t.params) for t in history)
+
+
+def test_a_model_that_only_finds_forbidden_points_falls_back_to_random() -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space)
+    space.forbid = parse_forbid([{"expr": "n < 4"}], space.params)
+    proposal = TPESampler(space, seed=0, max_retries=0).propose(history, [], index=12)
+    assert proposal.params["n"] == 4
+    assert proposal.method in ("tpe", "random")
+    fallback = allowed_random(space, space.forbid, seed=0, index=12)
+    assert fallback["n"] == 4 and fallback == allowed_random(space, space.forbid, seed=0, index=12)
+
+
+# ---------------------------------------------------------------------------- auto
+def test_auto_picks_tpe_with_choices_and_gp_for_few_numeric_trials() -> None:
+    assert pick(space_of(MIXED), 20) == "tpe"
+    assert pick(space_of(NUMERIC), 20) == "gp"
+    assert pick(space_of(NUMERIC), 10_000) == "tpe"
+    space = space_of(NUMERIC)
+    history = seeded_history(space)
+    assert AutoSampler(space, seed=0).propose(history, [], index=12).method == "gp"
+    assert AutoSampler(space, seed=0).propose(history, [], index=3).method == "sobol"
+
+
+def test_auto_gives_the_proposal_of_the_model_it_picked() -> None:
+    space = space_of(MIXED)
+    history = seeded_history(space)
+    auto = AutoSampler(space, seed=6).propose(history, [], index=12)
+    tpe = TPESampler(space, seed=6).propose(history, [], index=12)
+    assert auto.params == tpe.params and auto.method == "tpe"
+
+
+# ---------------------------------------------------------------------------- the coordinates
+def test_coordinates_round_trip_every_value() -> None:
+    space = space_of(MIXED)
+    coords = Coordinates(space)
+    for config in (SobolSampler(space, seed=1).propose(i) for i in range(64)):
+        params, dists = coords.optuna_params(config)
+        assert set(params) == {n for n in config if n != "fixed"}
+        assert coords.config(params) == config
+        assert all(dists[n]._contains(dists[n].to_internal_repr(v)) for n, v in params.items())
+
+
+# Printed once and pasted: a change here is a change of behaviour (Optuna's TPE, or our mapping).
+PINNED_TPE = {"lr": 0.0011036766332965322, "beta": 0.9888301810760808, "n": 3, "width": 411,
+              "dropout": 0.0, "opt": "adam", "fixed": 7}
+PINNED_CMAES = {"lr": 0.0026697136751293996, "beta": 0.9761227734706994, "n": 3, "width": 123,
+                "dropout": 0.3}
