@@ -1,17 +1,21 @@
 """The error hierarchy of hpsearch.
 
-The library raises these; only ``cli.py`` turns them into one red line and an exit code.
-Each class carries its exit code, so the CLI never maps types by hand::
+The library raises these; only :mod:`hpsearch.cli` (``cli/errors.py``) turns them into one red
+line and an exit code. Each class carries its exit code, so the CLI never maps types by hand::
 
     HpsearchError                 exit 1   (base; never raised directly)
     ├── SpaceError                exit 2   a search-space file is wrong (names file and field)
-    ├── ConfigError               exit 2   bad settings: trainer settings, data files, arguments
+    ├── ConfigError               exit 2   bad settings: trainer settings, data files, arguments,
+    │                                      database URLs that would store nothing or are ?mode=ro
     │   └── DataError             exit 2   a dataset file is missing, malformed or unusable
     ├── StudyError                exit 3   unknown study or trial, changed space, nothing to refine
     ├── StudyBusy                 (exit 0) the study has its most trials running already; the
     │                                      runner catches it and stops claiming, never the CLI
-    ├── StorageError              exit 4   the database cannot be opened, or is of a newer schema
+    ├── StorageError              exit 4   the database cannot be opened or written (read-only, full
+    │                                      disk), is of a newer schema, or is not hpsearch's
     ├── ObjectiveError            exit 5   the objective cannot be loaded (import, missing function)
+    ├── TooManyFailures           exit 6   a run stopped: N trials in a row failed, none ever succeeded
+    ├── LaunchError               exit 7   the cluster scheduler is missing or refused the job (sbatch)
     └── Interrupted               exit 130 SIGINT/SIGTERM stopped a run; running trials were marked
 
 Trial-level failures (an objective that raises, a diverged loss, CUDA out of memory) are *not*
@@ -29,7 +33,9 @@ __all__ = [
     "StudyBusy",
     "StorageError",
     "ObjectiveError",
+    "LaunchError",
     "Interrupted",
+    "TooManyFailures",
     "EXIT_CODES",
 ]
 
@@ -90,6 +96,22 @@ class ObjectiveError(HpsearchError):
     exit_code = 5
 
 
+class TooManyFailures(HpsearchError):
+    """A run stopped after ``[study] max_consecutive_failures`` trials in a row failed while
+    no trial of the study ever succeeded: the objective is broken, not unlucky, and a cron
+    job should not burn the study's budget on it."""
+
+    exit_code = 6
+
+
+class LaunchError(HpsearchError):
+    """The scheduler is missing or refused the job (``sbatch`` not found, or it failed).
+
+    Not a bad argument (that is :class:`ConfigError`, exit 2) and not a bug (exit 1)."""
+
+    exit_code = 7
+
+
 class Interrupted(HpsearchError):
     """A run was stopped by a signal; running trials are marked ``interrupted``."""
 
@@ -108,5 +130,7 @@ EXIT_CODES = {
     3: "study problem: unknown study or trial, space changed, too few trials to refine",
     4: "storage problem: database unreachable, locked too long, or of a newer schema",
     5: "objective problem: the python function or command cannot be loaded",
+    6: "every trial fails: max_consecutive_failures trials in a row failed, none succeeded",
+    7: "launch problem: sbatch is missing or the scheduler refused the job",
     130: "interrupted by SIGINT (143 for SIGTERM); running trials marked interrupted, rerun resumes",
 }

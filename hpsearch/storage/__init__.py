@@ -2,15 +2,22 @@
 
 Modules, each importing only those above it in this list::
 
+    limits     DB_LIMITS (what every supported database stores), JSON and step clean-up; no SQLAlchemy
+    records    the plain frozen records handed out (StudyRecord, TrialRecord, RoundHistory, ...)
     models     the SQLAlchemy 2.0 tables, SCHEMA_VERSION, the trial STATES
-    records    the plain frozen records handed out (StudyRecord, RoundRecord, TrialRecord, ...)
+    urls       database URLs checked: in-memory SQLite refused, ?mode=ro, unknown options
     engine     the engine: SQLite's WAL switch and pragmas, the PostgreSQL driver, URLs in messages
-    schema     ensure_schema: tables created on first use, the version checked on every open
+    files      a SQLite file looked at before opening (directory, missing folder, read-only)
+    schema     ensure_schema: tables created on first use, the version checked and upgraded
     tables     Core handles on the tables, trial rows into records, the best-trial query
     base       StorageBase (open database, write transactions, study lock), @storage_errors
+    history    HistoryQueries: a round's history for model samplers, its step curves for pruners
     studies    StudyQueries: studies and rounds
     trials     TrialQueries: claim/record hot path, heartbeat, stale recovery, trial reads
-    db         Storage = StudyQueries + TrialQueries
+    db         Storage = StudyQueries + TrialQueries + HistoryQueries
+
+``limits`` and ``records`` load without SQLAlchemy (``hpsearch.validate`` reads
+:data:`DB_LIMITS`); the other names are loaded on first use.
 
 A busy study (``--max-concurrent`` reached) is :class:`~hpsearch.errors.StudyBusy`, an error of
 the tree in :mod:`hpsearch.errors`, re-exported here.
@@ -18,13 +25,40 @@ the tree in :mod:`hpsearch.errors`, re-exported here.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from hpsearch.errors import StudyBusy
-from hpsearch.storage.db import Storage
-from hpsearch.storage.models import FINISHED_STATES, SCHEMA_VERSION, STATES
-from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary, TrialRecord
-from hpsearch.storage.trials import trial_seed
+from hpsearch.storage.limits import DB_LIMITS, DbLimits
+from hpsearch.storage.records import (
+    FinishedTrial, RoundHistory, RoundRecord, StepSeries, StudyRecord, StudySummary, TrialRecord,
+)
+
+if TYPE_CHECKING:
+    from hpsearch.storage.db import Storage
+    from hpsearch.storage.models import FINISHED_STATES, SCHEMA_VERSION, STATES
+    from hpsearch.storage.trials import trial_seed
+
+_LAZY = {
+    "Storage": "hpsearch.storage.db", "trial_seed": "hpsearch.storage.trials",
+    "STATES": "hpsearch.storage.models", "FINISHED_STATES": "hpsearch.storage.models",
+    "SCHEMA_VERSION": "hpsearch.storage.models",
+}
 
 __all__ = [
     "Storage", "StudyBusy", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
-    "StudyRecord", "RoundRecord", "TrialRecord", "StudySummary",
+    "StudyRecord", "RoundRecord", "TrialRecord", "StudySummary", "FinishedTrial", "RoundHistory",
+    "StepSeries", "DB_LIMITS", "DbLimits",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from hpsearch.errors import StorageError
+from hpsearch.errors import ConfigError, StorageError, StudyError
 from hpsearch.storage.engine import error_line, make_engine, redact_url
+from hpsearch.storage.files import SqliteFile
 from hpsearch.storage.schema import ensure_schema
 from hpsearch.storage.tables import STUDY
+from hpsearch.storage.urls import parse_db_url
 
 __all__ = ["StorageBase", "storage_errors"]
 
@@ -36,20 +38,62 @@ def storage_errors(method: F) -> F:
 
 
 class StorageBase:
-    """One database, opened (and its schema created or checked) on construction."""
+    """One database, opened (and its schema created, checked or upgraded) on construction.
 
-    def __init__(self, url: str) -> None:
+    ``create=False`` (the commands that only read an existing database) neither creates a
+    missing SQLite file nor the tables of an empty database: both are a
+    :class:`~hpsearch.errors.StudyError`. ``read_only``: None takes it from the URL
+    (``?mode=ro``), or from a SQLite file that cannot be written while ``create`` is False;
+    then every write is refused with :class:`~hpsearch.errors.ConfigError` (exit 2) saying why.
+    False refuses a read-only URL at once. Raises ConfigError for URLs that would store nothing
+    (in-memory SQLite) and StorageError for a database that cannot be used.
+    """
+
+    def __init__(self, url: str, *, create: bool = True, read_only: bool | None = None) -> None:
         self.url = url
+        db = parse_db_url(url)
+        reason = "the URL says ?mode=ro" if db.read_only else None
+        if reason and (read_only is False or create):
+            raise ConfigError(f"{redact_url(url)}: opened read-only ({reason}), and this command "
+                              f"writes to the database; drop ?mode=ro")
+        file = SqliteFile(url, db.path) if db.sqlite else None
+        self._read_only_error: type[Exception] = ConfigError
+        if file is not None and not reason:
+            reason = file.check(create=create and not db.must_exist, read_only=False)
+            if reason is not None:
+                self._read_only_error = StorageError
+                if create or read_only is False:
+                    raise StorageError(f"{redact_url(url)}: the database is read-only ({reason})")
+        elif file is not None:
+            file.check(create=False, read_only=True)
+        if read_only and reason is None:
+            reason = "opened read-only"
+        self.read_only_reason = reason
+        self.read_only = reason is not None
         try:
-            self.engine = make_engine(url)
-            ensure_schema(self.engine, url)
-        except StorageError:
+            self.engine = make_engine(url, db=db, read_only=self.read_only, create=create,
+                                      immutable=file is not None and file.immutable)
+            ensure_schema(self.engine, url, create=create, read_only=self.read_only)
+        except (StorageError, StudyError):
+            self._drop_new_file(file)
             raise
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise StorageError(f"{redact_url(url)}: cannot open the database: {error_line(exc)}") from exc
+            self._drop_new_file(file)
+            line = error_line(exc)
+            raise StorageError(f"{redact_url(url)}: cannot open the database: "
+                               f"{file.explain(line) if file is not None else line}") from exc
+
+    def _drop_new_file(self, file: SqliteFile | None) -> None:
+        if getattr(self, "engine", None) is not None:
+            self.engine.dispose()
+        if file is not None:
+            file.remove_if_new_and_empty()
 
     def _write(self) -> Connection:
         """A connection for one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        if self.read_only:
+            raise self._read_only_error(f"{redact_url(self.url)}: the database is read-only "
+                              f"({self.read_only_reason}), and this command writes to it")
         return self.engine.connect().execution_options(hp_write=True)
 
     def _lock_study(self, conn: Connection, study_id: int) -> None:
@@ -62,3 +106,4 @@ class StorageBase:
     def dispose(self) -> None:
         """Close the engine's pooled connections (errors here are not translated)."""
         self.engine.dispose()
+

@@ -18,7 +18,7 @@ from typing import Any, Optional
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Trial states. ``interrupted`` and ``queued`` trials are claimed again before new ones are drawn.
 STATES = ("queued", "running", "complete", "pruned", "failed", "interrupted")
@@ -102,6 +102,13 @@ class Trial(Base):
     finished_at: Mapped[Optional[float]] = mapped_column(Float)
     error: Mapped[Optional[str]] = mapped_column(Text)
     retry_of: Mapped[Optional[int]] = mapped_column(Integer)
+    # Schema version 2:
+    #: Which sampler proposed the params ("random", "sobol", "tpe", ...).
+    proposed_by: Mapped[Optional[str]] = mapped_column(String(20))
+    #: The step a pruned trial stopped at.
+    pruned_step: Mapped[Optional[int]] = mapped_column(Integer)
+    #: Free text: why a trial was pruned, steps that could not be stored, ...
+    note: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class TrialStep(Base):

@@ -56,6 +56,12 @@ class TrialRecord:
     error: str | None = None
     retry_of: int | None = None
     sample_index: int | None = None
+    #: Which sampler proposed the params ("random", "sobol", "tpe", ...); None before schema 2.
+    proposed_by: str | None = None
+    #: The step a pruned trial stopped at.
+    pruned_step: int | None = None
+    #: Free text about the trial (why it was pruned, steps that could not be stored, ...).
+    note: str | None = None
     steps: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     @property
@@ -76,3 +82,33 @@ class StudySummary:
     best_number: int | None
     rounds: int
     created_at: float
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """A finished trial of a round as a model sampler reads it."""
+
+    number: int
+    params: dict[str, Any]
+    value: float | None
+    state: str
+
+
+@dataclass(frozen=True)
+class RoundHistory:
+    """What a model sampler sees when it proposes, read inside the claim's transaction:
+    the round's ``finished`` trials (complete, pruned, failed; by number) and the params of its
+    trials running now (``pending``)."""
+
+    finished: list[FinishedTrial] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StepSeries:
+    """One trial's stored curve of one metric (:meth:`Storage.round_steps`): ``values`` maps
+    step -> value; a null value is NaN, a step without the metric is left out."""
+
+    number: int
+    state: str
+    values: dict[int, float] = field(default_factory=dict)

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hpsearch.errors import StudyError
+from hpsearch.errors import ConfigError, StudyError
 from hpsearch.storage.base import StorageBase, storage_errors
 from hpsearch.storage.engine import redact_url
+from hpsearch.storage.limits import DB_LIMITS, check_ints
 from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary
 from hpsearch.storage.tables import ROUND, STUDY, TRIAL, best_row
 
@@ -51,7 +52,11 @@ class StudyQueries(StorageBase):
         self, *, name: str, metric: str, direction: str, sampler: str, seed: int,
         space: dict[str, Any], source: str, target: int,
     ) -> StudyRecord:
-        """Create a study and its round 1; if another process created it first, return that one."""
+        """Create a study and its round 1; if another process created it first, return that one.
+
+        Values one of the supported databases cannot hold (:data:`DB_LIMITS`) are a
+        :class:`~hpsearch.errors.ConfigError`, on SQLite as on PostgreSQL."""
+        _check_limits(name=name, metric=metric, seed=seed, target=target)
         now = time.time()
         try:
             with self._write() as conn, conn.begin():
@@ -146,6 +151,7 @@ class StudyQueries(StorageBase):
         self, study_id: int, *, parent: int, space: dict[str, Any], rule: dict[str, Any],
         sampler: str, seed: int, target: int,
     ) -> RoundRecord:
+        _check_limits(seed=seed, target=target)
         with self._write() as conn, conn.begin():
             number = conn.execute(
                 select(func.max(ROUND.c.number)).where(ROUND.c.study_id == study_id)
@@ -158,5 +164,18 @@ class StudyQueries(StorageBase):
 
     @storage_errors
     def set_round_target(self, round_id: int, target: int) -> None:
+        _check_limits(target=target)
         with self._write() as conn, conn.begin():
             conn.execute(update(ROUND).where(ROUND.c.id == round_id).values(target=target))
+
+
+def _check_limits(*, name: str = "", metric: str = "", seed: int = 0, target: int = 0) -> None:
+    """Refuse what PostgreSQL would refuse later (SQLite takes anything): the same study must be
+    storable in either database."""
+    problem = check_ints([("seed", seed), ("trials", target)])
+    if problem is None and len(name) > DB_LIMITS.study_name:
+        problem = f"study name: {len(name)} characters, at most {DB_LIMITS.study_name}"
+    if problem is None and len(metric) > DB_LIMITS.metric_name:
+        problem = f"metric name: {len(metric)} characters, at most {DB_LIMITS.metric_name}"
+    if problem is not None:
+        raise ConfigError(problem)

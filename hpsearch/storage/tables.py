@@ -26,7 +26,7 @@ TRIAL_COLUMNS = (
     TRIAL.c.id, TRIAL.c.number, TRIAL.c.round, TRIAL.c.state, TRIAL.c.params, TRIAL.c.value,
     TRIAL.c.metrics, TRIAL.c.seed, TRIAL.c.worker, TRIAL.c.device, TRIAL.c.heartbeat,
     TRIAL.c.started_at, TRIAL.c.finished_at, TRIAL.c.error, TRIAL.c.retry_of,
-    TRIAL.c.sample_index,
+    TRIAL.c.sample_index, TRIAL.c.proposed_by, TRIAL.c.pruned_step, TRIAL.c.note,
 )
 
 

@@ -14,10 +14,13 @@ from typing import Any, Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hpsearch.errors import StudyBusy, StudyError
 from hpsearch.storage.base import StorageBase, storage_errors
+from hpsearch.storage.engine import error_line
+from hpsearch.storage.history import round_history
+from hpsearch.storage.limits import DB_LIMITS, clean_steps, clean_text, join_notes, valid_int
 from hpsearch.storage.records import RoundRecord, StudyRecord, TrialRecord
 from hpsearch.storage.tables import ROUND, STEP, STUDY, TRIAL, TRIAL_COLUMNS, best_row, trial_record
 
@@ -57,6 +60,16 @@ _U_ROUND_LIMIT = (update(ROUND)
 _U_STUDY = (update(STUDY).where(STUDY.c.id == bindparam("sid"))
             .values(next_number=STUDY.c.next_number + 1).returning(STUDY.c.next_number))
 _I_TRIAL = insert(TRIAL).returning(TRIAL.c.id)
+# A note is added to what the trial has (steps dropped earlier, then the pruner's reason).
+_NOTE_ADDED = func.coalesce(TRIAL.c.note + "; ", "") + bindparam("note_add")
+
+
+def _proposal(result: Any) -> tuple[dict[str, Any], str | None]:
+    """``propose``'s answer: params, or ``(params, proposed_by)``."""
+    if isinstance(result, tuple):
+        params, by = result
+        return params, clean_text(by, DB_LIMITS.sampler_name)
+    return result, None
 
 
 class TrialQueries(StorageBase):
@@ -65,8 +78,9 @@ class TrialQueries(StorageBase):
     # ---------------------------------------------------------------------------- hot path
     @storage_errors
     def claim(
-        self, study: StudyRecord, round_: RoundRecord, *, propose: Callable[[int], dict[str, Any]],
+        self, study: StudyRecord, round_: RoundRecord, *, propose: Callable[..., Any],
         limit: int | None, worker: str, device: str | None, max_running: int | None = None,
+        with_history: bool = False,
     ) -> TrialRecord | None:
         """Claim the next trial in one write transaction, or return None when there is none.
 
@@ -78,7 +92,15 @@ class TrialQueries(StorageBase):
         With ``max_running``, raises :class:`StudyBusy` instead when that many trials of the
         study are already running; the count is taken inside the same transaction, after the
         study's lock, so two processes can never both take the last slot.
+
+        ``propose(index)`` gives a new trial's params; with ``with_history``,
+        ``propose(index, history)`` with the round's :class:`RoundHistory` read in this
+        transaction after the lock (a model sampler: the same history and index always give
+        the same proposal). It returns the params, or ``(params, proposed_by)``: the name of
+        what proposed them, stored with the trial.
         """
+        worker = clean_text(worker, DB_LIMITS.worker)
+        device = clean_text(device, DB_LIMITS.device)
         now = time.time()
         with self._write() as conn, conn.begin():
             self._lock_study(conn, study.id)
@@ -89,7 +111,8 @@ class TrialQueries(StorageBase):
             row = conn.execute(_Q_QUEUED, {"sid": study.id}).first()
             if row is not None:
                 taken = dict(state="running", worker=worker, device=device, heartbeat=now,
-                             started_at=now, finished_at=None, error=None)
+                             started_at=now, finished_at=None, error=None, pruned_step=None,
+                             note=None)
                 conn.execute(_U_TRIAL, {"tid": row.id, **taken})
                 return trial_record(row, **taken)
             if limit is None:
@@ -100,43 +123,80 @@ class TrialQueries(StorageBase):
                 return None
             index -= 1
             number = conn.execute(_U_STUDY, {"sid": study.id}).scalar_one() - 1
-            params = propose(index)
+            if with_history:
+                params, by = _proposal(propose(index, round_history(conn, study.id, round_.number)))
+            else:
+                params, by = _proposal(propose(index))
             seed = trial_seed(study.seed, number)
             trial_id = conn.execute(_I_TRIAL, {
                 "study_id": study.id, "round": round_.number, "number": number,
                 "sample_index": index, "state": "running", "params": params, "seed": seed,
                 "worker": worker, "device": device, "heartbeat": now, "started_at": now,
+                "proposed_by": by,
             }).scalar_one()
         return TrialRecord(id=trial_id, number=number, round=round_.number, state="running",
                            params=params, value=None, metrics=None, seed=seed, worker=worker,
-                           device=device, heartbeat=now, started_at=now, sample_index=index)
+                           device=device, heartbeat=now, started_at=now, sample_index=index,
+                           proposed_by=by)
 
     @storage_errors
     def finish(
         self, trial_id: int, *, state: str, value: float | None = None,
         metrics: dict[str, Any] | None = None, error: str | None = None,
         steps: Sequence[tuple[int, dict[str, Any]]] = (), device: str | None = None,
+        pruned_step: int | None = None, note: str | None = None,
     ) -> None:
-        """Record a trial's outcome (and its buffered steps) in one committed transaction."""
+        """Record a trial's outcome (and its buffered steps) in one committed transaction.
+
+        What the database cannot hold never stops the trial from being recorded: a step
+        number outside the integer range (or not an integer) is left out, and so is such a
+        ``pruned_step``, each with a warning and a ``note`` on the trial; non-finite floats in
+        JSON values become null (:mod:`hpsearch.storage.limits`). ``note`` is added to the
+        trial's note.
+        """
+        kept, dropped = clean_steps(steps)
+        if pruned_step is not None and not valid_int(pruned_step):
+            dropped = join_notes(dropped, f"pruned_step {pruned_step!r} not stored: not an "
+                                          f"integer in the database's range")
+            pruned_step = None
+        if dropped:
+            log.warning("trial %s: %s", self._trial_number(trial_id), dropped)
         values: dict[str, Any] = dict(tid=trial_id, state=state, value=value, metrics=metrics,
-                                      error=error, finished_at=time.time())
+                                      error=clean_text(error), finished_at=time.time(),
+                                      pruned_step=pruned_step)
         if device is not None:
-            values["device"] = device
+            values["device"] = clean_text(device, DB_LIMITS.device)
+        added = join_notes(clean_text(note), dropped)
+        if added is not None:
+            values["note_add"] = added
         # A result is what the user waited for: a lock held past the busy timeout or a dropped
         # PostgreSQL connection gets two more tries before the error reaches the user.
         for attempt in range(3):
             try:
                 with self._write() as conn, conn.begin():
-                    if steps:
-                        self._insert_steps(conn, trial_id, steps)
-                    if conn.execute(_U_TRIAL_RUNNING, values).rowcount == 0:
+                    if kept:
+                        self._insert_steps(conn, trial_id, kept)
+                    stmt = _U_TRIAL_RUNNING if added is None else _U_TRIAL_RUNNING.values(note=_NOTE_ADDED)
+                    if conn.execute(stmt, values).rowcount == 0:
                         self._finish_taken_over(conn, trial_id, values)
                 return
-            except OperationalError:
-                if attempt == 2:
-                    raise
-                log.warning("recording trial %d failed; retrying", trial_id, exc_info=True)
+            except OperationalError as exc:
+                if attempt == 2 or "disk is full" in error_line(exc):
+                    raise  # a full disk stays full for the next few seconds
+                # One line, no traceback: the error that ends the run (if it comes to that)
+                # is printed once by the CLI.
+                log.warning("recording trial %s failed (%s); retrying in %.0f s",
+                            self._trial_number(trial_id), error_line(exc), 1.0 + attempt)
                 time.sleep(1.0 + attempt)
+
+    def _trial_number(self, trial_id: int) -> str:
+        """The trial's number for messages (the row id, said so, if it cannot be read)."""
+        try:
+            with self.engine.connect() as conn:
+                number = conn.execute(select(TRIAL.c.number).where(TRIAL.c.id == trial_id)).scalar()
+        except SQLAlchemyError:
+            number = None
+        return str(number) if number is not None else f"(row id {trial_id})"
 
     @staticmethod
     def _finish_taken_over(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
@@ -148,7 +208,8 @@ class TrialQueries(StorageBase):
         if row is None:
             return
         log.warning("trial %d was %s when it finished; recording its result", row.number, row.state)
-        conn.execute(_U_TRIAL, values)
+        stmt = _U_TRIAL if "note_add" not in values else _U_TRIAL.values(note=_NOTE_ADDED)
+        conn.execute(stmt, values)
         conn.execute(update(TRIAL).where(
             TRIAL.c.study_id == row.study_id, TRIAL.c.retry_of == row.number,
             TRIAL.c.state == "queued").values(
@@ -157,8 +218,16 @@ class TrialQueries(StorageBase):
 
     @storage_errors
     def add_steps(self, trial_id: int, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Store intermediate steps (replacing those from the first one on). A step the
+        database cannot hold is left out with a warning and a note on the trial."""
+        kept, dropped = clean_steps(steps)
+        if dropped:
+            log.warning("trial %s: %s", self._trial_number(trial_id), dropped)
         with self._write() as conn, conn.begin():
-            self._insert_steps(conn, trial_id, steps)
+            if kept:
+                self._insert_steps(conn, trial_id, kept)
+            if dropped:
+                conn.execute(_U_TRIAL.values(note=_NOTE_ADDED), {"tid": trial_id, "note_add": dropped})
 
     @staticmethod
     def _insert_steps(conn: Connection, trial_id: int, steps) -> None:
@@ -226,7 +295,8 @@ class TrialQueries(StorageBase):
                 number = conn.execute(_U_STUDY, {"sid": study_id}).scalar_one() - 1
                 conn.execute(insert(TRIAL).values(
                     study_id=study_id, round=row.round, number=number, sample_index=None,
-                    state="queued", params=row.params, seed=row.seed, retry_of=row.number))
+                    state="queued", params=row.params, seed=row.seed, retry_of=row.number,
+                    proposed_by=row.proposed_by))
         return [r.number for r in stale]
 
     # ---------------------------------------------------------------------------- reads

@@ -1,0 +1,79 @@
+"""What the samplers and pruners read of a round: its finished and running trials (for a model
+sampler, inside the claim's transaction) and its stored step curves (for a pruner)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
+
+from hpsearch.storage.base import StorageBase, storage_errors
+from hpsearch.storage.models import FINISHED_STATES
+from hpsearch.storage.records import FinishedTrial, RoundHistory, StepSeries
+from hpsearch.storage.tables import STEP, TRIAL
+
+__all__ = ["HistoryQueries", "round_history"]
+
+_Q_HISTORY = (
+    select(TRIAL.c.number, TRIAL.c.params, TRIAL.c.value, TRIAL.c.state)
+    .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.round == bindparam("rnd"),
+           TRIAL.c.state.in_(FINISHED_STATES + ("running",)))
+    .order_by(TRIAL.c.number)
+)
+
+
+def round_history(conn: Connection, study_id: int, round_number: int) -> RoundHistory:
+    """The round's finished trials (complete, pruned, failed; by number) and the params of its
+    running ones, read in ``conn``'s transaction (the claim's, after the study lock)."""
+    finished, pending = [], []
+    for number, params, value, state in conn.execute(_Q_HISTORY, {"sid": study_id, "rnd": round_number}):
+        if state == "running":
+            pending.append(params)
+        else:
+            finished.append(FinishedTrial(number=number, params=params, value=value, state=state))
+    return RoundHistory(finished=finished, pending=pending)
+
+
+def _as_float(v: Any) -> float | None:
+    """A stored metric as a pruner reads it: NaN for null, None (step left out) for text."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+class HistoryQueries(StorageBase):
+    """The reads of the pruners (the samplers' history is read inside :meth:`claim`)."""
+
+    @storage_errors
+    def round_steps(
+        self, study_id: int, round_number: int, metric: str, *, exclude_trial_id: int | None,
+        states: Sequence[str] | None = None,
+    ) -> dict[int, StepSeries]:
+        """The stored curves of ``metric`` of the round's trials, by trial number: each a
+        :class:`StepSeries` (number, state, ``{step: value}``). A null value is NaN; a step
+        without the metric (or with text in it) is left out, and so is a trial without any.
+        ``exclude_trial_id`` leaves out the asking trial, ``states`` limits the trials read.
+        """
+        stmt = (select(TRIAL.c.id, TRIAL.c.number, TRIAL.c.state, STEP.c.step, STEP.c.metrics)
+                .join(STEP, STEP.c.trial_id == TRIAL.c.id)
+                .where(TRIAL.c.study_id == study_id, TRIAL.c.round == round_number))
+        if exclude_trial_id is not None:
+            stmt = stmt.where(TRIAL.c.id != exclude_trial_id)
+        if states is not None:
+            stmt = stmt.where(TRIAL.c.state.in_(list(states)))
+        out: dict[int, StepSeries] = {}
+        with self.engine.connect() as conn:
+            for _tid, number, state, step, metrics in conn.execute(stmt.order_by(TRIAL.c.number, STEP.c.step)):
+                series = out.get(number)
+                if series is None:
+                    series = out[number] = StepSeries(number=number, state=state, values={})
+                if not isinstance(metrics, dict) or metric not in metrics:
+                    continue
+                value = _as_float(metrics[metric])
+                if value is not None:
+                    series.values[step] = value
+        return {n: s for n, s in out.items() if s.values}
