@@ -9,6 +9,8 @@ and interquartile range over the seeds.
     hpsearch random, sobol        hpsearch.samplers (``propose(index)``)
     hpsearch tpe, gp, cmaes, auto hpsearch.samplers.{tpe,gp,cmaes,auto} (10 Sobol start-up
                                   trials, then the model; ``propose(history, [], index=i)``)
+    hpsearch c2f sobol, c2f tpe   coarse to fine: 30 Sobol trials, then rounds of 20 inside
+                                  the refined box (top 20 %) with Sobol or TPE
     optuna TPE, optuna GP         Optuna's samplers with their defaults, the anchors
                                   (``bench_quality.optuna_suggest`` translates the space)
 
@@ -43,7 +45,7 @@ from _common import BENCH_DIR, quartiles, silence_optuna, write_result
 
 CHECKPOINTS = (30, 50, 100)
 METHODS = ("hpsearch random", "hpsearch sobol", "hpsearch tpe", "hpsearch gp", "hpsearch cmaes",
-           "hpsearch auto", "optuna TPE", "optuna GP")
+           "hpsearch auto", "hpsearch c2f sobol", "hpsearch c2f tpe", "optuna TPE", "optuna GP")
 GP_METHODS = {"hpsearch gp", "hpsearch auto", "optuna GP"}
 
 # ------------------------------------------------------------------------------ objectives
@@ -124,6 +126,8 @@ def trace(method: str, objective: str, seed: int, trials: int) -> tuple[list[flo
         study = optuna.create_study(direction=direction, sampler=sampler)
         study.optimize(lambda t: fn(optuna_suggest(t, space)), n_trials=trials)
         values = [t.value for t in study.trials]
+    elif method.startswith("hpsearch c2f"):
+        values = _coarse_to_fine(method.split()[2], space, fn, seed, trials)
     else:
         kind = method.split()[1]
         if kind in ("random", "sobol"):
@@ -143,6 +147,36 @@ def trace(method: str, objective: str, seed: int, trials: int) -> tuple[list[flo
             values = [h.value for h in history]
     best = min if direction == "minimize" else max
     return [best(values[:i + 1]) for i in range(len(values))], methods
+
+
+def _coarse_to_fine(kind: str, space, fn, seed: int, trials: int) -> list[float]:
+    """Round 1: 30 Sobol trials; then rounds of 20 refined (top 20 %, hpsearch.refine.narrow)
+    from the round before, sampled by ``kind`` inside the box; a model sees its round only,
+    as in a study (its start-up: the study's n_startup_trials, 10)."""
+    from hpsearch.refine import narrow, top_count
+    from hpsearch.samplers import make_sampler
+    from hpsearch.samplers.model import Finished
+
+    maximize = space.study.direction == "maximize"
+    values: list[float] = []
+    box, sizes, number = space, [30], 1
+    best: tuple[Any, float] | None = None
+    while len(values) < trials:
+        n = min(sizes[-1], trials - len(values))
+        smp = make_sampler("sobol" if number == 1 else kind, box, seed=seed + number - 1)
+        history: list[Finished] = []
+        for i in range(n):
+            params = (smp.propose(history, [], index=i).params if smp.uses_history
+                      else smp.propose(i))
+            history.append(Finished(params, fn(params)))
+        values += [h.value for h in history]
+        ranked = sorted(history, key=lambda h: h.value, reverse=maximize)
+        if best is None or (ranked[0].value > best[1]) == maximize:
+            best = (ranked[0].params, ranked[0].value)
+        box, _ = narrow(box, space, [h.params for h in ranked[:top_count(n)]], best[0])
+        sizes.append(20)
+        number += 1
+    return values
 
 
 def _model(kind: str, space, seed: int):

@@ -18,35 +18,51 @@ __all__ = ["Validation", "validate_space"]
 
 @dataclass
 class Validation:
-    """A checked space, the configurations its sampler draws first, and the size of its grid
-    (None unless the study's sampler is ``grid``)."""
+    """A checked space, the configurations its sampler draws first, the size of its grid (None
+    unless the study's sampler is ``grid``), the sampler's name and the estimated share of the
+    space that ``[[forbid]]`` excludes (None without rules)."""
 
     space: Space
     configs: list[dict[str, Any]] = field(default_factory=list)
     grid_size: int | None = None
+    sampler: str = ""
+    forbidden_share: float | None = None
 
 
 def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = None) -> Validation:
     """Load and check the space file ``path`` and draw ``samples`` configurations with its
-    sampler (seeded with ``seed``, default the study's; a finite grid may give fewer).
+    sampler (seeded with ``seed``, default the study's; a finite grid may give fewer). A model
+    sampler (tpe, gp, cmaes, auto) draws its start-up configurations, as with no trials yet.
 
     Raises
     ------
     SpaceError, ConfigError
-        The file or the objective's settings are wrong (the message names the file and field).
+        The file or the objective's settings are wrong (the message names the file and field),
+        or ``[[forbid]]`` forbids the whole space.
     """
+    from hpsearch.errors import SpaceError
     from hpsearch.objectives import check_objective
     from hpsearch.samplers import make_sampler
-    from hpsearch.space import load_space
+    from hpsearch.space import forbidden_share, load_space
 
     space = load_space(Path(path))
     check_objective(space)
-    sampler = make_sampler(space.study.sampler, space, seed=space.study.seed if seed is None else seed)
+    share = None
+    if space.forbid:
+        share = forbidden_share(space)
+        if share >= 1.0:
+            raise SpaceError(f"{space.source}: forbid: the [[forbid]] tables forbid every "
+                             f"configuration (none allowed in 10000 random draws)")
+    name = space.study.sampler
+    sampler = make_sampler(name, space, seed=space.study.seed if seed is None else seed)
     configs = []
     for i in range(samples):
-        config = sampler.propose(i)
+        if sampler.uses_history:
+            config = sampler.propose([], [], index=i).params
+        else:
+            config = sampler.propose(i)
         if config is None:  # a finite grid ran out
             break
         configs.append(config)
-    grid_size = sampler.size if space.study.sampler == "grid" else None
-    return Validation(space, configs, grid_size)
+    grid_size = sampler.size if name == "grid" else None
+    return Validation(space, configs, grid_size, sampler=name, forbidden_share=share)

@@ -1,22 +1,25 @@
 """auto: the model that suits the space and the round's progress, and which one it picked.
 
-The rule (measured with ``benchmarks/bench_quality_model.py``; see the caveat below)::
+The rule (measured with ``benchmarks/bench_quality_model.py``, 10 seeds)::
 
     choices or conditions in the space          -> tpe    (categorical and grouped
                                                           conditional kernels; GP and CMA-ES
                                                           treat these crudely)
-    purely numeric, < GP_MAX_TRIALS completed   -> gp     (best at small budgets)
+    purely numeric, < GP_MAX_TRIALS completed   -> tpe and gp in turn, on the same history
+                                                   (tpe at even sample indices, gp at odd)
     purely numeric, more                        -> tpe    (GP's fit grows with n³)
 
-Measured (median of 5 seeds, 50 trials): on Hartmann-6 GP reaches -3.32 where TPE reaches
--2.82 and Optuna's TPE -3.08; but on a narrow log-scaled bump, flat almost everywhere, GP is
-lost (0.006 against TPE's 0.53), as Optuna's own GP is. The numeric branch is therefore not
-final: a hand-over to TPE while the history is flat is the next thing to measure.
-:data:`GP_MAX_TRIALS` is a cost bound (GP's proposal time grows with n³), not yet measured.
+Why alternate: GP alone wins on a smooth landscape (Hartmann-6, 50 trials: median -3.320 against
+Optuna's TPE -3.078) but is lost on a flat one with a narrow bump (0.003 against 0.606), where
+TPE explores. Taking turns, each model learns from the other's points: Hartmann-6 -3.313 and
+the bump 0.758 at 50 trials, both ahead of Optuna's TPE; GP first instead of TPE first gave the
+same at 50 and 100 trials but lagged on the bump at 30 (0.11 against 0.33). The figures are in
+the A2 report / benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound (GP's proposal
+time grows with n³).
 
 Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``sobol`` for the
-start-up trials, so the run log and ``report`` can show it. The pick depends only on the space
-and the history, so it is as reproducible as the models themselves.
+start-up trials, so the run log and ``report`` can show it. The pick depends only on the space,
+the history and the sample index, so it is as reproducible as the models themselves.
 """
 
 from __future__ import annotations
@@ -34,13 +37,17 @@ GP_MAX_TRIALS = 200
 """Completed trials of a round after which a numeric space moves from GP to TPE."""
 
 
-def pick(space: Any, completed: int) -> str:
-    """``tpe`` or ``gp``: the model ``auto`` uses for ``space`` after ``completed`` trials."""
+def pick(space: Any, completed: int, index: int = 0) -> str:
+    """``tpe`` or ``gp``: the model ``auto`` uses for ``space`` after ``completed`` trials, at
+    the round's sample ``index``."""
     structured = any(p.kind == "choice" or p.when for p in space.params.values()
                      if p.searchable)
     if structured or completed >= GP_MAX_TRIALS:
         return "tpe"
-    return "gp"
+    # Numeric: TPE and GP take turns on the same history. GP exploits a smooth landscape
+    # (Hartmann-6), TPE explores where GP is lost on a flat one (a narrow bump); each learns
+    # from the other's points (see the module docstring for the figures).
+    return "tpe" if index % 2 == 0 else "gp"
 
 
 class AutoSampler(ModelSampler):
@@ -52,13 +59,15 @@ class AutoSampler(ModelSampler):
         super().__init__(space, **kwargs)
         self._models: dict[str, ModelSampler] = {}
         self._options = {k: v for k, v in kwargs.items() if k != "seed"}
+        self._picked = "tpe"
 
     def method_for(self, history: Sequence[Finished]) -> str:
-        return pick(self.space, sum(t.usable for t in history))
+        return self._picked
 
     def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],
                  index: int) -> dict[str, Any] | None:
-        name = self.method_for(history)
+        name = pick(self.space, sum(t.usable for t in history), index)
+        self._picked = name
         if name not in self._models:
             cls = GPSampler if name == "gp" else TPESampler
             self._models[name] = cls(self.space, seed=self.seed, **self._options)

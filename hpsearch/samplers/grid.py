@@ -8,11 +8,11 @@ from typing import Any
 
 from hpsearch.errors import SpaceError
 from hpsearch.samplers.base import Sampler
-from hpsearch.space import DEFAULT_GRID_POINTS, Space
+from hpsearch.space import DEFAULT_GRID_POINTS, MAX_GRID_POINTS, Space
 
 __all__ = ["GridSampler", "MAX_GRID_SIZE"]
 
-MAX_GRID_SIZE = 100_000
+MAX_GRID_SIZE = MAX_GRID_POINTS
 """A larger grid is refused: it would not be searched anyway, and listing it costs memory."""
 
 
@@ -24,8 +24,9 @@ class GridSampler(Sampler):
     bounds included, on the parameter's own scale, so a log parameter gets 1e-4, 1e-3, ...;
     ``N = 1`` takes the centre. Integers keep distinct values (all of them when there are at
     most N); choices take all their values. A parameter that is inactive under the values
-    chosen so far does not multiply the grid: its coordinate is fixed at 0.5. The seed is
-    not used (a grid has one order).
+    chosen so far does not multiply the grid: its coordinate is fixed at 0.5. Points that the
+    space's ``[[forbid]]`` rules forbid are left out (``size`` counts the allowed ones). The
+    seed is not used (a grid has one order).
     """
 
     name = "grid"
@@ -41,31 +42,37 @@ class GridSampler(Sampler):
             self._too_large()
         self._enumerate()
         self.size = len(self._points)
+        if not self._points:  # only [[forbid]] can empty a grid
+            raise SpaceError(f"{space.source}: forbid: every point of the grid is forbidden")
 
     def _enumerate(self) -> None:
         space = self.space
-        names = list(space.params)
+        params = list(space.params.values())
+        forbid = space.forbid
         seen: set[str] = set()
-
-        def walk(i: int, config: dict[str, Any], units: list[float]) -> None:
-            if i == len(names):
+        # Depth-first with an explicit stack (thousands of parameters must not recurse); each
+        # level's values are pushed in reverse so they come off in order, last parameter fastest.
+        stack: list[tuple[int, dict[str, Any], list[float]]] = [(0, {}, [])]
+        while stack:
+            i, config, units = stack.pop()
+            if i == len(params):
                 key = repr(sorted(config.items()))
-                if key not in seen:
-                    seen.add(key)
-                    self._points.append((units, config))
-                    if len(self._points) > MAX_GRID_SIZE:
-                        self._too_large()
-                return
-            param = space.params[names[i]]
+                if key in seen or (forbid and forbid.is_forbidden(config)):
+                    continue
+                seen.add(key)
+                self._points.append((units, config))
+                if len(self._points) > MAX_GRID_SIZE:
+                    self._too_large()
+                continue
+            param = params[i]
             if not space.is_active(param.name, config):
-                walk(i + 1, config, units + [0.5] if param.searchable else units)
+                stack.append((i + 1, config, units + [0.5] if param.searchable else units))
             elif not param.searchable:
-                walk(i + 1, {**config, param.name: param.from_unit(0.5)}, units)
+                stack.append((i + 1, {**config, param.name: param.from_unit(0.5)}, units))
             else:
-                for value in self._axes[param.name]:
-                    walk(i + 1, {**config, param.name: value}, units + [param.to_unit(value)])
-
-        walk(0, {}, [])
+                for value in reversed(self._axes[param.name]):
+                    stack.append((i + 1, {**config, param.name: value},
+                                  units + [param.to_unit(value)]))
 
     def _too_large(self) -> None:
         raise SpaceError(f"{self.space.source}: study.sampler: the grid has more than "

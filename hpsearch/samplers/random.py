@@ -17,4 +17,5 @@ class RandomSampler(Sampler):
         import numpy as np
 
         self._check_index(index)
-        return np.random.default_rng([self.seed, index]).random(self.space.dim).tolist()
+        u = np.random.default_rng([self.seed, index]).random(self.space.dim).tolist()
+        return self._allowed(u, index)

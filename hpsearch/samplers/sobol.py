@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpsearch.errors import SpaceError
 from hpsearch.samplers.base import Sampler
 from hpsearch.space import Space
 
-__all__ = ["SobolSampler"]
+__all__ = ["SobolSampler", "MAX_SOBOL_DIM"]
+
+MAX_SOBOL_DIM = 21201
+"""scipy's Sobol' engine has direction numbers for this many dimensions."""
 
 
 class SobolSampler(Sampler):
@@ -21,6 +25,10 @@ class SobolSampler(Sampler):
 
     def __init__(self, space: Space, *, seed: int) -> None:
         super().__init__(space, seed=seed)
+        if space.dim > MAX_SOBOL_DIM:
+            raise SpaceError(f"{space.source}: study.sampler: Sobol' sequences have at most "
+                             f"{MAX_SOBOL_DIM} dimensions and the space has {space.dim} "
+                             f"searchable parameters; use random")
         self._engine: Any = None
         self._position = 0
 
@@ -47,4 +55,4 @@ class SobolSampler(Sampler):
             self._engine.fast_forward(index - self._position)
         point = self._engine.random(1)[0].tolist()
         self._position = index + 1
-        return point
+        return self._allowed(point, index)

@@ -1,20 +1,24 @@
 """Search spaces: the TOML file, its validation, conditions and the unit-cube mapping.
 
-A space file has four tables: ``[study]`` (name, metric, direction, sampler, trials, seed,
-grid_points), ``[objective]`` (kind = builtin | command | python and their settings),
-``[trainer]`` (fixed trainer settings, checked by the trainer) and ``[params]``::
+A space file has the tables ``[study]`` (name, metric, direction, sampler, trials, seed,
+grid_points, pruner, n_startup_trials, tie_breaker, max_consecutive_failures), ``[objective]``
+(kind = builtin | command | python and their settings), ``[trainer]`` (fixed trainer settings,
+checked by the trainer), ``[params]``, and optionally ``[pruner]`` (checked by
+:func:`hpsearch.pruners.parse_pruner_table`) and ``[[forbid]]`` (forbidden combinations)::
 
     space = load_space("space.toml")
     config = space.from_unit([0.2, 0.7, ...])   # len == space.dim; inactive params are absent
 
 The package, bottom up (each module imports only those above it in this list)::
 
-    values      is_number, same_value, fmt, tidy, clamp_unit: value helpers for messages/checks
+    values      is_number, same_value, fmt, one_line, tidy, clamp_unit: value helpers
+    study       StudyConfig (the [study] table), SAMPLER_NAMES, DEFAULT_GRID_POINTS, limits
     params      Param (the unit-cube contract), Choice, Fixed
     numeric     Uniform, LogUniform, LogOneMinus, IntParam; one Transform for both log scales
     conditions  ``when``: normal form, checks, dependency order, pruning
-    study       StudyConfig (the [study] table), SAMPLER_NAMES, DEFAULT_GRID_POINTS
+    forbid      [[forbid]]: when-tables and safe expressions, parsed, never eval'ed
     tables      each table of a parsed file turned into checked objects; PARAM_TYPES
+                (the [pruner] table is checked by hpsearch.pruners, imported when parsed)
     model       Space
     files       parse_space, load_space, dump_toml
 
@@ -32,13 +36,19 @@ from hpsearch.space.numeric import (
     Uniform,
 )
 from hpsearch.space.params import Choice, Fixed, Param
-from hpsearch.space.study import DEFAULT_GRID_POINTS, DIRECTIONS, SAMPLER_NAMES, StudyConfig
+from hpsearch.space.study import (
+    DEFAULT_GRID_POINTS, DEFAULT_MAX_CONSECUTIVE_FAILURES, DEFAULT_STARTUP_TRIALS, DIRECTIONS,
+    MAX_DB_INT, MAX_GRID_POINTS, SAMPLER_NAMES, StudyConfig,
+)
+from hpsearch.space.forbid import Forbid, ForbidRule, forbidden_share, parse_forbid
 from hpsearch.space.tables import OBJECTIVE_KINDS, PARAM_TYPES
 from hpsearch.space.values import clamp_unit, fmt, is_number, same_value, tidy
 
 __all__ = [
     "Space", "StudyConfig", "load_space", "parse_space", "dump_toml", "PARAM_TYPES",
-    "OBJECTIVE_KINDS", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS",
+    "OBJECTIVE_KINDS", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
+    "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT",
+    "Forbid", "ForbidRule", "parse_forbid", "forbidden_share",
     "Param", "NumericParam", "LogScaled", "Uniform", "LogUniform", "LogOneMinus", "IntParam",
     "Choice", "Fixed", "Transform", "LOG", "LOG_ONE_MINUS",
     "is_number", "same_value", "fmt", "tidy", "clamp_unit",

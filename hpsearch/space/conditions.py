@@ -14,7 +14,7 @@ from typing import Any
 
 from hpsearch.errors import SpaceError
 from hpsearch.space.params import Choice, Fixed, Param
-from hpsearch.space.values import fmt, is_number
+from hpsearch.space.values import fmt, is_finite_plain
 
 __all__ = ["normalise_when", "condition_value_ok", "order_params", "prune_conditions"]
 
@@ -27,7 +27,7 @@ def normalise_when(name: str, when: Any) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for key, value in when.items():
         values = value if isinstance(value, list) else [value]
-        if not values or not all(is_number(v) or isinstance(v, (str, bool)) for v in values):
+        if not values or not all(is_finite_plain(v) for v in values):
             raise SpaceError(f"params.{name}: when.{key} must be a value or a non-empty list "
                              f"of values (got {fmt(value)})")
         out[key] = list(values)
@@ -56,22 +56,28 @@ def order_params(params: Mapping[str, Param]) -> dict[str, Param]:
                     raise SpaceError(f"params.{name}: when.{key} = {fmt(v)} is not a value of "
                                      f"{key} ({among})")
     ordered: dict[str, Param] = {}
-    visiting: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in ordered:
-            return
-        if name in visiting:
-            cycle = " -> ".join([*visiting[visiting.index(name):], name])
-            raise SpaceError(f"params.{name}: conditions form a cycle ({cycle})")
-        visiting.append(name)
-        for key in params[name].when or {}:
-            visit(key)
-        visiting.pop()
-        ordered[name] = params[name]
-
-    for name in params:
-        visit(name)
+    # Depth-first with an explicit stack (a chain of thousands of conditions must not hit
+    # Python's recursion limit): each entry is a name and an iterator over its parents.
+    for root in params:
+        if root in ordered:
+            continue
+        path: list[str] = [root]
+        on_path = {root}
+        parents = [iter(params[root].when or {})]
+        while path:
+            key = next(parents[-1], None)
+            if key is None:
+                done = path.pop()
+                on_path.discard(done)
+                parents.pop()
+                ordered[done] = params[done]
+            elif key in on_path:
+                cycle = " -> ".join([*path[path.index(key):], key])
+                raise SpaceError(f"params.{key}: conditions form a cycle ({cycle})")
+            elif key not in ordered:
+                path.append(key)
+                on_path.add(key)
+                parents.append(iter(params[key].when or {}))
     return ordered
 
 

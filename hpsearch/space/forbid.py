@@ -35,7 +35,8 @@ from typing import Any, Callable
 
 from hpsearch.errors import SpaceError
 
-__all__ = ["ForbidRule", "Forbid", "parse_forbid", "forbidden_share", "MAX_EXPR_LENGTH"]
+__all__ = ["ForbidRule", "Forbid", "parse_forbid", "forbidden_share", "forbid_names",
+           "MAX_EXPR_LENGTH"]
 
 MAX_EXPR_LENGTH = 1000
 """Longer expressions are refused (nobody writes one; a huge one only costs parse time)."""
@@ -349,6 +350,13 @@ def _parse(tables: Any, params: Mapping[str, Any]) -> Forbid:
             test = _Compiler(params, f"{where}.expr").compile(expr).run
         rules.append(ForbidRule(when=when, expr=expr, _test=test))
     return Forbid(tuple(rules))
+
+
+def forbid_names(expr: str) -> set[str]:
+    """The parameter names an (already checked) expression refers to; ``true``/``false``
+    count as the constants they are when no parameter has that name."""
+    tree = ast.parse(expr.strip(), mode="eval")
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - {"true", "false"}
 
 
 def forbidden_share(space: Any, forbid: Forbid | None = None, *, n: int = 10_000,

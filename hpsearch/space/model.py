@@ -17,24 +17,32 @@ from typing import Any
 
 from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import order_params, prune_conditions
+from hpsearch.space.forbid import Forbid, forbid_names, parse_forbid
 from hpsearch.space.params import Param
 from hpsearch.space.study import StudyConfig
-from hpsearch.space.tables import TABLES, check_objective, param_from_table, study_from_table
-from hpsearch.space.values import fmt, same_value
+from hpsearch.space.tables import (
+    TABLES, check_objective, param_from_table, pruner_from_table, study_from_table,
+)
+from hpsearch.space.values import fmt, one_line, same_value
 
-__all__ = ["Space"]
+__all__ = ["Space", "kept_rules"]
 
 
 class Space:
     """A validated search space. Build it with :func:`~hpsearch.space.load_space` or :meth:`Space.from_dict`."""
 
     def __init__(self, *, source: str, study: StudyConfig, objective: dict[str, Any],
-                 trainer: dict[str, Any], params: dict[str, Param]) -> None:
+                 trainer: dict[str, Any], params: dict[str, Param], forbid: Forbid | None = None,
+                 pruner_settings: Any = None) -> None:
         self.source = source
         self.study = study
         self.objective = objective
         self.trainer = trainer
         self.params = params  # dependency order: parents before the params conditioned on them
+        self.forbid = forbid if forbid is not None else Forbid()
+        # The [pruner] table (hpsearch.pruners.PrunerSettings), checked for study.pruner.
+        self.pruner_settings = (pruner_settings if pruner_settings is not None
+                                else pruner_from_table({}, study.pruner))
 
     @property
     def search_params(self) -> list[Param]:
@@ -48,14 +56,27 @@ class Space:
 
     def is_active(self, name: str, config: Mapping[str, Any]) -> bool:
         """Whether ``name``'s condition holds in ``config`` (parents must be active too)."""
-        when = self.params[name].when
-        if not when:
-            return True
-        return all(
-            key in config and self.is_active(key, config)
-            and any(same_value(config[key], v) for v in allowed)
-            for key, allowed in when.items()
-        )
+        return self._active(name, config, {})
+
+    def _active(self, name: str, config: Mapping[str, Any], memo: dict[str, bool]) -> bool:
+        # Iterative, with the answers for ancestors kept in ``memo``: a chain of thousands of
+        # conditions neither recurses nor costs quadratic time in from_unit.
+        stack = [name]
+        while stack:
+            current = stack[-1]
+            if current in memo:
+                stack.pop()
+                continue
+            when = self.params[current].when or {}
+            todo = [k for k in when if k in config and k not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            memo[current] = all(
+                key in config and memo[key] and any(same_value(config[key], v) for v in allowed)
+                for key, allowed in when.items())
+            stack.pop()
+        return memo[name]
 
     def from_unit(self, u: Sequence[float]) -> dict[str, Any]:
         """The configuration at unit vector ``u``: fixed params included, inactive ones absent."""
@@ -63,10 +84,11 @@ class Space:
         if len(u) != self.dim:
             raise ValueError(f"expected {self.dim} unit coordinates, got {len(u)}")
         config: dict[str, Any] = {}
+        memo: dict[str, bool] = {}  # valid throughout: parents come first and never change
         coords = iter(u)
         for name, param in self.params.items():
             coord = next(coords) if param.searchable else 0.5
-            if self.is_active(name, config):
+            if self._active(name, config, memo):
                 config[name] = param.from_unit(coord)
         return config
 
@@ -81,8 +103,14 @@ class Space:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole space as a TOML-ready dict (feed it to :func:`~hpsearch.space.dump_toml`)."""
-        return {"study": self.study.to_dict(), "objective": dict(self.objective),
-                "trainer": dict(self.trainer), "params": self.params_dict()}
+        d = {"study": self.study.to_dict(), "objective": dict(self.objective),
+             "trainer": dict(self.trainer), "params": self.params_dict()}
+        pruner = self.pruner_settings.to_dict()
+        if pruner:
+            d["pruner"] = pruner
+        if self.forbid:
+            d["forbid"] = self.forbid.to_list()
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, source: str = "<stored>") -> Space:
@@ -90,7 +118,9 @@ class Space:
         try:
             return cls._from_dict(d, source)
         except SpaceError as exc:
-            raise SpaceError(f"{source}: {exc}") from exc
+            raise SpaceError(one_line(f"{source}: {exc}")) from exc
+        except RecursionError as exc:  # a value nested thousands deep (a fixed list, say)
+            raise SpaceError(one_line(f"{source}: a value is nested too deeply")) from exc
 
     @classmethod
     def _from_dict(cls, d: Mapping[str, Any], source: str) -> Space:
@@ -98,14 +128,24 @@ class Space:
             raise SpaceError(f"a space must be a table (got {type(d).__name__})")
         for key, value in d.items():
             if key not in TABLES:
-                raise SpaceError(f"unknown table [{key}] (expected {', '.join(TABLES)})")
-            if not isinstance(value, Mapping):
+                raise SpaceError(f"unknown table [{fmt(key)}] (expected {', '.join(TABLES)})")
+            if key != "forbid" and not isinstance(value, Mapping):
                 raise SpaceError(f"{key}: must be a table (got {fmt(value)})")
         study = study_from_table(d.get("study", {}), source)
         objective = check_objective(dict(d.get("objective", {})))
-        raw = {name: param_from_table(name, table) for name, table in d.get("params", {}).items()}
+        if not d.get("params"):
+            # A space with no parameter runs the same thing every trial: almost surely a
+            # mistake. A configuration run on purpose names its values as fixed parameters.
+            raise SpaceError("params: nothing to search: [params] is empty (add a parameter, "
+                             "or give fixed values such as lr = 0.01 to run one configuration)")
+        raw = {name: param_from_table(name, table) for name, table in d["params"].items()}
+        params = order_params(raw)
+        pruner_settings = pruner_from_table(_pruner_table(d, study.pruner, objective, raw),
+                                            study.pruner)
+        forbid = parse_forbid(d.get("forbid"), params)
         return cls(source=source, study=study, objective=objective,
-                   trainer=dict(d.get("trainer", {})), params=order_params(raw))
+                   trainer=dict(d.get("trainer", {})), params=params, forbid=forbid,
+                   pruner_settings=pruner_settings)
 
     def with_params(self, params: Mapping[str, Param]) -> Space:
         """A copy with some parameters replaced or added (used by refine).
@@ -124,10 +164,67 @@ class Space:
         except SpaceError as exc:
             raise SpaceError(f"{self.source}: {exc}") from exc
         return Space(source=self.source, study=self.study, objective=dict(self.objective),
-                     trainer=dict(self.trainer), params=ordered)
+                     trainer=dict(self.trainer), params=ordered,
+                     forbid=kept_rules(self.forbid.to_list(), ordered),
+                     pruner_settings=self.pruner_settings)
+
+    def with_forbid(self, tables: Any) -> Space:
+        """A copy whose ``[[forbid]]`` rules are ``tables`` (another round's, the file's), less
+        those that cannot match in this space (see :func:`kept_rules`)."""
+        return Space(source=self.source, study=self.study, objective=dict(self.objective),
+                     trainer=dict(self.trainer), params=self.params,
+                     forbid=kept_rules(tables or [], self.params),
+                     pruner_settings=self.pruner_settings)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Space) and self.to_dict() == other.to_dict()
 
     def __repr__(self) -> str:
         return f"Space(source={self.source!r}, study={self.study.name!r}, params={list(self.params)})"
+
+
+def kept_rules(tables: list[dict[str, Any]], params: Mapping[str, Param]) -> Forbid:
+    """The ``[[forbid]]`` tables that still mean something with ``params`` (a refined round's):
+    a rule naming a removed parameter, or a ``when`` value a narrowed parameter no longer takes,
+    can never match and is dropped; ``when`` lists keep the values still possible."""
+    rules = []
+    for table in tables:
+        expr, when = table.get("expr"), table.get("when")
+        if expr is not None and not forbid_names(expr) <= params.keys():
+            continue
+        kept: dict[str, Any] = {}
+        if when:
+            kept["when"] = {k: [v for v in (vs if isinstance(vs, list) else [vs])
+                                if k in params and params[k].contains(v)]
+                            for k, vs in when.items()}
+            if not all(kept["when"].values()):
+                continue
+        if expr is not None:
+            kept["expr"] = expr
+        try:  # an expression whose kinds no longer fit (a choice narrowed to strings) is dropped
+            rules.extend(parse_forbid([kept], params).rules)
+        except SpaceError:
+            continue
+    return Forbid(tuple(rules))
+
+
+def _pruner_table(d: Mapping[str, Any], pruner: str, objective: Mapping[str, Any],
+                  params: Mapping[str, Param]) -> dict[str, Any]:
+    """The ``[pruner]`` table, with Hyperband's ``max_resource`` taken from the built-in
+    trainer's epochs when the file leaves it out: the largest step a builtin trial reports is
+    its last epoch (the ``epochs`` parameter's upper bound when epochs are searched)."""
+    table = dict(d.get("pruner", {}) or {})
+    if (pruner != "hyperband" or "max_resource" in table
+            or objective.get("kind", "builtin") != "builtin"):
+        return table
+    epochs = params.get("epochs")
+    high = getattr(epochs, "high", None)
+    if high is None and epochs is not None:
+        high = max((v for v in getattr(epochs, "values", ()) if isinstance(v, int)), default=None)
+    if high is None:
+        from hpsearch.trainer.config import TrainerSettings
+
+        high = (d.get("trainer") or {}).get("epochs", TrainerSettings.epochs)
+    if isinstance(high, int) and not isinstance(high, bool) and high >= 1:
+        table["max_resource"] = high
+    return table

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hpsearch.space.params import Param, invert
+from hpsearch.space.study import MAX_GRID_POINTS
 from hpsearch.space.values import clamp_unit, fmt, is_int, is_number, tidy
 
-__all__ = ["NumericParam", "Transform", "LOG", "LOG_ONE_MINUS", "LogScaled", "Uniform",
+__all__ = ["MAX_STEPS", "NumericParam", "Transform", "LOG", "LOG_ONE_MINUS", "LogScaled", "Uniform",
            "LogUniform", "LogOneMinus", "IntParam"]
 
 
@@ -33,6 +34,9 @@ class Transform:
     def bounds(self, low: float, high: float) -> tuple[float, float]:
         return self.forward(low), self.forward(high)
 
+
+MAX_STEPS = 2**53
+"""The most values a float parameter's ``step`` may give (floats are exact up to 2**53)."""
 
 LOG = Transform("log", math.log, math.exp)
 # log1p/expm1 keep full precision for x close to 1 (β = 0.9999 has 1 - β = 1e-4 exactly).
@@ -65,9 +69,15 @@ class NumericParam(Param):
             if self.step > self.high - self.low:
                 self._fail(f"step ({fmt(self.step)}) is larger than the range "
                            f"[{fmt(self.low)}, {fmt(self.high)}]")
+            if self.kind != "int" and (self.high - self.low) / self.step > MAX_STEPS:
+                # Beyond 2**53 steps low + k*step is no longer exact (and 1e308/0.3 overflows).
+                self._fail(f"step ({fmt(self.step)}) cuts [{fmt(self.low)}, {fmt(self.high)}] "
+                           f"into more than {MAX_STEPS} values; use a larger step or none")
         gp = self.grid_points
         if gp is not None and (not is_int(gp) or gp < 1):
             self._fail(f"grid_points must be a positive integer (got {fmt(gp)})")
+        if gp is not None and gp > MAX_GRID_POINTS:
+            self._fail(f"grid_points must be at most {MAX_GRID_POINTS} (got {fmt(gp)})")
         super().__post_init__()
 
     @property

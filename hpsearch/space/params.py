@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hpsearch.errors import SpaceError
-from hpsearch.space.values import clamp_unit, fmt, is_number, same_value, tidy
+from hpsearch.space.study import MAX_GRID_POINTS
+from hpsearch.space.values import clamp_unit, fmt, is_finite_plain, same_value, tidy, value_key
 
 __all__ = ["Param", "Choice", "Fixed", "invert"]
 
@@ -67,13 +68,18 @@ class Param(ABC):
         if self.grid is not None:
             if not isinstance(self.grid, list) or not self.grid:
                 self._fail(f"grid must be a non-empty list of values (got {fmt(self.grid)})")
+            if len(self.grid) > MAX_GRID_POINTS:
+                self._fail(f"grid has {len(self.grid)} values; at most {MAX_GRID_POINTS} "
+                           f"can be searched")
             grid: list[Any] = []
+            seen: set[tuple[str, Any]] = set()
             for v in self.grid:
-                if not self.contains(v):
+                if isinstance(v, (list, dict)) or not self.contains(v):
                     self._fail(f"grid value {fmt(v)} is not a possible value of this parameter")
                 v = self._coerce(v)
-                if any(same_value(v, w) for w in grid):
+                if value_key(v) in seen:
                     self._fail(f"grid value {fmt(v)} is listed twice")
+                seen.add(value_key(v))
                 grid.append(v)
             object.__setattr__(self, "grid", grid)
 
@@ -105,14 +111,13 @@ class Param(ABC):
             return list(self.grid)
         n = getattr(self, "grid_points", None) or default_points
         units = [0.5] if n == 1 else [i / (n - 1) for i in range(n)]
-        values: list[Any] = []
+        values: dict[tuple[str, Any], Any] = {}
         for u in units:
             v = self.from_unit(u)
             if isinstance(v, float) and self.contains(tidy(v)):
                 v = tidy(v)
-            if not any(same_value(v, w) for w in values):
-                values.append(v)
-        return values
+            values.setdefault(value_key(v), v)
+        return list(values.values())
 
     def _extra(self) -> dict[str, Any]:
         """Type-specific keys of :meth:`to_dict`."""
@@ -161,11 +166,16 @@ class Choice(Param):
         values = self.values
         if not isinstance(values, (list, tuple)) or not values:
             self._fail(f"values must be a non-empty list (got {fmt(values)})")
-        for i, v in enumerate(values):
-            if not (is_number(v) or isinstance(v, (str, bool))):
-                self._fail(f"values must be numbers, strings or booleans (got {fmt(v)})")
-            if any(same_value(v, w) for w in values[:i]):
+        if len(values) > MAX_GRID_POINTS:
+            self._fail(f"values has {len(values)} entries; at most {MAX_GRID_POINTS} can be "
+                       f"searched")
+        seen: set[tuple[str, Any]] = set()
+        for v in values:
+            if not is_finite_plain(v):
+                self._fail(f"values must be finite numbers, strings or booleans (got {fmt(v)})")
+            if value_key(v) in seen:
                 self._fail(f"duplicate value {fmt(v)} in values {fmt(list(values))}")
+            seen.add(value_key(v))
         object.__setattr__(self, "values", tuple(values))
         super().__post_init__()
 
@@ -210,8 +220,8 @@ class Fixed(Param):
 
     def __post_init__(self) -> None:
         if not _is_plain(self.value):
-            self._fail(f"a fixed value must be a number, string, boolean or a list of them "
-                       f"(got {type(self.value).__name__})")
+            self._fail(f"a fixed value must be a finite number, string, boolean or a list of "
+                       f"them (got {fmt(self.value)})")
         if self.grid is not None:
             self._fail("a fixed parameter takes no grid")
 
@@ -237,6 +247,12 @@ class Fixed(Param):
 
 
 def _is_plain(value: Any) -> bool:
-    if isinstance(value, list):
-        return all(_is_plain(v) for v in value)
-    return is_number(value) or isinstance(value, (str, bool))
+    # Iterative: a fixed list nested thousands deep must not hit the recursion limit.
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, list):
+            stack.extend(v)
+        elif not is_finite_plain(v):
+            return False
+    return True

@@ -1,9 +1,15 @@
-"""The ``[study]`` table: name, metric, direction, sampler, trials, seed, grid_points.
+"""The ``[study]`` table: name, metric, direction, sampler, trials, seed, grid_points, and the
+run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures).
 
 The sampler names are part of the file's grammar and are listed here, below the samplers:
 :mod:`hpsearch.samplers` imports the space, never the reverse, and its registry
 (``hpsearch.samplers.SAMPLERS``) implements exactly these names (a test keeps the two equal).
-A new sampler adds its name here and its class there.
+A new sampler adds its name here and its class there. The pruner names are checked against
+:data:`hpsearch.pruners.PRUNERS` when the ``[pruner]`` table is parsed (:mod:`.tables`).
+
+Integers that storage keeps in 32-bit columns (seed, trials) are refused above
+:data:`MAX_DB_INT` here, at ``validate``: SQLite would take them and PostgreSQL refuse them
+only at the first write.
 """
 
 from __future__ import annotations
@@ -15,17 +21,42 @@ from typing import Any
 from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_int
 
-__all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS"]
+__all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
+           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT"]
 
-SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid")
+SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto")
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 DEFAULT_GRID_POINTS = 5
 """Grid points per numeric parameter when neither the param nor ``[study]`` says."""
+MAX_GRID_POINTS = 100_000
+"""More grid points (per parameter, or values of a choice) cannot be searched: the whole grid
+is refused above this size anyway (``hpsearch.samplers.MAX_GRID_SIZE`` is the same number)."""
+DEFAULT_STARTUP_TRIALS = 10
+"""Sobol trials per round before a model sampler (tpe, gp, cmaes, auto) proposes."""
+DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
+"""A run stops after this many failed trials in a row while the study has no success."""
+MAX_DB_INT = 2**31 - 1
+"""The largest seed or trial count: storage keeps them in 32-bit integer columns."""
+
+# Run settings: written by to_dict only when they differ from the default, so the stored
+# space of a study that does not use them is what it was before they existed.
+_OPTIONAL_DEFAULTS: dict[str, Any] = {
+    "grid_points": None, "pruner": "none", "n_startup_trials": DEFAULT_STARTUP_TRIALS,
+    "tie_breaker": None, "max_consecutive_failures": DEFAULT_MAX_CONSECUTIVE_FAILURES,
+}
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """The ``[study]`` table. ``grid_points`` (None = 5) is the grid sampler's default count."""
+    """The ``[study]`` table.
+
+    ``grid_points`` (None = 5) is the grid sampler's default count; ``pruner`` names the
+    pruner (none, median, asha, hyperband; its settings are the ``[pruner]`` table);
+    ``n_startup_trials`` the Sobol trials per round before a model sampler; ``tie_breaker``
+    a secondary metric that orders trials with equal values (None: the report's default);
+    ``max_consecutive_failures`` how many failed trials in a row stop a run while the study has
+    no success (0: never stop).
+    """
 
     name: str
     metric: str = "val_accuracy"
@@ -34,6 +65,10 @@ class StudyConfig:
     trials: int = 20
     seed: int = 0
     grid_points: int | None = None
+    pruner: str = "none"
+    n_startup_trials: int = DEFAULT_STARTUP_TRIALS
+    tie_breaker: str | None = None
+    max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -46,17 +81,33 @@ class StudyConfig:
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLER_NAMES:
             raise SpaceError(f"study.sampler: unknown sampler {fmt(self.sampler)} "
                              f"(known: {', '.join(SAMPLER_NAMES)})")
-        if not is_int(self.trials) or self.trials < 1:
-            raise SpaceError(f"study.trials: must be an integer >= 1 (got {fmt(self.trials)})")
-        if not is_int(self.seed) or self.seed < 0:
-            raise SpaceError(f"study.seed: must be a non-negative integer (got {fmt(self.seed)})")
-        gp = self.grid_points
-        if gp is not None and (not is_int(gp) or gp < 1):
-            raise SpaceError(f"study.grid_points: must be an integer >= 1 (got {fmt(gp)})")
+        _check_int("trials", self.trials, 1, MAX_DB_INT)
+        _check_int("seed", self.seed, 0, MAX_DB_INT)
+        if self.grid_points is not None:
+            _check_int("grid_points", self.grid_points, 1, MAX_GRID_POINTS)
+        if not isinstance(self.pruner, str) or not self.pruner.strip():
+            raise SpaceError(f"study.pruner: must be a pruner name such as median "
+                             f"(got {fmt(self.pruner)})")
+        _check_int("n_startup_trials", self.n_startup_trials, 0, MAX_DB_INT)
+        _check_int("max_consecutive_failures", self.max_consecutive_failures, 0, MAX_DB_INT)
+        tb = self.tie_breaker
+        if tb is not None and (not isinstance(tb, str) or not tb.strip()):
+            raise SpaceError(f"study.tie_breaker: must be a metric name such as val_loss "
+                             f"(got {fmt(tb)})")
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``[study]`` table; ``grid_points`` only when set."""
+        """The ``[study]`` table; optional settings only when they differ from the default."""
         d = dataclasses.asdict(self)
-        if d["grid_points"] is None:
-            del d["grid_points"]
+        for key, default in _OPTIONAL_DEFAULTS.items():
+            if d[key] == default:
+                del d[key]
         return d
+
+
+def _check_int(key: str, value: Any, low: int, high: int) -> None:
+    if not is_int(value) or value < low:
+        what = "a non-negative integer" if low == 0 else f"an integer >= {low}"
+        raise SpaceError(f"study.{key}: must be {what} (got {fmt(value)})")
+    if value > high:
+        why = " (storage keeps it in a 32-bit integer)" if high == MAX_DB_INT else ""
+        raise SpaceError(f"study.{key}: must be at most {high}{why} (got {fmt(value)})")

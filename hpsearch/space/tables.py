@@ -21,13 +21,14 @@ from hpsearch.space.study import StudyConfig
 from hpsearch.space.values import fmt
 
 __all__ = ["PARAM_TYPES", "OBJECTIVE_KINDS", "TABLES", "study_from_table", "check_objective",
-           "param_from_table"]
+           "param_from_table", "pruner_from_table"]
 
 PARAM_TYPES: dict[str, type[Param]] = {
     cls.kind: cls for cls in (Uniform, LogUniform, IntParam, Choice, LogOneMinus, Fixed)
 }
 OBJECTIVE_KINDS = ("builtin", "command", "python")
-TABLES = ("study", "objective", "trainer", "params")
+TABLES = ("study", "objective", "trainer", "params", "pruner", "forbid")
+"""Top-level keys of a space file; ``forbid`` is an array of tables (``[[forbid]]``)."""
 FUNCTION_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -91,3 +92,17 @@ def param_from_table(name: Any, table: Any) -> Param:
     if "when" in table:
         table["when"] = normalise_when(name, table["when"])
     return cls(name, **table)
+
+
+def pruner_from_table(table: Any, kind: str) -> Any:
+    """The ``[pruner]`` table checked for the study's pruner ``kind``: a
+    :class:`hpsearch.pruners.PrunerSettings` (an unknown ``kind`` is a ``study.pruner`` error)."""
+    # The pruners own their settings; their package imports nothing of hpsearch but errors.
+    from hpsearch.pruners import parse_pruner_table
+
+    # parse_pruner_table starts its messages with the source; Space.from_dict adds the file.
+    marker = "\0pruner"
+    try:
+        return parse_pruner_table(table, marker, kind=kind)
+    except SpaceError as exc:
+        raise SpaceError(str(exc).removeprefix(f"{marker}: ")) from exc

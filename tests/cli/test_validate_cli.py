@@ -198,8 +198,69 @@ def test_validate_checks_the_builtin_trainer_settings_and_params(tmp_path):
     ]
     for i, (text, message) in enumerate(cases):
         path = tmp_path / f"s{i}.toml"
-        path.write_text('[study]\nname = "v"\n' + text)
+        params = "" if "[params]" in text else "\n[params]\nlearning_rate = 0.01\n"
+        path.write_text('[study]\nname = "v"\n' + text + params)
         r = CliRunner().invoke(cli, ["validate", str(path)])
         assert r.exit_code == 2, (text, r.output)
         assert message in r.stderr and str(path) in r.stderr, (text, r.stderr)
         assert "Traceback" not in r.output
+
+
+# ---------------------------------------------------------------- sampler, forbid, limits (A2)
+FORBID_SPACE = """[study]
+name = "f"
+sampler = "{sampler}"
+[objective]
+kind = "command"
+argv = ["true"]
+[params]
+optimizer = {{ type = "choice", values = ["sgd", "adam"] }}
+batch_size = {{ type = "choice", values = [64, 256, 512] }}
+[[forbid]]
+when = {{ optimizer = "sgd", batch_size = [256, 512] }}
+"""
+
+
+@pytest.mark.parametrize("sampler", ["random", "sobol", "grid", "tpe", "auto"])
+def test_validate_reports_sampler_and_forbidden_share(tmp_path, sampler: str) -> None:
+    from hpsearch.validate import validate_space
+
+    path = tmp_path / "f.toml"
+    path.write_text(FORBID_SPACE.format(sampler=sampler))
+    result = validate_space(path, samples=4)
+    assert result.sampler == sampler
+    assert result.forbidden_share == pytest.approx(2 / 6, abs=0.02)
+    assert len(result.configs) == 4
+    assert not any(result.space.forbid.is_forbidden(c) for c in result.configs)
+    r = validate(str(path))
+    assert r.exit_code == 0 and f"sampler={sampler}" in r.stdout
+
+
+def test_validate_refuses_a_space_with_nothing_allowed(tmp_path) -> None:
+    path = tmp_path / "f.toml"
+    path.write_text(FORBID_SPACE.format(sampler="random")
+                    + '[[forbid]]\nwhen = { batch_size = [64, 256, 512] }\n')
+    r = validate(str(path))
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.strip() == (f"error: {path}: forbid: the [[forbid]] tables forbid every "
+                                f"configuration (none allowed in 10000 random draws)")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[study]\nname = "v"\nseed = 2147483648\n[params]\nx = 1\n',
+     "study.seed: must be at most 2147483647"),
+    ('[study]\nname = "v"\ngrid_points = 1000000000\n[params]\nlearning_rate = 0.01\n',
+     "study.grid_points: must be at most 100000 (got 1000000000)"),
+    ('[study]\nname = "v"\n[params]\nx = nan\n', "params.x: a fixed value must be a finite"),
+    ('[study]\nname = "v"\n[params]\n', "params: nothing to search"),
+    ('[study]\nname = "v"\nsampler = "bayes"\n[params]\nx = 1\n',
+     "study.sampler: unknown sampler bayes (known: random, sobol, grid, tpe, gp, cmaes, auto)"),
+    ('[study]\nname = "v"\n[params]\nx = { type = "choice", values = ["a\\nb", "a\\nb"] }\n',
+     r"params.x: duplicate value a\nb"),
+])
+def test_validate_limits_are_one_line_exit_2(tmp_path, text: str, message: str) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    r = validate(str(path))
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.output

@@ -178,14 +178,18 @@ def test_a_model_that_only_finds_forbidden_points_falls_back_to_random() -> None
 
 
 # ---------------------------------------------------------------------------- auto
-def test_auto_picks_tpe_with_choices_and_gp_for_few_numeric_trials() -> None:
-    assert pick(space_of(MIXED), 20) == "tpe"
-    assert pick(space_of(NUMERIC), 20) == "gp"
-    assert pick(space_of(NUMERIC), 10_000) == "tpe"
+def test_auto_picks_tpe_with_choices_and_alternates_tpe_gp_for_few_numeric_trials() -> None:
+    assert pick(space_of(MIXED), 20, 13) == "tpe"
+    assert [pick(space_of(NUMERIC), 20, i) for i in (12, 13)] == ["tpe", "gp"]
+    assert pick(space_of(NUMERIC), 10_000, 13) == "tpe"
     space = space_of(NUMERIC)
     history = seeded_history(space)
-    assert AutoSampler(space, seed=0).propose(history, [], index=12).method == "gp"
-    assert AutoSampler(space, seed=0).propose(history, [], index=3).method == "sobol"
+    auto = AutoSampler(space, seed=0)
+    assert auto.propose(history, [], index=13).method == "gp"
+    assert auto.propose(history, [], index=12).method == "tpe"
+    assert auto.propose(history, [], index=3).method == "sobol"
+    gp = GPSampler(space, seed=0).propose(history, [], index=13)
+    assert auto.propose(history, [], index=13).params == gp.params
 
 
 def test_auto_gives_the_proposal_of_the_model_it_picked() -> None:

@@ -93,7 +93,7 @@ ERRORS = [
     ('x = { type = "log_one_minus", low = 0, high = 0.5 }', P + "x: log_one_minus needs 0 < low"),
     ('x = { type = "choice", values = [] }', P + "x: values must be a non-empty list"),
     ('x = { type = "choice", values = ["a", "b", "a"] }', P + 'x: duplicate value a in values [a, b, a]'),
-    ('x = { type = "choice", values = [[1], 2] }', P + "x: values must be numbers, strings or booleans"),
+    ('x = { type = "choice", values = [[1], 2] }', P + "x: values must be finite numbers, strings or booleans"),
     ('x = { type = "uniform", low = 0, high = 1, step = 0 }', P + "x: step must be a positive number (got 0)"),
     ('x = { type = "uniform", low = 0, high = 1, step = 2 }',
      P + "x: step (2) is larger than the range [0, 1]"),
@@ -115,7 +115,7 @@ ERRORS = [
      P + "a: conditions form a cycle (a -> b -> a)"),
     ('x = { type = "uniform", low = 0, high = 1, when = {} }', P + "x: when must be a non-empty table"),
     ('"my-param" = 1', P + "my-param: a parameter name must be an identifier"),
-    ("x = { type = 'fixed', value = 1979-05-27 }", P + "x: a fixed value must be a number"),
+    ("x = { type = 'fixed', value = 1979-05-27 }", P + "x: a fixed value must be a finite number"),
 ]
 
 
@@ -128,7 +128,7 @@ def test_param_errors(params: str, message: str) -> None:
 
 STUDY_ERRORS = [
     ('direction = "maximise"', "space.toml: study.direction: must be maximize or minimize (got maximise)"),
-    ('sampler = "tpe2"', "space.toml: study.sampler: unknown sampler tpe2 (known: random, sobol, grid)"),
+    ('sampler = "tpe2"', "space.toml: study.sampler: unknown sampler tpe2 (known: random, sobol, grid, tpe, gp, cmaes, auto)"),
     ("trials = 0", "space.toml: study.trials: must be an integer >= 1 (got 0)"),
     ("seed = 1.5", "space.toml: study.seed: must be a non-negative integer (got 1.5)"),
     ('seed = "7"', "space.toml: study.seed: must be a non-negative integer (got 7)"),
