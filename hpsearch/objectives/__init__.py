@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpsearch.errors import SpaceError
-from hpsearch.objectives.base import (Objective, TrialContext, TrialFailed, extract_value,
-                                      json_safe)
-from hpsearch.objectives.builtin import BuiltinObjective
+from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, TrialFailed,
+                                      extract_value, json_safe)
+from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
 
@@ -35,9 +35,13 @@ def objective_class(space: "Space") -> type[Objective]:
     return cls
 
 
-def make_objective(space: "Space", *, device: str | None = None) -> Objective:
-    """The objective named by the space's ``[objective] kind`` (default builtin), set up."""
-    return objective_class(space).from_space(space, device=device)
+def make_objective(space: "Space", *, device: str | None = None,
+                   threads: int | None = None) -> Objective:
+    """The objective named by the space's ``[objective] kind`` (default builtin), set up.
+
+    ``threads`` (``RunOptions.threads``) overrides ``[trainer] threads`` of the built-in
+    trainer (None: the file's setting, default "auto")."""
+    return objective_class(space).from_space(space, device=device, threads=threads)
 
 
 def check_objective(space: "Space") -> None:
@@ -45,5 +49,6 @@ def check_objective(space: "Space") -> None:
     objective_class(space).check(space)
 
 
-__all__ = ["Objective", "TrialContext", "TrialFailed", "extract_value", "json_safe",
+__all__ = ["Objective", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
+           "evaluate_on_test",
            "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

@@ -23,16 +23,66 @@ class TrialFailed(Exception):
         self.metrics = dict(metrics or {})
 
 
+#: ``report(step, metrics) -> stop``: records a point of the learning curve; True means "stop
+#: this trial now" (the pruner gave up on it). A report that returns None never stops.
+Report = Callable[[int, Mapping[str, Any]], "bool | None"]
+
+
 @dataclass
 class TrialContext:
-    """What an objective knows about the trial it runs."""
+    """What an objective knows about the trial it runs.
+
+    ``report(step, metrics)`` answers whether to stop (see :data:`Report`). Each objective obeys
+    a True answer its own way and then raises :class:`hpsearch.pruners.Pruned` to the run loop:
+    the built-in trainer stops after that epoch (keeping its best epoch), a python function is
+    told (and stopped at its next report), a command is sent SIGTERM, then SIGKILL.
+    """
 
     number: int
     seed: int
     device: str | None
-    report: Callable[[int, Mapping[str, Any]], None]
+    report: Report
     #: The device the trial actually ran on, set by objectives that know it ("cuda:0").
     device_used: str | None = None
+
+
+class ReportGate:
+    """The trial's ``report`` as an objective hands it on: remembers the first step at which the
+    run loop answered "stop" (:attr:`stopped_at`) and the last step reported.
+
+    Once stopped, reporting again raises :class:`~hpsearch.pruners.Pruned`: a python function
+    that ignores the answer is still stopped at its next report.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self._report = report
+        self.stopped_at: int | None = None
+        self.last_step: int | None = None
+
+    def __call__(self, step: int, metrics: Mapping[str, Any]) -> bool:
+        if self.stopped_at is not None:
+            raise self.pruned()
+        stop = bool(self._report(step, metrics))
+        self.last_step = step
+        if stop:
+            self.stopped_at = step
+        return stop
+
+    def pruned(self, metrics: Mapping[str, Any] | None = None) -> Exception:
+        """The :class:`~hpsearch.pruners.Pruned` that ends this trial (at the stop's step)."""
+        return pruned_at(self.stopped_at if self.stopped_at is not None else self.last_step,
+                         metrics=metrics)
+
+
+def pruned_at(step: int | None, *, metrics: Mapping[str, Any] | None = None) -> Exception:
+    """``Pruned("pruned at step N", step=N)``; ``metrics`` (what the trial reached, e.g. the
+    trainer's best epoch) ride along as its ``metrics`` attribute. The run loop knows the
+    pruner's own reason and may prefer it."""
+    from hpsearch.pruners.base import Pruned
+
+    exc = Pruned("pruned" if step is None else f"pruned at step {step}", step=step)
+    exc.metrics = dict(metrics or {})  # type: ignore[attr-defined]
+    return exc
 
 
 class Objective(ABC):
@@ -42,8 +92,12 @@ class Objective(ABC):
 
     @classmethod
     @abstractmethod
-    def from_space(cls, space: "Space", *, device: str | None = None) -> "Objective":
-        """Check the ``[objective]`` settings and prepare; raise before any trial runs."""
+    def from_space(cls, space: "Space", *, device: str | None = None,
+                   threads: int | None = None) -> "Objective":
+        """Check the ``[objective]`` settings and prepare; raise before any trial runs.
+
+        ``threads`` (``run --threads``) overrides the built-in trainer's ``[trainer] threads``;
+        the other kinds leave threads to the user's code."""
 
     @classmethod
     def check(cls, space: "Space") -> None:
@@ -60,9 +114,15 @@ class Objective(ABC):
 
 
 def space_dir(space: "Space") -> Path:
-    """The folder of the space file (relative paths in it are relative to it)."""
+    """The folder relative paths of the objective are relative to: the space file's, or
+    ``[objective] base_dir`` (relative to the space file's folder) when set. A python
+    objective's module is imported from it, a command runs in it, the built-in trainer reads
+    a relative dataset path from it; ``best --export`` and ``rounds --export`` set it so that
+    the file they write runs from where it is written."""
     source = Path(space.source)
-    return source.parent if source.suffix else Path.cwd()
+    folder = source.parent if source.suffix else Path.cwd()
+    base = space.objective.get("base_dir")
+    return folder / base if isinstance(base, str) and base else folder
 
 
 def extract_value(result: Mapping[str, Any] | float | int, metric: str) -> tuple[float, dict[str, Any]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Mapping
 
-from hpsearch.errors import ConfigError
-from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, space_dir
+from hpsearch.errors import ConfigError, DataError
+from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, TrialFailed,
+                                      space_dir)
 
 
 def _possible_values(param, grid_points: int) -> list[Any]:
@@ -55,27 +56,36 @@ class BuiltinObjective(Objective):
         self.settings = settings
 
     @classmethod
-    def from_space(cls, space, *, device: str | None = None) -> "BuiltinObjective":
-        """Check the space for the built-in trainer and prepare; cheap (no torch, no data).
+    def from_space(cls, space, *, device: str | None = None,
+                   threads: int | None = None) -> "BuiltinObjective":
+        """Check the space for the built-in trainer and prepare (no torch).
 
         Refused here, before any trial: unknown parameter names, any value a parameter can take
         that the trainer cannot use (every choice, fixed value, numeric bound and grid point),
-        and a dataset file that does not exist (:class:`DataError`; the file is not read).
+        and a dataset that cannot be read (:class:`DataError`): a file dataset is loaded and
+        split here (cached in-process, so the trials do not read it again).
         """
-        from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings
-
-        settings = TrainerSettings.from_dict(
-            space.trainer, source=space.source, base_dir=str(space_dir(space)))
+        settings = checked_settings(space)
         if device is not None:
             settings = dataclasses.replace(settings, device=device)
-        unknown = sorted(set(space.params) - set(KNOWN_PARAMS))
-        if unknown:
-            raise ConfigError(
-                f"{space.source}: params: the built-in trainer does not know "
-                f"{', '.join(unknown)}; known: {', '.join(sorted(KNOWN_PARAMS))}")
-        _check_space_values(space)
-        settings.check_dataset_file(space.source)
+        if threads is not None:  # ``run --threads`` (RunOptions.threads) wins over the file
+            settings = dataclasses.replace(settings, threads=threads)
+        load_checked(settings, space.source)
         return cls(settings)
+
+    @classmethod
+    def check(cls, space) -> None:
+        """``validate``: everything :meth:`from_space` checks but reading the data (fast)."""
+        checked_settings(space)
+
+    def warm_up(self) -> None:
+        """Import torch and load (and cache) the dataset once, before the first trial is
+        claimed: the run's start-up, not part of trial 0's recorded duration. A dataset
+        that cannot be read stops the run here, before any trial."""
+        import torch  # noqa: F401 - the import is the point
+        from hpsearch.trainer.data import load_dataset
+
+        load_dataset(self.settings)
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         from hpsearch.trainer import TrialParams
@@ -90,8 +100,91 @@ class BuiltinObjective(Objective):
             raise TrialFailed(str(exc)) from exc
         # Past the params check, a ConfigError (device, precision) or DataError (the dataset)
         # would hit every trial: it propagates and stops the study.
-        result = fit(checked, settings, seed=context.seed, report=context.report)
+        apply_threads(settings, checked)
+        gate = ReportGate(context.report)
+        result = fit(checked, settings, seed=context.seed, report=gate)
         context.device_used = result.device
+        if result.state == "pruned":  # the best epoch's metrics go with it
+            raise gate.pruned(result.metrics)
         if result.state != "complete":
             raise TrialFailed(result.error or "failed", metrics=result.metrics)
         return result.metrics
+
+
+def checked_settings(space):
+    """The space's ``[trainer]`` settings, after refusing unknown parameter names, any value a
+    parameter can take that the trainer cannot use, and a dataset file that does not exist."""
+    from hpsearch.trainer import KNOWN_PARAMS, TrainerSettings
+
+    settings = TrainerSettings.from_dict(
+        space.trainer, source=space.source, base_dir=str(space_dir(space)))
+    unknown = sorted(set(space.params) - set(KNOWN_PARAMS))
+    if unknown:
+        raise ConfigError(
+            f"{space.source}: params: the built-in trainer does not know "
+            f"{', '.join(unknown)}; known: {', '.join(sorted(KNOWN_PARAMS))}")
+    _check_space_values(space)
+    settings.check_dataset_file(space.source)
+    return settings
+
+
+def load_checked(settings, source: str) -> None:
+    """Read, check and split the dataset once, before any trial: a file that cannot be read is
+    bad input (:class:`DataError`, exit 2), not a failure of every trial."""
+    if settings.dataset_path() is None:
+        return  # digits and synthetic: nothing the user can have broken
+    from hpsearch.trainer.data import load_dataset
+
+    try:
+        load_dataset(settings)
+    except DataError as exc:
+        raise DataError(f"{source}: trainer.dataset: {exc}") from exc
+
+
+def apply_threads(settings, params) -> int:
+    """Give torch this trial's CPU thread count (``[trainer] threads``, "auto" sized by the
+    model: :func:`hpsearch.trainer.threads.resolve_threads`); return it."""
+    from hpsearch.trainer.data import load_dataset
+    from hpsearch.trainer.threads import model_macs, resolve_threads, set_threads
+
+    data = load_dataset(settings)  # cached: read once per process
+    n = resolve_threads(settings.threads, macs=model_macs(params, data.n_features, data.n_classes))
+    set_threads(n)
+    return n
+
+
+def evaluate_on_test(space, trial_params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """Retrain the chosen configuration and evaluate it on the held-out test split.
+
+    The trials of a search never see the test split (nothing can be chosen on it): this is the
+    one place it is used, for the configuration the user picked (``hpsearch best --test``).
+    Training repeats the trial exactly (same params, same ``seed``, same split; on CPU the same
+    weights), then the best epoch's weights are evaluated on the test split.
+
+    Returns the trial's metrics plus ``test_accuracy`` and ``test_loss``.
+
+    Raises
+    ------
+    ConfigError
+        The space's objective is not the built-in trainer, ``test_fraction`` is 0, the params
+        are not the trainer's, or training failed (diverged).
+    DataError
+        The dataset cannot be read.
+    """
+    from hpsearch.trainer import TrialParams
+    from hpsearch.trainer.fit import fit
+
+    if space.objective.get("kind", "builtin") != "builtin":
+        raise ConfigError(f"{space.source}: a test split exists only for the built-in trainer "
+                          f"(objective.kind is {space.objective.get('kind')})")
+    objective = BuiltinObjective.from_space(space)
+    settings = objective.settings
+    if not settings.test_fraction:
+        raise ConfigError(f"{space.source}: trainer.test_fraction: is 0, so there is no test "
+                          f"split (set e.g. test_fraction = 0.1 before the search)")
+    params = TrialParams.from_mapping(trial_params, source=space.source)
+    apply_threads(settings, params)
+    result = fit(params, settings, seed=seed, evaluate_test=True)
+    if result.state != "complete":
+        raise ConfigError(f"retraining for the test split failed: {result.error}")
+    return dict(result.metrics)

@@ -6,28 +6,47 @@ and run without a shell, in the space file's folder. The params also arrive as J
 line on stdout that holds the metric's key (earlier ones are intermediate reports; a ``"step"``
 key numbers them), or the last match of ``metric_regex``'s first group. ``timeout`` ("10m")
 bounds a trial; a non-zero exit is a failed trial that keeps the tail of stderr.
+
+The program runs in its own session (process group), so that everything it started can be
+stopped together: on a timeout, a pruning stop (SIGTERM, then SIGKILL after ``kill_grace``,
+default 10 s), an interrupt, and after it exited (a background child left holding stdout
+would otherwise stretch the trial: reading stops a short drain after the program exits).
+Output is decoded as UTF-8 with replacement, so no byte can break a reader.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import queue
 import re
 import shutil
+import signal
 import string
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from hpsearch.errors import ObjectiveError, SpaceError
-from hpsearch.objectives.base import Objective, TrialContext, TrialFailed, space_dir
+from hpsearch.objectives.base import Objective, ReportGate, TrialContext, TrialFailed, space_dir
 from hpsearch.space import fmt
 from hpsearch.timeparse import parse_duration
 
+log = logging.getLogger(__name__)
+
 STDERR_TAIL_LINES = 20
+#: Default ``kill_grace``: seconds between SIGTERM and SIGKILL when a trial is pruned.
+KILL_GRACE_S = 10.0
+#: After the program exits, its output is read this much longer (what it wrote is in the pipe
+#: already; only a background child still holding the pipe makes the drain last this long).
+DRAIN_S = 1.0
+#: A line longer than this is read in pieces (no single line may take all the memory).
+LINE_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -38,6 +57,7 @@ class CommandSettings:
     argv: tuple[str, ...]
     regex: re.Pattern[str] | None = None
     timeout: float | None = None
+    kill_grace: float = KILL_GRACE_S
 
     @classmethod
     def from_space(cls, space) -> "CommandSettings":
@@ -61,6 +81,12 @@ class CommandSettings:
                 timeout = parse_duration(obj["timeout"])
             except ValueError as exc:
                 raise SpaceError(f"{where}.timeout: {exc}") from exc
+        kill_grace = KILL_GRACE_S
+        if "kill_grace" in obj:
+            try:
+                kill_grace = parse_duration(obj["kill_grace"])
+            except ValueError as exc:
+                raise SpaceError(f"{where}.kill_grace: {exc}") from exc
         for arg in argv:  # a bad {placeholder} is a mistake in the file, not in each trial
             try:
                 fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
@@ -71,7 +97,7 @@ class CommandSettings:
                 if name not in space.params:
                     raise SpaceError(f"{where}.argv: {{{field}}} in {arg!r} is not a parameter "
                                      f"(write a literal brace as {{{{ or }}}})")
-        return cls(argv=tuple(argv), regex=regex, timeout=timeout)
+        return cls(argv=tuple(argv), regex=regex, timeout=timeout, kill_grace=kill_grace)
 
 
 class CommandObjective(Objective):
@@ -95,7 +121,8 @@ class CommandObjective(Objective):
         return self.settings.timeout
 
     @classmethod
-    def from_space(cls, space, *, device: str | None = None) -> "CommandObjective":
+    def from_space(cls, space, *, device: str | None = None,
+                   threads: int | None = None) -> "CommandObjective":
         """Check the settings (:class:`CommandSettings`), then that the program exists."""
         settings = CommandSettings.from_space(space)
         cwd = space_dir(space)
@@ -117,39 +144,33 @@ class CommandObjective(Objective):
         if argv[0] in ("python", "python3"):
             argv[0] = sys.executable  # the interpreter hpsearch runs in, not whatever is on PATH
         try:
-            proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, bufsize=1)
+            # Its own session: the program and whatever it starts form one process group that
+            # a timeout, a pruning stop or an interrupt ends together.
+            proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    start_new_session=True)
         except OSError as exc:
             raise TrialFailed(f"cannot start {argv[0]!r}: {exc}") from exc
         tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-        drain = threading.Thread(target=lambda: tail.extend(proc.stderr), daemon=True)
-        drain.start()
-        timed_out = threading.Event()
-        timer = None
-        if self.timeout is not None:
-            timer = threading.Timer(self.timeout, lambda: (timed_out.set(), proc.kill()))
-            timer.start()
-        final: dict[str, Any] | None = None
-        step = 0
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True).start()
+        err = threading.Thread(target=_pump, args=(proc.stderr, _skip_none(tail.append)),
+                               daemon=True)
+        err.start()
+        gate = ReportGate(context.report)
         try:
-            for line in proc.stdout:
-                metrics = self._parse(line)
-                if metrics is None:
-                    continue
-                # Every metric line is a point of the curve; the last one is also the result.
-                step = _as_step(metrics.pop("step", None), step + 1)
-                context.report(step, metrics)
-                final = metrics
-            proc.wait()
+            run = _Watch(proc, lines, self.timeout, self.settings.kill_grace)
+            final = self._read(run, gate)
         except BaseException:
-            proc.kill()
+            _kill_group(proc, signal.SIGKILL)
             proc.wait()
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        drain.join(timeout=5)
-        if timed_out.is_set():
+        # Whatever the program left behind (a background child holding the pipe) goes too.
+        _kill_group(proc, signal.SIGKILL)
+        err.join(timeout=1)
+        if gate.stopped_at is not None:
+            raise gate.pruned(final)
+        if run.timed_out:
             raise TrialFailed(f"timed out after {self.timeout:g} s (objective.timeout)")
         if proc.returncode != 0:
             stderr = "".join(tail).strip()
@@ -157,6 +178,24 @@ class CommandObjective(Objective):
         if final is None:
             how = "no match of metric_regex" if self.regex else f"no JSON line with {self.metric!r}"
             raise TrialFailed(f"{how} on stdout")
+        return final
+
+    def _read(self, run: "_Watch", gate: ReportGate) -> dict[str, Any] | None:
+        """Report every metric line until the program is done (the first True answer stops
+        it); return the last metric line."""
+        final: dict[str, Any] | None = None
+        step = 0
+        for line in run.lines():
+            if gate.stopped_at is not None:
+                continue  # stopping: the rest of the output is no part of the curve
+            metrics = self._parse(line)
+            if metrics is None:
+                continue
+            # Every metric line is a point of the curve; the last one is also the result.
+            step = _as_step(metrics.pop("step", None), step + 1)
+            final = metrics
+            if gate(step, metrics):
+                run.stop()
         return final
 
     def _parse(self, line: str) -> dict[str, Any] | None:
@@ -187,3 +226,86 @@ def _as_step(value: Any, default: int) -> int:
         return int(value)
     except (TypeError, ValueError):
         return default
+
+
+def _pump(stream, put) -> None:
+    """Read ``stream`` line by line into ``put``, decoded with replacement; ``None`` at the end.
+
+    Never dies of what the program writes: a reader that stopped would leave the program
+    blocked on a full pipe."""
+    try:
+        while True:
+            try:
+                chunk = stream.readline(LINE_LIMIT)
+            except (OSError, ValueError):  # the pipe went away
+                break
+            if not chunk:
+                break
+            put(chunk.decode("utf-8", errors="replace"))
+    finally:
+        put(None)
+
+
+def _skip_none(put):
+    return lambda line: None if line is None else put(line)
+
+
+def _kill_group(proc: subprocess.Popen, signum: int) -> None:
+    """Send ``signum`` to the program's process group (what is left of it)."""
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # nothing left (or only a reaped leader's recycled id: not ours to signal)
+
+
+class _Watch:
+    """The program's stdout lines as they come, until it is done; enforces the timeout and the
+    SIGTERM → SIGKILL of a stop.
+
+    "Done" is the end of stdout, or the program's exit plus :data:`DRAIN_S` (a background child
+    may hold stdout open long after). The main thread waits on a queue with a short timeout, so
+    a signal handler (the run loop's interrupt) runs promptly.
+    """
+
+    def __init__(self, proc: subprocess.Popen, lines: "queue.Queue[str | None]",
+                 timeout: float | None, kill_grace: float) -> None:
+        self.proc, self.queue, self.kill_grace = proc, lines, kill_grace
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.kill_at: float | None = None
+        self.timed_out = False
+
+    def stop(self) -> None:
+        """Ask the program to stop (SIGTERM to its group); SIGKILL after ``kill_grace``."""
+        if self.kill_at is None:
+            _kill_group(self.proc, signal.SIGTERM)
+            self.kill_at = time.monotonic() + self.kill_grace
+
+    def lines(self):
+        eof, exited_at = False, None
+        while True:
+            now = time.monotonic()
+            if exited_at is None and self.proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and (eof or now >= exited_at + DRAIN_S):
+                return
+            if exited_at is None and self.deadline is not None and now >= self.deadline:
+                self.timed_out = True
+                _kill_group(self.proc, signal.SIGKILL)
+                self.proc.wait()
+                return
+            if exited_at is None and self.kill_at is not None and now >= self.kill_at:
+                log.info("program %d ignored SIGTERM for %g s: SIGKILL", self.proc.pid,
+                         self.kill_grace)
+                _kill_group(self.proc, signal.SIGKILL)
+                self.kill_at = float("inf")  # once
+            if eof:
+                time.sleep(0.02)  # stdout closed, the program still runs: wait for its exit
+                continue
+            try:
+                line = self.queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line is None:
+                eof = True
+                continue
+            yield line

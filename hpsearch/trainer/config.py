@@ -51,6 +51,13 @@ class TrainerSettings:
         ``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``.
     precision:
         ``fp32``, ``bf16`` or ``fp16`` autocast; fp16 only on CUDA (with a gradient scaler).
+    threads:
+        torch's CPU threads per trial: ``"auto"`` (1 for a small model, up to 4 for a large
+        one, within the process's share of the idle cores; see :mod:`hpsearch.trainer.threads`)
+        or a number.
+    pack:
+        Train up to this many trials of one shape at once as one stacked model
+        (``run --pack`` overrides it; see :mod:`hpsearch.trainer.packed`).
     base_dir:
         Folder of the space file, against which a relative dataset path is resolved.
     """
@@ -67,6 +74,8 @@ class TrainerSettings:
     patience: int = 5
     device: str = "auto"
     precision: str = "fp32"
+    threads: int | str = "auto"
+    pack: int = 1  # trials trained at once as one stacked model (issue 17, run/pack.py)
     base_dir: str = "."
 
     def __post_init__(self) -> None:
@@ -100,6 +109,11 @@ class TrainerSettings:
             raise bad("device", f"must be {_DEVICE_HELP}")
         if self.precision not in PRECISIONS:
             raise bad("precision", f"must be one of {', '.join(PRECISIONS)}")
+        if self.threads != "auto" and (not isinstance(self.threads, int)
+                                       or isinstance(self.threads, bool) or self.threads < 1):
+            raise bad("threads", "must be \"auto\" or an integer >= 1")
+        if not isinstance(self.pack, int) or isinstance(self.pack, bool) or self.pack < 1:
+            raise bad("pack", "must be an integer >= 1")
         if not isinstance(self.base_dir, str):
             raise bad("base_dir", "must be a folder path")
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import functools
 import logging
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,31 +125,70 @@ def make_synthetic(
     return X, y.astype(np.int64)
 
 
+#: The longest message a reader's own error contributes (some quote a whole line of data).
+MESSAGE_CHARS = 200
+#: How many offending labels a message lists before "and N more".
+LISTED = 10
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc``'s message as one short line (a library's message may span lines or pages)."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(exc)).split())
+    text = text or type(exc).__name__
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS - 1] + "…"
+
+
+def listed(values: Any) -> str:
+    """The first :data:`LISTED` of ``values``, then how many more."""
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:LISTED])
+    return shown + (f" and {len(values) - LISTED:,} more" if len(values) > LISTED else "")
+
+
 def _read_file(path: Path, label_column: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Read a data file; anything that goes wrong is a :class:`DataError` naming the file (a
+    file that cannot be read is bad input, refused before any trial, never a failed trial)."""
     suffix = path.suffix.lower()
     try:
+        if path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty")
         if suffix == ".npz":
             return _read_npz(path)
         if suffix == ".parquet":
             names, columns = _read_parquet(path)
         else:
             names, columns = _read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read: {exc}") from exc
-    return _split_label(path, names, columns, label_column)
+        return _split_label(path, names, columns, label_column)
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                        f"save the file as UTF-8") from exc
+    except Exception as exc:  # noqa: BLE001 - any reader's failure: the file is unreadable
+        raise DataError(f"{path}: cannot read: {one_line(exc)}") from exc
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path, allow_pickle=False) as archive:
-        missing = [key for key in ("X", "y") if key not in archive.files]
-        if missing:
-            raise DataError(
-                f"{path}: NPZ needs arrays X and y; missing {', '.join(missing)} "
-                f"(found: {', '.join(archive.files) or 'none'})"
-            )
-        X, y = archive["X"], archive["y"]
+    # Without this check np.load takes any other file for a pickle and says so.
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not an NPZ archive (numpy.savez writes one, with arrays X and y)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("X", "y") if key not in archive.files]
+            if missing:
+                raise DataError(
+                    f"{path}: NPZ needs arrays X and y; missing {', '.join(missing)} "
+                    f"(found: {', '.join(archive.files) or 'none'})"
+                )
+            X, y = _npz_array(path, archive, "X"), _npz_array(path, archive, "y")
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged zip, a truncated member
+        raise DataError(f"{path}: corrupt NPZ archive ({one_line(exc)})") from exc
     if X.ndim < 2:
         raise DataError(f"{path}: X must have one row per sample (shape {X.shape})")
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: X has no rows (shape {X.shape})")
     X = X.reshape(X.shape[0], -1)  # images (n, 28, 28) become (n, 784)
     if y.ndim != 1 or len(y) != len(X):
         raise DataError(f"{path}: y must be 1-D with one label per row of X "
@@ -158,13 +198,27 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _npz_array(path: Path, archive: Any, name: str) -> np.ndarray:
+    try:
+        value = archive[name]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # an object array: numpy would suggest unpickling it
+            raise DataError(f"{path}: {name} holds Python objects, not numbers; save numeric "
+                            f"arrays (e.g. X.astype('float32'))") from exc
+        raise
+    if not isinstance(value, np.ndarray):  # a member that is no .npy at all
+        raise DataError(f"{path}: corrupt NPZ archive ({name} is not a numpy array)")
+    return value
+
+
 def _read_parquet(path: Path) -> tuple[list[str], list[np.ndarray]]:
     try:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from exc
     table = pq.read_table(path)
-    columns = [np.asarray(col.to_numpy(zero_copy_only=False)) for col in table.columns]
+    columns = [_text(path, name, np.asarray(col.to_numpy(zero_copy_only=False)))
+               for name, col in zip(table.column_names, table.columns)]
     return list(table.column_names), columns
 
 
@@ -176,8 +230,28 @@ def _read_csv(path: Path) -> tuple[list[str], list[np.ndarray]]:
     table = pacsv.read_csv(path)
     if table.num_rows == 0:
         raise DataError(f"{path}: CSV needs a header row and at least one data row")
-    columns = [np.asarray(col.to_numpy(zero_copy_only=False)) for col in table.columns]
-    return [name.strip() for name in table.column_names], columns
+    names = [name.strip() for name in table.column_names]
+    # A column that is not valid UTF-8 comes back as bytes: decoding it by the locale would
+    # make the result depend on where hpsearch runs (and fail under LANG=C).
+    columns = [_text(path, name, np.asarray(col.to_numpy(zero_copy_only=False)))
+               for name, col in zip(names, table.columns)]
+    return names, columns
+
+
+def _text(path: Path, name: str, column: np.ndarray) -> np.ndarray:
+    """A column of bytes (cells pyarrow could not decode) as UTF-8 text, or a DataError."""
+    if column.dtype != object or not any(isinstance(v, bytes) for v in column[:1000]):
+        return column
+    for row, value in enumerate(column, start=2):
+        if isinstance(value, bytes):
+            try:
+                value.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{path}: column {name!r}, line {row}: not UTF-8 text (byte "
+                    f"0x{value[exc.start]:02x}); save the file as UTF-8") from exc
+    return np.array([v.decode("utf-8") if isinstance(v, bytes) else v for v in column],
+                    dtype=object)
 
 
 def _read_csv_stdlib(path: Path) -> tuple[list[str], list[np.ndarray]]:
@@ -246,6 +320,12 @@ def _prepare(
     if len(classes) < 2:
         only = classes[0].item() if len(classes) else None
         raise DataError(f"{name}: only one class ({only!r}); a classifier needs at least two")
+    counts = np.bincount(y)
+    if (counts < 2).any():  # a stratified split needs two of each; say which, briefly
+        single = [c.item() if hasattr(c, "item") else c for c in classes[counts < 2]]
+        verb = "has" if len(single) == 1 else "have"
+        raise DataError(f"{name}: {len(single):,} of {len(classes):,} classes {verb} a single "
+                        f"sample, too few to split stratified: {listed(single)}")
     y = y.astype(np.int64)
     train_idx, val_idx, test_idx = _stratified_split(name, y, val_fraction, test_fraction,
                                                      split_seed)
@@ -281,6 +361,6 @@ def _stratified_split(
         train, val = train_test_split(rest, test_size=val_share, stratify=y[rest],
                                       random_state=seed)
     except ValueError as exc:
-        raise DataError(f"{name}: cannot split stratified ({exc})") from exc
+        raise DataError(f"{name}: cannot split stratified ({one_line(exc)})") from exc
     # Sorted indices keep memory access sequential; the trainer shuffles per epoch anyway.
     return np.sort(train), np.sort(val), np.sort(test)

@@ -17,8 +17,11 @@ Design choices an engineer may want to know:
 * **Early stopping** on validation accuracy (ties broken by lower validation loss) with Keras
   semantics: training stops only at an epoch that did not improve, once ``patience`` such
   epochs came in a row (``patience = 0`` stops at the first epoch that does not improve; an
-  improving run is never stopped). The best epoch's weights are restored at the end, and the
-  optional test split is evaluated once, with them.
+  improving run is never stopped). The best epoch's weights are restored at the end. The
+  optional test split is evaluated once, with them, only when the caller asks
+  (``evaluate_test=True``, for the chosen configuration): a search's trials never see it.
+* **Pruning.** ``report(epoch, metrics)`` returning True stops training after that epoch; the
+  result is ``state="pruned"`` with the best epoch's metrics and weights and ``pruned_step``.
 * **Seeding.** Initialisation, dropout and the permutations derive from ``seed`` inside
   ``torch.random.fork_rng``, so the caller's global RNG state is untouched and the same seed on
   CPU gives identical metrics. The thread count is left to the caller (the runner decides).
@@ -58,22 +61,26 @@ class TrainResult:
     Attributes
     ----------
     state:
-        ``"complete"`` or ``"failed"`` (diverged, CUDA out of memory).
+        ``"complete"``, ``"failed"`` (diverged, CUDA out of memory) or ``"pruned"`` (``report``
+        asked to stop).
     metrics:
         The best epoch's ``val_accuracy``, ``val_loss``, ``train_loss`` (and ``test_accuracy``,
-        ``test_loss`` when there is a test split), plus ``best_epoch``, ``epochs_run``, and the
+        ``test_loss`` when asked for with ``evaluate_test``), plus ``best_epoch``, ``epochs_run``, and the
         mean ``epoch_time`` and ``samples_per_s`` over the epochs run. A failed run keeps the
         metrics of its best epoch so far (empty if it failed in the first epoch).
     error:
         Why the run failed, e.g. ``"diverged: train loss is nan at epoch 3"``.
     device:
         The device the run used (``"cpu"``, ``"cuda:0"``).
+    pruned_step:
+        The epoch after which ``report`` asked to stop (state ``"pruned"``), else None.
     """
 
     state: str
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     device: str = "cpu"
+    pruned_step: int | None = None
 
 
 class _Diverged(Exception):
@@ -133,6 +140,7 @@ def fit(
     *,
     seed: int,
     report: Report | None = None,
+    evaluate_test: bool = False,
 ) -> TrainResult:
     """Train the MLP with ``params`` on ``settings.dataset`` and return the best epoch's metrics.
 
@@ -152,7 +160,12 @@ def fit(
     report:
         Called as ``report(epoch, metrics)`` after every epoch (epochs count from 1) with
         ``train_loss``, ``val_loss``, ``val_accuracy``, ``epoch_time`` and ``samples_per_s``.
-        Exceptions it raises (e.g. a pruning signal) propagate to the caller.
+        A True answer stops training after that epoch (a pruned trial: ``state="pruned"``,
+        the best epoch's metrics and weights kept). Exceptions it raises propagate.
+    evaluate_test:
+        Evaluate the best weights on the test split (``test_fraction > 0``) and add
+        ``test_accuracy``/``test_loss``. Off for a search's trials, so that nothing can be
+        chosen on the test set; on for the chosen configuration only.
 
     Raises
     ------
@@ -172,7 +185,8 @@ def fit(
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         try:
-            result = TrainingRun(p, data, device, precision, generator, report).fit(epochs, patience)
+            run = TrainingRun(p, data, device, precision, generator, report)
+            result = run.fit(epochs, patience, evaluate_test=evaluate_test)
         except torch.cuda.OutOfMemoryError as exc:  # copying the data or building the model
             result = TrainResult("failed", {}, _oom_message(exc), str(device))
     if result.state == "failed" and device.type == "cuda":
@@ -220,8 +234,9 @@ class TrainingRun:
         ).to(device)
         self.optimizer = make_optimizer(self.model.decay_groups(p.weight_decay), p)
 
-    def fit(self, epochs: int, patience: int) -> TrainResult:
-        """Train up to ``epochs``; stop at a non-improving epoch once ``patience`` came in a row.
+    def fit(self, epochs: int, patience: int, *, evaluate_test: bool = False) -> TrainResult:
+        """Train up to ``epochs``; stop at a non-improving epoch once ``patience`` came in a row,
+        or after an epoch whose ``report`` answered True (pruned).
 
         On return ``self.model`` holds the best epoch's weights (unless the run failed).
         """
@@ -230,6 +245,7 @@ class TrainingRun:
         best_state: dict[str, torch.Tensor] | None = None
         since_best, epoch, total_time, total_samples = 0, 0, 0.0, 0
         error: str | None = None
+        pruned_step: int | None = None
         try:
             for epoch in range(1, epochs + 1):
                 start = time.perf_counter()
@@ -256,8 +272,10 @@ class TrainingRun:
                     since_best = 0
                 else:
                     since_best += 1
-                if self.report is not None:
-                    self.report(epoch, metrics)
+                if self.report is not None and self.report(epoch, metrics):
+                    pruned_step = epoch
+                    log.debug("pruned after epoch %d (best %s)", epoch, best["best_epoch"])
+                    break
                 if since_best > 0 and since_best >= patience:
                     log.debug("early stop at epoch %d (best %s)", epoch, best["best_epoch"])
                     break
@@ -274,11 +292,12 @@ class TrainingRun:
             result["samples_per_s"] = total_samples / total_time if total_time > 0 else 0.0
         if error is None and best_state is not None:
             self.model.load_state_dict(best_state)
-            if len(self.y_test):
+            if evaluate_test and pruned_step is None and len(self.y_test):
                 result["test_loss"], result["test_accuracy"] = evaluate(
                     self.model, self.X_test, self.y_test, self.autocast)
-        state = "complete" if error is None else "failed"
-        return TrainResult(state=state, metrics=result, error=error, device=str(self.device))
+        state = "failed" if error is not None else "pruned" if pruned_step is not None else "complete"
+        return TrainResult(state=state, metrics=result, error=error, device=str(self.device),
+                           pruned_step=pruned_step if error is None else None)
 
     def _train_epoch(self, epoch: int) -> tuple[float, int]:
         model, optimizer, X, y = self.model, self.optimizer, self.X_train, self.y_train

@@ -139,7 +139,13 @@ def test_a_dataset_problem_stays_fatal(tmp_path: Path) -> None:
     text = HEAD.format(params="", trainer="").replace('dataset = "synthetic"',
                                                      'dataset = "train.csv"')
     (tmp_path / "train.csv").write_text("a,label\n1,x\n2,x\n3,x\n")  # one class only
-    objective = make_objective(parse_space(text, source=str(tmp_path / "space.toml")),
-                               device="cpu")
+    space = parse_space(text, source=str(tmp_path / "space.toml"))
+    # Read at set-up (issue 11.7): the run refuses it before any trial, naming the file.
+    with pytest.raises(DataError, match=r"space.toml: trainer.dataset: .*only one class"):
+        make_objective(space, device="cpu")
+    # A file that breaks after set-up still stops the study at the next trial.
+    (tmp_path / "train.csv").write_text("a,label\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(20)))
+    objective = make_objective(space, device="cpu")
+    (tmp_path / "train.csv").write_text("a,label\n1,x\n2,x\n3,x\n")
     with pytest.raises(DataError, match="only one class"):
         objective.run({"learning_rate": 0.01}, context())

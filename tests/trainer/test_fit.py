@@ -125,13 +125,54 @@ def test_lr_decay_schedules_change_the_learning_rate(monkeypatch: pytest.MonkeyP
     assert seen["cosine"] == pytest.approx(cosine, abs=1e-9)
 
 
-def test_test_split_metrics_with_best_weights() -> None:
+def test_test_split_metrics_only_when_asked_for() -> None:
+    """Issue 12.5: a search's trials never compute test metrics; the chosen model does."""
     settings = TrainerSettings(test_fraction=0.2, epochs=3)
     seen: list[dict[str, float]] = []
-    result = train({"learning_rate": 0.01}, settings, seed=0, report=lambda e, m: seen.append(m))
-    assert result.metrics["test_accuracy"] > 0.85
-    assert result.metrics["test_loss"] > 0
-    assert all("test_accuracy" not in m for m in seen)  # only the final model sees the test set
+    trial = train({"learning_rate": 0.01}, settings, seed=0, report=lambda e, m: seen.append(m))
+    assert not any(k.startswith("test_") for k in trial.metrics)
+    assert all("test_accuracy" not in m for m in seen)
+    chosen = train({"learning_rate": 0.01}, settings, seed=0, evaluate_test=True)
+    assert chosen.metrics["test_accuracy"] > 0.85 and chosen.metrics["test_loss"] > 0
+    # The same training (same seed, CPU): only the test metrics are added.
+    assert {k: v for k, v in chosen.metrics.items() if not k.startswith("test_")
+            and k not in ("epoch_time", "samples_per_s")} == pytest.approx(
+        {k: v for k, v in trial.metrics.items() if k not in ("epoch_time", "samples_per_s")})
+
+
+def test_report_true_prunes_after_that_epoch_keeping_the_best(digits: TrainerSettings) -> None:
+    """Interface 4: a report answering True stops training after that epoch; the result is
+    pruned with the best epoch's metrics, and the model holds the best epoch's weights."""
+    settings = TrainerSettings(dataset="digits", epochs=10, patience=10)
+    # A high learning rate makes the curve bumpy, so the best epoch need not be the last.
+    params = TrialParams.from_mapping({"learning_rate": 0.05, "optimizer": "sgd"})
+    data = fit_module.load_dataset(settings)
+    seen: list[tuple[int, dict[str, float]]] = []
+
+    def report(epoch: int, metrics: dict[str, float]) -> bool:
+        seen.append((epoch, dict(metrics)))
+        return epoch == 4
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        run = fit_module.TrainingRun(params, data, torch.device("cpu"), "fp32",
+                                     torch.Generator().manual_seed(0), report)
+        result = run.fit(10, 10)
+    assert result.state == "pruned" and result.pruned_step == 4 and result.error is None
+    assert [e for e, _ in seen] == [1, 2, 3, 4]
+    best_epoch, best = max(seen, key=lambda s: (s[1]["val_accuracy"], -s[1]["val_loss"]))
+    assert result.metrics["best_epoch"] == best_epoch and result.metrics["epochs_run"] == 4
+    assert result.metrics["val_loss"] == pytest.approx(best["val_loss"])
+    val_loss, val_accuracy = fit_module.evaluate(run.model, run.X_val, run.y_val)
+    assert (val_loss, val_accuracy) == (pytest.approx(best["val_loss"], rel=1e-5),
+                                        best["val_accuracy"])
+
+
+def test_report_returning_none_never_stops(tiny_synthetic: TrainerSettings) -> None:
+    result = train({"learning_rate": 0.01, "patience": 10}, tiny_synthetic, seed=0,
+                   report=lambda e, m: None)
+    assert result.state == "complete" and result.pruned_step is None
+    assert result.metrics["epochs_run"] == 3
 
 
 def test_diverged_run_fails_without_raising() -> None:
