@@ -16,6 +16,7 @@ from typing import Callable
 from hpsearch.objectives import check_objective, make_objective
 from hpsearch.run.loop import work
 from hpsearch.run.options import RunOptions
+from hpsearch.run.pack import pack_size
 from hpsearch.run.pool import run_parallel
 from hpsearch.run.records import RunSummary, TrialEvent
 from hpsearch.run.studies import prepare_study
@@ -47,6 +48,7 @@ def run_study(
         check_objective(space)
     else:
         make_objective(space, device=options.device or options.first_device).close()
+    pack_size(space, options.pack)  # --pack with a command objective: exit 2, nothing written
     study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
                                   trials=trials)
     return run_round(storage, study, round_, options, file_space=space, on_event=on_event)

@@ -10,20 +10,29 @@ its params once more.
 
 from __future__ import annotations
 
+import logging
 import signal
+import threading
 import time
-from typing import Any, Callable
+from typing import Callable
 
-from hpsearch.errors import Interrupted, StudyError
+from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
-from hpsearch.run.records import RunSummary, Tickets, TrialEvent, best_value, worker_id
-from hpsearch.run.signals import Heartbeat, Stop, StopOnSignal, interrupted
+from hpsearch.run.pack import pack_groups, pack_size, run_pack
+from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
+from hpsearch.run.pruning import RoundPruner
+from hpsearch.run.isolate import isolated
+from hpsearch.run.records import FailureStreak, RunSummary, Tickets, TrialEvent, worker_id
+from hpsearch.run.signals import Stop, StopOnSignal, interrupted
 from hpsearch.run.studies import round_space
+from hpsearch.run.summary import check_failures, close_summary, failure_limit, warm_up
 from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
+
+log = logging.getLogger(__name__)
 
 
 def round_limit(study: StudyRecord, round_: RoundRecord, *, add: int | None,
@@ -58,45 +67,102 @@ def work(
     storage: Storage, study: StudyRecord, round_: RoundRecord,
     options: RunOptions = RunOptions(), *, file_space: Space | None = None,
     on_event: Callable[[TrialEvent], None] | None = None, tickets: Tickets | None = None,
-    worker: str | None = None,
+    worker: str | None = None, streak: FailureStreak | None = None,
 ) -> RunSummary:
     """The claim → run → record loop of one worker on one round of an existing study.
 
     Of ``options``, ``workers`` and ``devices`` are ignored here: this is one worker on
     ``options.device``. ``tickets`` shares the ``add`` budget between the worker processes of
     one run (default: a budget of ``add`` for this worker alone); ``worker`` is the name
-    recorded on its trials (default host:pid).
+    recorded on its trials (default host:pid). ``streak`` counts failed trials in a row
+    (shared by the workers of one run; see :func:`hpsearch.run.summary.check_failures`).
+
+    With ``--pack K`` (``options.pack`` or ``[trainer] pack``) each turn claims up to K
+    trials and trains those of one shape as one pack (:mod:`hpsearch.run.pack`); budgets,
+    limits, signals, heartbeats, events, pruning and the failure streak are the same loop's.
     """
+    started = time.monotonic()
     add, device, stale_after = options.add, options.device, options.stale_after
     space = round_space(study, round_, file_space)
-    objective = make_objective(space, device=device)
+    k = pack_size(space, options.pack)  # --pack K / [trainer] pack (hpsearch.run.pack)
+    # Before the objective: a pruner that cannot be made (hyperband with no max_resource)
+    # stops the run before any set-up.
+    pruning = RoundPruner(storage, study, space, options.pruner)
+    objective = isolated(make_objective(space, device=device, threads=options.threads))
     smp = make_sampler(options.sampler or round_.sampler, space, seed=round_.seed)
     limit = sampler_limit(smp, round_, add)
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
     summary = RunSummary(study=study.name, round=round_.number)
     summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
-    summary.best = storage.best(study)
+    summary.study_best = storage.best(study)
+    streak = streak or FailureStreak(failure_limit(options, space))
     me = worker or worker_id()
     if tickets is None and add is not None:
         tickets = Tickets(add)
     # Beat well within --stale-after, or a short one would fail trials that are alive.
-    beat = Heartbeat(storage, min(options.heartbeat_interval, stale_after / 4))
+    beat = TrialsHeartbeat(storage, min(options.heartbeat_interval, stale_after / 4))
     total = trials_to_run(storage, study, round_, limit=limit, add=add)
     last_recovery = time.monotonic()
-    current: TrialRecord | None = None
+    claimed: list[TrialRecord] = []    # claimed, not yet recorded: marked on a signal
+    unstarted: list[TrialRecord] = []  # claimed, not yet run: given back on an error
 
-    def propose(index: int) -> dict[str, Any]:
-        config = smp.propose(index)
-        if config is None:  # cannot happen below ``limit``; guards a grid that shrank
-            raise StudyError(f"the {smp.name} sampler has no point {index}")
-        return config
+    # Model samplers read the round's finished and running trials, loaded in the claim's
+    # transaction; their fit is prepared before each claim, outside the study lock
+    # (hpsearch.run.proposing). Index samplers need the index alone.
+    with_history = uses_history(smp)
+    propose = (PreparedProposer(smp, storage, study, round_) if with_history
+               else index_proposer(smp))
+
+    def claim() -> str | None:
+        """Claim up to ``k`` trials into ``claimed``; why it stopped short ("added", "busy",
+        "target", "exhausted"), or None."""
+        while len(claimed) < k:
+            if tickets is not None and not tickets.take():
+                return "added"
+            if with_history:
+                propose.prepare(limit)  # the fit, before the lock (run/proposing.py)
+            try:
+                # A signal while the claim commits would leave its trial running with
+                # nobody to mark it: it waits until ``claimed`` holds the trial.
+                with stop.deferred():
+                    trial = storage.claim(study, round_, propose=propose, limit=limit,
+                                          worker=me, device=device,
+                                          max_running=options.max_concurrent,
+                                          with_history=with_history)
+                    if trial is not None:
+                        claimed.append(trial)
+            except StudyBusy as exc:
+                if tickets is not None:
+                    tickets.give_back()
+                summary.busy = (exc.running, exc.limit)
+                return "busy"
+            if trial is None:
+                if tickets is not None:
+                    tickets.give_back()
+                exhausted = smp.size is not None and limit == smp.size
+                return "exhausted" if exhausted else "target"
+            beat.running.add(trial.id)
+        return None
+
+    def run_group(group: list[TrialRecord]) -> list[TrialRecord]:
+        """Run a group of claimed trials (one, or a pack of one shape) and return them as
+        recorded."""
+        if len(group) > 1:
+            return run_pack(storage, study, objective, group, device, watch=pruning.watch,
+                            on_step=lambda t: step_events(on_event, t, summary, total))
+        return [run_trial(storage, study, objective, group[0], device, stop,
+                          watch=pruning.watch(group[0]),
+                          on_step=step_events(on_event, group[0], summary, total))]
 
     stop = StopOnSignal()
     with stop, beat:
         try:
+            warm_up(objective)  # imports, data: the run's start-up, not trial 0's duration
+            summary.startup_s = time.monotonic() - started
             while True:
                 # The objective may have swallowed the stop request: start nothing more.
                 stop.check()
+                check_failures(storage, study, streak, None)  # another worker's streak
                 if deadline is not None and time.monotonic() >= deadline:
                     summary.stopped = "timeout"
                     break
@@ -104,53 +170,99 @@ def work(
                     summary.stale_recovered += storage.recover_stale(
                         study.id, older_than_s=stale_after)
                     last_recovery = time.monotonic()
-                if tickets is not None and not tickets.take():
-                    summary.stopped = "added"
+                reason = claim()
+                if not claimed:
+                    summary.stopped = reason
                     break
-                try:
-                    # A signal while the claim commits would leave its trial running with
-                    # nobody to mark it: it waits until ``current`` names the trial.
-                    with stop.deferred():
-                        current = storage.claim(study, round_, propose=propose, limit=limit,
-                                                worker=me, device=device,
-                                                max_running=options.max_concurrent)
-                except StudyBusy as exc:
-                    current = None
-                    if tickets is not None:
-                        tickets.give_back()
-                    summary.stopped = "busy"
-                    summary.busy = (exc.running, exc.limit)
-                    break
-                if current is None:
-                    if tickets is not None:
-                        tickets.give_back()
-                    exhausted = smp.size is not None and limit == smp.size
-                    summary.stopped = "exhausted" if exhausted else "target"
-                    break
-                beat.running = current.id
                 if on_event:
-                    on_event(TrialEvent("start", current, best_value(summary.best), summary.ran,
-                                        total))
-                record = run_trial(storage, study, objective, current, device, stop)
-                beat.running = None
-                current = None
-                summary.count(record, maximize=study.maximize)
-                if on_event:
-                    on_event(TrialEvent("end", record, best_value(summary.best), summary.ran,
-                                        total))
+                    for trial in claimed:
+                        on_event(TrialEvent("start", trial, summary.best_so_far(),
+                                            summary.ran, total))
+                groups = pack_groups(claimed, objective)
+                unstarted[:] = claimed
+                for group in groups:
+                    unstarted[:] = [t for t in unstarted if t.id not in {g.id for g in group}]
+                    records = run_group(group)
+                    for record in records:
+                        claimed.remove(next(t for t in claimed if t.id == record.id))
+                        beat.running.discard(record.id)
+                        summary.count(record, maximize=study.maximize)
+                        if on_event:
+                            on_event(TrialEvent("end", record, summary.best_so_far(),
+                                                summary.ran, total))
+                        streak.add(record.state)
+                    check_failures(storage, study, streak, records[-1])
+                    stop.check()
+                if reason is not None:  # fewer than K trials were left to claim
+                    summary.stopped = reason
+                    break
             stop.check()  # a signal held back while the last claim failed (a busy study)
         except (KeyboardInterrupt, Stop, Interrupted) as exc:
             signum = getattr(exc, "signum", signal.SIGINT)
             # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
             # process group, and the parent of --workers forwards it as well).
             stop.hold(signum)
-            # The trial may have been finished just before the signal: then nothing is marked.
-            marked = current is not None and storage.mark_interrupted([current.id]) > 0
-            detail = f"trial {current.number} marked interrupted; " if marked else ""
+            # A trial may have been finished just before the signal: then nothing is marked.
+            marked = bool(claimed) and storage.mark_interrupted([t.id for t in claimed]) > 0
+            numbers = ", ".join(str(t.number) for t in claimed)
+            detail = (f"trial{'s' if len(claimed) > 1 else ''} {numbers} marked interrupted; "
+                      if marked else "")
             raise interrupted(signum, detail) from None
+        except Exception:
+            # A pack's later groups, never started (the failure streak or a setup error
+            # stopped the run): re-run by the next run, not left running until stale.
+            if unstarted:
+                try:
+                    storage.mark_interrupted([t.id for t in unstarted])
+                except Exception as exc:  # noqa: BLE001 - the first error is the one to say
+                    log.warning("trials not given back: %s", exc)
+            raise
         finally:
             objective.close()
-    return summary
+    return close_summary(storage, study, summary, stale_after=stale_after)
 
 
-__all__ = ["work", "round_limit", "sampler_limit", "trials_to_run"]
+def step_events(on_event: Callable[[TrialEvent], None] | None, trial: TrialRecord,
+                summary: RunSummary, total: int | None):
+    """``on_step`` for :func:`run_trial`: each report of ``trial`` as a "step" event."""
+    if on_event is None:
+        return None
+
+    def on_step(step: int, metrics: dict) -> None:
+        on_event(TrialEvent("step", trial, summary.best_so_far(), summary.ran, total,
+                            step=step, metrics=metrics))
+
+    return on_step
+
+
+class TrialsHeartbeat:
+    """Refreshes the heartbeats of the claimed, unfinished trials (``running``: their ids;
+    one trial, or a pack) from a background thread."""
+
+    def __init__(self, storage: Storage, interval: float) -> None:
+        self.storage, self.interval = storage, interval
+        self.running: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="hpsearch-heartbeat",
+                                        daemon=True)
+
+    def __enter__(self) -> TrialsHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            ids = sorted(self.running)
+            if ids:
+                try:
+                    self.storage.heartbeat(ids)
+                except Exception as exc:  # noqa: BLE001 - a missed beat is not fatal
+                    log.warning("heartbeat failed: %s", exc)
+
+
+__all__ = ["step_events", "work", "round_limit", "sampler_limit", "trials_to_run",
+           "TrialsHeartbeat"]

@@ -30,15 +30,20 @@ class Job:
     deadline: float | None
     threads: int
     log_level: int
+    #: The run's process: a worker that outlives it stops (its trial marked interrupted).
+    parent_pid: int = 0
 
 
 @dataclass(frozen=True)
 class TrialMessage:
-    """A worker started (``kind == "start"``) or ended (``"end"``) a trial."""
+    """A worker started (``kind == "start"``), reported a step of (``"step"``), or ended
+    (``"end"``) a trial."""
 
     index: int
     kind: str
     trial: TrialRecord
+    step: int | None = None
+    metrics: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,15 @@ class RunOptions:
         its params queued once more.
     heartbeat_interval:
         How often a running trial's heartbeat is refreshed (at most ``stale_after / 4``).
+    pruner:
+        A pruner name overriding the space's ``[study] pruner`` (none, median, asha,
+        hyperband); its settings stay the space's ``[pruner]`` table.
+    pack:
+        Train this many trials of the built-in trainer at once in one process (None: one).
+    max_consecutive_failures:
+        Stop the run after this many failed trials in a row (None: the space's setting).
+    threads:
+        CPU threads per trial (None: the objective's default).
     """
 
     add: int | None = None
@@ -47,6 +56,10 @@ class RunOptions:
     max_concurrent: int | None = None
     stale_after: float = STALE_AFTER_S
     heartbeat_interval: float = HEARTBEAT_INTERVAL_S
+    pruner: str | None = None
+    pack: int | None = None
+    max_consecutive_failures: int | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.devices is not None and not isinstance(self.devices, tuple):

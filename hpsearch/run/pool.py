@@ -28,7 +28,9 @@ from hpsearch.errors import ConfigError, HpsearchError, Interrupted
 from hpsearch.run.loop import round_limit, trials_to_run
 from hpsearch.run.messages import Job, Message, TrialMessage, WorkerDone, WorkerFailed
 from hpsearch.run.options import RunOptions
-from hpsearch.run.records import RunSummary, TrialEvent, best_value, worker_id
+from hpsearch.run.records import FailureStreak, RunSummary, TrialEvent, worker_id
+from hpsearch.run.signals import STOP_SIGNALS, ParentWatch, start_ignoring_signals
+from hpsearch.run.summary import close_summary, failure_limit
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyRecord, TrialRecord
 
@@ -83,8 +85,52 @@ class SharedTickets:
             self.value.value += 1
 
 
-def worker_main(job: Job, events, tickets_value) -> None:
-    """A worker process: set its thread budget, then run the claim loop; report on ``events``."""
+def worker_main(job: Job, events, tickets_value, streak_value=None) -> None:
+    """A worker process: set its thread budget, then run the claim loop; report on ``events``.
+
+    It starts with SIGINT and SIGTERM ignored and blocked (:func:`run_parallel` starts it so),
+    so a Ctrl-C while it imports prints no traceback; from here on a signal stops it quietly (the parent
+    forwards the signal again until its workers are gone). A worker whose run died (SIGKILL)
+    stops too (:class:`ParentWatch`).
+    """
+    signal.signal(signal.SIGINT, raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    watch = ParentWatch(job.parent_pid or os.getppid(), grace=10.0).start()
+    try:
+        # Started with them blocked too (the mask passes through exec): one that came
+        # meanwhile arrives now.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        code = worker_body(job, events, tickets_value, streak_value)
+    except KeyboardInterrupt:  # a signal before the claim loop took over
+        events.put(WorkerFailed(job.index, "Interrupted", f"worker {job.index} stopped while "
+                                "starting", 130))
+        code = 130
+    # Done: a late signal must not cut the last message short (the parent kills a worker
+    # that does not exit within its grace period).
+    ignore_stop_signals()
+    if watch.orphaned():
+        # Nobody reads the queue any more: joining its feeder thread would wait forever.
+        events.cancel_join_thread()
+    else:
+        events.close()
+        events.join_thread()
+    os._exit(code)  # skip atexit work of libraries (CUDA teardown) in a finished worker
+
+
+def raise_interrupt(signum, _frame) -> None:
+    """A signal before the claim loop installs its handler: stop (once)."""
+    ignore_stop_signals()
+    raise KeyboardInterrupt
+
+
+def ignore_stop_signals() -> None:
+    """The worker is stopping: the parent's repeated forwards must not cut it short."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def worker_body(job: Job, events, tickets_value, streak_value) -> int:
+    """The worker's set-up and claim loop; its exit status."""
     threads = str(job.threads)
     os.environ.setdefault("OMP_NUM_THREADS", threads)
     os.environ.setdefault("MKL_NUM_THREADS", threads)
@@ -96,7 +142,7 @@ def worker_main(job: Job, events, tickets_value) -> None:
     from hpsearch.run.studies import round_space
 
     def on_event(ev: TrialEvent) -> None:
-        events.put(TrialMessage(job.index, ev.kind, ev.trial))
+        events.put(TrialMessage(job.index, ev.kind, ev.trial, ev.step, ev.metrics))
 
     try:
         file_space = None if job.space is None else Space.from_dict(job.space, source=job.source)
@@ -107,16 +153,22 @@ def worker_main(job: Job, events, tickets_value) -> None:
         storage = Storage(job.url)
         timeout = None if job.deadline is None else max(0.0, job.deadline - time.time())
         tickets = None if tickets_value is None else SharedTickets(tickets_value)
+        space = round_space(job.study, job.round_, file_space)
+        streak = FailureStreak(failure_limit(job.options, space), streak_value)
         summary = work(storage, job.study, job.round_,
                        dataclasses.replace(job.options, timeout=timeout),
                        file_space=file_space, on_event=on_event, tickets=tickets,
-                       worker=worker_id())
+                       worker=worker_id(), streak=streak)
         storage.dispose()
         events.put(WorkerDone(job.index, summary))
     except HpsearchError as exc:
+        ignore_stop_signals()
         events.put(WorkerFailed(job.index, type(exc).__name__, str(exc), exc.exit_code))
         code = exc.exit_code
+    except KeyboardInterrupt:
+        raise  # a signal before the claim loop: worker_main reports it
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
+        ignore_stop_signals()
         import traceback
 
         events.put(WorkerFailed(job.index, type(exc).__name__,
@@ -125,9 +177,7 @@ def worker_main(job: Job, events, tickets_value) -> None:
         code = 1
     else:
         code = 0
-    events.close()
-    events.join_thread()
-    os._exit(code)  # skip atexit work of libraries (CUDA teardown) in a finished worker
+    return code
 
 
 def run_parallel(
@@ -146,10 +196,13 @@ def run_parallel(
     workers, add = options.workers, options.add
     devices = options.devices or (options.device,)
     ctx = mp.get_context("spawn")
-    events = ctx.Queue()
-    tickets_value = ctx.Value("i", add) if add is not None else None
     limit = round_limit(study, round_, add=add, sampler=options.sampler, file_space=file_space)
     total = trials_to_run(storage, study, round_, limit=limit, add=add)
+    summary = RunSummary(study=study.name, round=round_.number, workers=workers)
+    summary.study_best = storage.best(study)
+    events = ctx.Queue()
+    tickets_value = ctx.Value("i", add) if add is not None else None
+    streak_value = ctx.Value("i", 0)
     deadline = None if options.timeout is None else time.time() + options.timeout
     threads = threads_per_worker(workers)
     log_level = logging.getLogger().getEffectiveLevel()
@@ -160,12 +213,10 @@ def run_parallel(
             space=None if file_space is None else file_space.to_dict(),
             source=None if file_space is None else str(file_space.source),
             options=dataclasses.replace(options, device=devices[i % len(devices)]),
-            deadline=deadline, threads=threads, log_level=log_level)
-        procs.append(ctx.Process(target=worker_main, args=(job, events, tickets_value),
+            deadline=deadline, threads=threads, log_level=log_level, parent_pid=os.getpid())
+        procs.append(ctx.Process(target=worker_main, args=(job, events, tickets_value, streak_value),
                                  name=f"hpsearch-worker-{i}", daemon=False))
 
-    summary = RunSummary(study=study.name, round=round_.number, workers=workers)
-    summary.best = storage.best(study)
     running: dict[int, TrialRecord] = {}       # worker index -> its running trial
     finished: set[int] = set()
     child_summaries: list[RunSummary] = []
@@ -188,12 +239,12 @@ def run_parallel(
         if isinstance(msg, TrialMessage):
             if msg.kind == "start":
                 running[msg.index] = msg.trial
-            else:
+            elif msg.kind == "end":
                 running.pop(msg.index, None)
                 summary.count(msg.trial, maximize=study.maximize)
             if on_event is not None:
-                on_event(TrialEvent(msg.kind, msg.trial, best_value(summary.best), summary.ran,
-                                    total))
+                on_event(TrialEvent(msg.kind, msg.trial, summary.best_so_far(), summary.ran,
+                                    total, step=msg.step, metrics=msg.metrics))
         elif isinstance(msg, WorkerDone):
             finished.add(msg.index)
             child_summaries.append(msg.summary)
@@ -209,8 +260,7 @@ def run_parallel(
 
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for p in procs:
-            p.start()
+        start_ignoring_signals(procs)
         while True:
             try:
                 handle(events.get(timeout=POLL_S))
@@ -227,6 +277,15 @@ def run_parallel(
                                             signalled=bool(got_signal))
             if not alive:
                 break
+            if got_signal and signalled_at and time.monotonic() - signalled_at[-1] > 1.0:
+                # A worker still importing ignored the first forward (see worker_main).
+                signalled_at.append(time.monotonic())
+                for i, p in enumerate(procs):
+                    if p.is_alive() and i not in finished:
+                        try:
+                            os.kill(p.pid, got_signal[0])
+                        except ProcessLookupError:
+                            pass
             if signalled_at and time.monotonic() - signalled_at[0] > SIGNAL_GRACE_S:
                 for p in alive:
                     log.warning("worker %d did not stop within %.0f s; killing it", procs.index(p),
@@ -242,6 +301,8 @@ def run_parallel(
 
     for s in child_summaries:
         summary.stale_recovered += s.stale_recovered
+        if s.startup_s is not None:
+            summary.startup_s = max(summary.startup_s or 0.0, s.startup_s)
     if got_signal:
         # A worker killed by the grace timeout left its trial running: mark it here.
         storage.mark_interrupted([t.id for t in running.values()])
@@ -263,7 +324,7 @@ def run_parallel(
     busy = [s.busy for s in child_summaries if s.busy is not None]
     if busy:
         summary.busy = busy[0]
-    return summary
+    return close_summary(storage, study, summary, stale_after=options.stale_after)
 
 
 def _drain(events, handle: Callable[[Message], None]) -> None:

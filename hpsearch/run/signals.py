@@ -9,7 +9,6 @@ import threading
 from typing import Any, Iterator
 
 from hpsearch.errors import Interrupted
-from hpsearch.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -87,33 +86,81 @@ class StopOnSignal:
             raise interrupted(exc.signum) from None
 
 
-class Heartbeat:
-    """Refreshes the running trial's heartbeat from a background thread."""
+def set_parent_death_signal(signum: int) -> bool:
+    """Ask Linux to send ``signum`` to this process when its parent dies (``prctl
+    PR_SET_PDEATHSIG``), so a worker or trial process orphaned by a SIGKILLed run stops too.
+    False where that is not available (other systems: the caller polls ``os.getppid()``)."""
+    import sys
 
-    def __init__(self, storage: Storage, interval: float) -> None:
-        self.storage = storage
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def start_ignoring_signals(procs: list) -> None:
+    """Start ``procs`` with SIGINT and SIGTERM ignored (a disposition a new program inherits;
+    a blocked mask it would not): a Ctrl-C while a worker imports would otherwise print its
+    traceback. Here they are blocked meanwhile, not lost: they reach this process's handler
+    once all have started."""
+    from multiprocessing import resource_tracker
+
+    # Started first: starting it later would unblock the signals (its own start-up blocks
+    # and then unblocks them) while they are ignored here, losing one.
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    handlers = {s: signal.signal(s, signal.SIG_IGN) for s in STOP_SIGNALS}
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+class ParentWatch:
+    """Stops this process when its parent is gone: SIGTERM to itself once (the run's
+    :class:`StopOnSignal` marks the running trial interrupted), then, should it still be there
+    after ``grace`` seconds (stuck on a pipe nobody reads), ``os._exit``. Polls
+    ``os.getppid()`` from a daemon thread; with :func:`set_parent_death_signal` as well, Linux
+    sends the SIGTERM at once."""
+
+    def __init__(self, parent_pid: int, *, interval: float = 0.5, grace: float = 30.0) -> None:
+        self.parent_pid = parent_pid
         self.interval = interval
-        #: The id of the trial to keep alive (None between trials).
-        self.running: int | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="hpsearch-heartbeat", daemon=True)
+        self.grace = grace
+        self._thread = threading.Thread(target=self._loop, name="hpsearch-parent-watch",
+                                        daemon=True)
 
-    def __enter__(self) -> Heartbeat:
+    def orphaned(self) -> bool:
+        import os
+
+        return os.getppid() != self.parent_pid
+
+    def start(self) -> ParentWatch:
+        set_parent_death_signal(signal.SIGTERM)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            trial = self.running
-            if trial is not None:
-                try:
-                    self.storage.heartbeat([trial])
-                except Exception as exc:  # noqa: BLE001 - a missed beat is not fatal
-                    log.warning("heartbeat failed: %s", exc)
+        import os
+        import time
+
+        while not self.orphaned():
+            time.sleep(self.interval)
+        log.warning("the run that started this worker (pid %d) is gone; stopping",
+                    self.parent_pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(self.grace)
+        os._exit(1)
 
 
-__all__ = ["Stop", "StopOnSignal", "Heartbeat", "STOP_SIGNALS", "interrupted"]
+__all__ = ["Stop", "StopOnSignal", "STOP_SIGNALS", "interrupted",
+           "set_parent_death_signal", "ParentWatch", "start_ignoring_signals"]

@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 def space_changes(old: Space, new: Space) -> list[str]:
     """What changed between a study's stored space and a file's, in words (empty: nothing that
-    makes old trials incomparable). ``trials``, sampler, seed and trainer settings may change."""
+    makes old trials incomparable). ``trials``, sampler, seed, trainer settings and the
+    followed settings (:data:`FOLLOWED_TABLES`, :data:`FOLLOWED_STUDY_KEYS`: pruner,
+    forbidden combinations...) may change."""
     changes = []
     for key in ("metric", "direction"):
         a, b = getattr(old.study, key), getattr(new.study, key)
@@ -72,8 +74,13 @@ def prepare_study(
                 + "; ".join(changes)
                 + f". Old trials would not be comparable: run it as a new study (--study NEW-NAME "
                   f"or a new [study] name), or narrow the existing one with `hpsearch refine {name}`")
-        wanted_seed = space.study.seed if seed is None else seed
-        if wanted_seed != study.seed:
+        # Only a seed the user asks for now: --seed, or a file whose seed was edited since the
+        # study stored it. A study created with --seed 3 from a file without a seed is not
+        # "asked for 0" on every resume.
+        file_seed = (study.space.get("study") or {}).get("seed", space.study.seed)
+        wanted_seed = seed if seed is not None else (
+            space.study.seed if space.study.seed != file_seed else None)
+        if wanted_seed is not None and wanted_seed != study.seed:
             # The seed fixes the study's sampler sequence and trial seeds: changing it midway
             # would silently make a resumed study a different one.
             log.warning("study %s keeps its seed %d (asked for %d); use --study NEW-NAME for a "
@@ -81,10 +88,10 @@ def prepare_study(
         # Settings that do not change what a trial means (device, epochs, the objective's
         # module path...) follow the file, so `refine` and `worker`, which run without it,
         # use what the user last ran with.
-        settings = {"objective": space.objective, "trainer": space.trainer}
+        followed = follow_file(study.space, space.to_dict())
         source = _abs_source(space)
-        if any(study.space.get(k) != v for k, v in settings.items()) or study.source != source:
-            storage.update_study_settings(study.id, space=dict(study.space, **settings), source=source)
+        if followed != study.space or study.source != source:
+            storage.update_study_settings(study.id, space=followed, source=source)
             study = storage.get_study(name)
     round_ = storage.latest_round(study.id)
     if round_.number == 1:
@@ -117,14 +124,44 @@ def _abs_source(space: Space) -> str:
     return str(source.resolve()) if source.suffix else str(space.source)
 
 
+# Settings that follow the space file on every run (and are kept in the study's stored space
+# for `refine` and `worker`, which run without it): they change how trials are run or chosen,
+# not what a trial's value means, so old and new trials stay comparable.
+FOLLOWED_TABLES = ("objective", "trainer", "pruner", "forbid")
+FOLLOWED_STUDY_KEYS = ("pruner", "n_startup_trials", "tie_breaker", "max_consecutive_failures")
+
+
+def follow_file(stored: dict, file: dict) -> dict:
+    """``stored`` (a space as a dict) with the followed settings of ``file`` (another)."""
+    out = {k: v for k, v in stored.items() if k not in FOLLOWED_TABLES}
+    out.update({k: file[k] for k in FOLLOWED_TABLES if k in file})
+    study = {k: v for k, v in stored.get("study", {}).items() if k not in FOLLOWED_STUDY_KEYS}
+    study.update({k: v for k, v in file.get("study", {}).items() if k in FOLLOWED_STUDY_KEYS})
+    out["study"] = study
+    return out
+
+
 def round_space(study: StudyRecord, round_: RoundRecord, file_space: Space | None) -> Space:
-    """The space a round samples from; the file's objective and trainer settings win."""
-    if file_space is None:
-        return Space.from_dict(
-            dict(round_.space, objective=study.space.get("objective", {}),
-                 trainer=study.space.get("trainer", {})),
-            source=study.source or "<stored>")
-    stored = Space.from_dict(round_.space, source=study.source or "<stored>")
-    return Space.from_dict(
-        dict(stored.to_dict(), objective=file_space.objective, trainer=file_space.trainer),
-        source=str(file_space.source))
+    """The space a round samples from: its stored parameters, with the followed settings
+    (objective, trainer, pruner, forbidden combinations...) of the file, else of the study."""
+    follow = study.space if file_space is None else file_space.to_dict()
+    source = (study.source or "<stored>") if file_space is None else str(file_space.source)
+    stored = dict(round_.space)
+    forbid = follow.get("forbid")
+    # A refined round may lack values a file's [[forbid]] names: its rules are kept where they
+    # can still match (Space.with_forbid), not checked as if they were the round's own.
+    space = Space.from_dict(dict(follow_file(stored, follow), forbid=[]), source=source)
+    return space.with_forbid(forbid) if forbid else space
+
+
+def create_study(storage: Storage, space: Space, *, name: str | None = None,
+                 trials: int | None = None, seed: int | None = None,
+                 sampler: str | None = None) -> tuple[StudyRecord, RoundRecord]:
+    """Create (or resume and retarget) the study of ``space`` without running a trial
+    (``hpsearch create``, before workers start elsewhere). The objective's settings are
+    checked first, as :func:`~hpsearch.run.run_study` does, so nothing is written for a
+    file whose objective cannot run."""
+    from hpsearch.objectives import check_objective
+
+    check_objective(space)
+    return prepare_study(storage, space, name=name, sampler=sampler, seed=seed, trials=trials)

@@ -247,3 +247,29 @@ def test_worker_command_joins_a_study_without_its_space_file(tmp_path):
     assert_contiguous(trials, 10)
     missing = run_cli(db, "worker", db, "nope", cwd=tmp_path)
     assert missing.returncode == 3 and "no study named 'nope'" in missing.stderr
+
+
+STEPPING = '''
+def train(params, report):
+    for step in range(3):
+        report(step, {"loss": params["x"] + 1.0 / (step + 1)})
+    return {"loss": params["x"]}
+'''
+
+
+def test_step_events_of_workers_reach_the_progress_and_are_not_counted_as_trials(tmp_path, monkeypatch):
+    """With --workers, a trial's per-step reports travel to the parent as "step" events for the
+    progress display; only "end" events count as finished trials."""
+    (tmp_path / "stepobj.py").write_text(STEPPING)
+    path = tmp_path / "space.toml"
+    path.write_text(SPACE.format(trials=4).replace("blockobj:train", "stepobj:train"))
+    monkeypatch.chdir(tmp_path)
+    events = []
+    summary = run_study(Storage(f"sqlite:///{tmp_path}/s.db"), load_space(path),
+                        RunOptions(workers=2), on_event=events.append)
+    assert summary.ran == 4 and summary.states == {"complete": 4}
+    kinds = [e.kind for e in events]
+    assert kinds.count("start") == 4 and kinds.count("end") == 4
+    steps = [e for e in events if e.kind == "step"]
+    assert sorted((e.trial.number, e.step) for e in steps) == [(n, s) for n in range(4) for s in range(3)]
+    assert all(set(e.metrics) == {"loss"} for e in steps)

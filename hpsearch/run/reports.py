@@ -1,0 +1,110 @@
+"""What an objective reports, checked before it reaches the database.
+
+A step must be an integer in ``0 .. 2**31 - 1`` (PostgreSQL's INTEGER column: a larger one
+made ``finish`` raise OverflowError, left the trial running and broke every later run); a
+report with any other step is dropped. A metric that is not a finite number where a number was
+meant (NaN, infinity, an integer too large for a float) is stored as null. Either way the trial
+goes on and a :class:`Notes` line says what was dropped: one bad report never breaks the run or
+the study.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Mapping
+
+from hpsearch.objectives import json_safe
+
+#: The largest step the database holds (PostgreSQL INTEGER).
+MAX_STEP = 2**31 - 1
+#: At most this many distinct notes are kept per trial (a bad report in a loop repeats).
+MAX_NOTES = 8
+
+
+class Notes:
+    """The notes of one trial: distinct lines, the first :data:`MAX_NOTES` kept, the rest
+    counted."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.dropped = 0
+
+    def add(self, line: str) -> None:
+        if line in self.lines:
+            return
+        if len(self.lines) < MAX_NOTES:
+            self.lines.append(line)
+        else:
+            self.dropped += 1
+
+    def text(self) -> str | None:
+        """The notes as one string (None: nothing to say)."""
+        if not self.lines:
+            return None
+        more = f"; and {self.dropped} more" if self.dropped else ""
+        return "; ".join(self.lines) + more
+
+
+def check_step(step: Any) -> int | None:
+    """``step`` as a database integer, or None when it cannot be one."""
+    if isinstance(step, bool):
+        return None
+    if isinstance(step, float):
+        if not math.isfinite(step) or step != int(step):
+            return None
+        step = int(step)
+    try:
+        step = operator.index(step)  # int, numpy integers; not str or float
+    except TypeError:
+        return None
+    return step if 0 <= step <= MAX_STEP else None
+
+
+def check_metrics(metrics: Mapping[str, Any], notes: Notes, *, where: str) -> dict[str, Any]:
+    """``metrics`` as stored: JSON-safe, a non-finite or oversized number as null (noted)."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name, original = str(key), value
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+            try:
+                value = float(value)  # exact ints beyond a double's range mean nothing here
+            except OverflowError:
+                value = math.inf
+        safe = json_safe(value)
+        if safe is None and value is not None:
+            notes.add(f"{where}: metric {name!r} was {short(original)}: stored as null")
+        out[name] = safe
+    return out
+
+
+def note_result(result: Any, notes: Notes) -> None:
+    """Note the metrics of an objective's result that are stored as null (non-finite)."""
+    if isinstance(result, Mapping):
+        check_metrics(result, notes, where="result")
+
+
+def check_report(step: Any, metrics: Any, notes: Notes) -> tuple[int, dict[str, Any]] | None:
+    """A report as stored, or None when it is dropped (noted)."""
+    checked = check_step(step)
+    if checked is None:
+        notes.add(f"report with step {short(step)} ignored: a step is an integer in 0..{MAX_STEP}")
+        return None
+    if not isinstance(metrics, Mapping):
+        notes.add(f"report at step {checked} ignored: metrics must be a dict, "
+                  f"got {type(metrics).__name__}")
+        return None
+    return checked, check_metrics(metrics, notes, where=f"step {checked}")
+
+
+def short(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a note stays one short line)."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a user's object with a broken __repr__
+        text = f"<{type(value).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+__all__ = ["Notes", "check_step", "check_metrics", "check_report", "note_result", "MAX_STEP", "MAX_NOTES"]
