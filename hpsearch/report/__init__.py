@@ -1,13 +1,22 @@
 """Reading a study back: which trials, as rows, as files (csv/json/markdown, a space file), as
-plots, and its rounds side by side.
+plots, its rounds side by side, one HTML page, parameter importance.
 
 Public names are re-exported here; the modules behind them:
 
-    rows.py      select_trials, study_rows, get_trial, get_best, best_space, sort_trials,
-                 trial_json, flat_rows, fmt_value (the one value formatter for people)
-    exports.py   export_trials, export_rows, write_space_file, FORMATS
+    select.py    select_trials, iter_selection, resolve_sort, get_best, TrialSelection,
+                 study_param_names, study_tie_breaker (order and ties: hpsearch.ranking),
+                 plot_selection (what --plot draws, sampled in big studies)
+    rows.py      study_rows, get_trial, best_space, trial_json, flat_rows, iter_flat_rows,
+                 fmt_value (the one value formatter for people)
+    columns.py   fit_columns (which columns of the terminal table fit its width)
+    exports.py   export_trials, write_trials (streamed), export_study, export_rows,
+                 write_space_file, format_for, FORMATS
+    lean.py      write_rows (csv/json/markdown from plain SQL rows: big studies)
     plots.py     write_plots (matplotlib, imported when called)
     rounds.py    rounds_overview, RoundsOverview, round_space_file
+    html.py      write_html, build_html, load_study_data (plotly, imported when called)
+    importance.py param_importance (optuna's PED-ANOVA, imported when called)
+    insight.py   study_importance (importance of a stored study, subsampled)
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -16,24 +25,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpsearch.report.exports import FORMATS, export_rows, export_trials, write_space_file
+from hpsearch.report.columns import fit_columns
+from hpsearch.report.exports import (
+    FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
+    write_trials,
+)
 from hpsearch.report.plots import write_plots
 from hpsearch.report.rows import (
-    TrialSelection, best_space, flat_rows, fmt_value, get_best, get_trial, iso, param_names,
-    select_trials, sort_trials, study_rows, trial_json,
+    best_space, flat_rows, fmt_value, get_trial, iso, iter_flat_rows, param_names, study_rows,
+    trial_json,
+)
+from hpsearch.report.select import (
+    TrialSelection, check_columns, get_best, iter_selection, plot_selection, resolve_sort,
+    select_trials, study_param_names, study_tie_breaker,
 )
 
 __all__ = [
-    "FORMATS", "export_rows", "export_trials", "write_space_file", "write_plots",
+    "FORMATS", "atomic_text", "export_rows", "export_study", "export_trials", "format_for",
+    "write_space_file", "write_trials", "write_plots", "fit_columns", "check_columns",
     "TrialSelection", "best_space", "flat_rows", "fmt_value", "get_best", "get_trial", "iso",
-    "param_names", "select_trials", "sort_trials", "study_rows", "trial_json",
+    "iter_flat_rows", "iter_selection", "plot_selection", "param_names", "resolve_sort",
+    "select_trials",
+    "study_param_names", "study_rows", "study_tie_breaker", "trial_json",
     "RoundsOverview", "rounds_overview", "round_space_file",
+    "write_html", "load_study_data", "param_importance", "study_importance",
 ]
 
-# rounds.py reads spaces (hpsearch.space, hpsearch.refine): loaded on first use, so that
-# `hpsearch --help` and `report --format` choices stay cheap.
+# rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and
+# importance.py optuna: loaded on first use, so that `hpsearch --help` and `report --format`
+# choices stay cheap.
 _LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearch.report.rounds",
-         "round_space_file": "hpsearch.report.rounds"}
+         "round_space_file": "hpsearch.report.rounds", "write_html": "hpsearch.report.html",
+         "load_study_data": "hpsearch.report.html", "param_importance": "hpsearch.report.importance",
+         "study_importance": "hpsearch.report.insight"}
 
 
 def __getattr__(name: str) -> Any:

@@ -33,7 +33,7 @@ from typing import Any, Sequence
 from hpsearch.errors import ConfigError
 from hpsearch.report import html_figures as figs
 from hpsearch.report.html_assets import CSS, JS
-from hpsearch.report.html_data import StudyData, load_study_data, param_axes
+from hpsearch.report.html_data import RoundStats, StudyData, load_study_data, param_axes
 from hpsearch.report.importance import param_importance
 
 __all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS"]
@@ -110,7 +110,9 @@ class _Page:
         layout = fig.setdefault("layout", {})
         title = (layout.pop("title", None) or {}).get("text") or title
         margin = layout.setdefault("margin", {})
-        margin["t"] = max(20, margin.get("t", 60) - 40)
+        # Room above the plot for plotly's toolbar (always shown on touch screens): it must
+        # not cover the data.
+        margin["t"] = max(34, margin.get("t", 60) - 40)
         fid = f"fig-{len(self.figs)}"
         self.figs.append({"id": fid, "fig": fig})
         height = layout.get("height", 420)
@@ -194,10 +196,7 @@ def _summary(d: StudyData, best: Any) -> str:
     counts = d.counts or {}
     states = ", ".join(f"{counts[s]:,} {s}" for s in [*order, *sorted(set(counts) - set(order))]
                        if counts.get(s))
-    starts = [t.started_at for t in d.trials if t.started_at is not None]
-    ends = [t.finished_at for t in d.trials if t.finished_at is not None]
-    wall = (max(ends) - min(starts)) if starts and ends else None
-    compute = sum(t.duration for t in d.trials if t.duration is not None)
+    wall, compute = d.stats.wall, d.stats.compute  # over every trial, not the page's sample
     left = [("metric", f"{study.metric} ({study.direction})"), ("samplers", ", ".join(samplers)),
             ("pruner", pruner), ("rounds", str(len(d.rounds))),
             ("trials", f"{d.n_trials:,}: {states or 'none yet'}"),
@@ -225,23 +224,36 @@ def _summary(d: StudyData, best: Any) -> str:
 
 
 def _rounds_table(d: StudyData) -> str:
-    sign = -1.0 if d.study.maximize else 1.0
     rows = []
     for r in d.rounds:
-        mine = [t for t in d.trials if t.round == r.number]
-        vals = [t.value for t in mine if t.state == "complete" and t.value is not None]
-        best = min(vals, key=lambda v: sign * v) if vals else None
-        rule = r.rule or {}
-        how = ", ".join(f"{k} {_fmt(v)}" for k, v in rule.items()
-                        if isinstance(v, (int, float, str)) and not isinstance(v, bool)) if rule else "the file's space"
+        st = d.stats.rounds.get(r.number) or RoundStats()  # every trial of the round
+        how = _round_how(r.rule)
         cells = [str(r.number), "-" if r.parent is None else str(r.parent), r.sampler, str(r.target),
-                 f"{len(mine):,}", f"{len(vals):,}", _fmt(best), how]
+                 f"{st.trials:,}", f"{st.complete:,}", _fmt(st.best), how]
         rows.append("<tr>" + "".join(f"<td{' class=s' if i in (2, 7) else ''}>{html.escape(c)}</td>"
                                      for i, c in enumerate(cells)) + "</tr>")
     head = ["round", "from", "sampler", "target", "trials", "complete", "best", "how"]
     return ('<div class="tablewrap"><table class="data"><thead><tr>'
             + "".join(f"<th{' class=s' if i in (2, 7) else ''}>{h}</th>" for i, h in enumerate(head))
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def _round_how(rule: dict[str, Any] | None) -> str:
+    """How a round's space was made, in words: ``the file's space``, or ``refined from round 1:
+    the box of its top 4 trials (best #17), margin 0.1``, else its rule's settings."""
+    if not rule:
+        return "the file's space"
+    if rule.get("kind") == "refine" and "from_round" in rule:
+        text = f"refined from round {rule['from_round']}"
+        if rule.get("top") is not None:
+            text += f": the box of its top {rule['top']} trials"
+            if rule.get("best_trial") is not None:
+                text += f" (best #{rule['best_trial']})"
+        if rule.get("margin") is not None:
+            text += f", margin {_fmt(rule['margin'])}"
+        return text
+    return ", ".join(f"{k} {_fmt(v)}" for k, v in rule.items()
+                     if isinstance(v, (int, float, str)) and not isinstance(v, bool))
 
 
 def _trial_table(page: _Page, d: StudyData, axes: list, best: Any) -> str:
@@ -281,7 +293,7 @@ def _compare_section(page: _Page, studies: Sequence[StudyData]) -> str:
         r = d.ranked()
         best = r[0] if r else None
         cells = [f'<a href="#study-{k}">{html.escape(d.study.name)}</a>', html.escape(d.study.metric),
-                 d.study.direction, f"{d.n_trials:,}", f"{len(r):,}",
+                 d.study.direction, f"{d.n_trials:,}", f"{d.stats.n_complete:,}",
                  "-" if best is None else html.escape(_fmt(best.value)),
                  "-" if best is None else f"#{best.number}"]
         rows.append("<tr>" + "".join(f"<td{' class=s' if i < 3 else ''}>{c}</td>"

@@ -23,7 +23,8 @@ section.study > h2 { font-size: 22px; margin: 18px 0 8px; }
         margin: 12px 0; }
 .card h3 { margin: 0 0 8px; font-size: 16px; }
 .summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); gap: 6px 28px; }
-.summary dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 14px; margin: 0; }
+.summary dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 14px; margin: 0;
+  align-content: start; }
 .summary dt { color: #6b7280; }
 .summary dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }

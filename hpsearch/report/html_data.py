@@ -11,13 +11,96 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from collections import deque
+from typing import Any, Iterable, Sequence
 
+from hpsearch.ranking import rank, tie_breaker
 from hpsearch.storage import RoundRecord, StudyRecord, TrialRecord
 
-__all__ = ["StudyData", "load_study_data", "ParamAxis", "param_axes", "subsample", "log_ticks"]
+__all__ = ["StudyData", "StudyStats", "RoundStats", "load_study_data", "ParamAxis", "param_axes",
+           "subsample", "log_ticks", "STAT_FIELDS"]
 
 Steps = list[tuple[int, dict[str, Any]]]
+
+#: The trial columns :meth:`StudyStats.collect` reads (no JSON column: a cheap pass).
+STAT_FIELDS = ("number", "round", "state", "value", "started_at", "finished_at")
+
+
+@dataclass
+class RoundStats:
+    """One round's line of the rounds table: trials, complete ones, best value, first number."""
+
+    trials: int = 0
+    complete: int = 0
+    best: float | None = None
+    first: int | None = None
+
+
+@dataclass
+class StudyStats:
+    """What the page says about *every* trial of a study, gathered in one streamed pass so that
+    the page itself may hold a sample: ``best_so_far`` (change points of the running best over
+    all complete trials, by number, and the last complete trial), per-round figures, the first
+    start, the last finish and the summed trial time, the latest pruned trials' numbers."""
+
+    n_trials: int = 0
+    n_complete: int = 0
+    best_so_far: tuple[list[int], list[float]] = field(default_factory=lambda: ([], []))
+    rounds: dict[int, RoundStats] = field(default_factory=dict)
+    started: float | None = None
+    finished: float | None = None
+    compute: float = 0.0
+    pruned: list[int] = field(default_factory=list)
+
+    @property
+    def wall(self) -> float | None:
+        return None if self.started is None or self.finished is None else self.finished - self.started
+
+    @classmethod
+    def collect(cls, rows: Iterable[tuple], *, maximize: bool, keep_pruned: int = 40) -> StudyStats:
+        """From ``rows`` of :data:`STAT_FIELDS` in trial-number order (``Storage.iter_rows``)."""
+        st = cls()
+        xs, ys = st.best_so_far
+        best = None
+        last_done = None
+        pruned: deque[int] = deque(maxlen=keep_pruned)
+        rounds = st.rounds
+        first_start = last_end = None
+        n = done = 0
+        compute = 0.0
+        for number, rnd, state, value, started, finished in rows:
+            n += 1
+            r = rounds.get(rnd)
+            if r is None:
+                r = rounds[rnd] = RoundStats(first=number)
+            r.trials += 1
+            if started is not None:
+                if first_start is None or started < first_start:
+                    first_start = started
+                if finished is not None:
+                    compute += finished - started
+            if finished is not None and (last_end is None or finished > last_end):
+                last_end = finished
+            if state == "pruned":
+                pruned.append(number)
+            if state != "complete" or not _finite(value):
+                continue
+            done += 1
+            r.complete += 1
+            if r.best is None or (value > r.best if maximize else value < r.best):
+                r.best = value
+            last_done = number
+            if best is None or (value > best if maximize else value < best):
+                best = value
+                xs.append(number)
+                ys.append(value)
+        if xs and xs[-1] != last_done:
+            xs.append(last_done)
+            ys.append(best)
+        st.n_trials, st.n_complete, st.compute = n, done, compute
+        st.started, st.finished = first_start, last_end
+        st.pruned = sorted(pruned, reverse=True)
+        return st
 
 
 @dataclass
@@ -41,6 +124,7 @@ class StudyData:
     counts: dict[str, int] | None = None
     n_trials: int | None = None
     importance: list[tuple[str, float]] | None = None
+    stats: StudyStats | None = None
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -57,6 +141,10 @@ class StudyData:
         for t in self.trials:
             if t.steps and t.number not in self.curves:
                 self.curves[t.number] = list(t.steps)
+        if self.stats is None:
+            rows = ((t.number, t.round, t.state, t.value, t.started_at, t.finished_at)
+                    for t in sorted(self.trials, key=lambda t: t.number))
+            self.stats = StudyStats.collect(rows, maximize=self.study.maximize)
 
     def completed(self) -> list[TrialRecord]:
         """Complete trials with a finite value, by number."""
@@ -64,34 +152,50 @@ class StudyData:
         return sorted(done, key=lambda t: t.number)
 
     def ranked(self) -> list[TrialRecord]:
-        """Complete trials, best first (ties by number)."""
-        sign = -1.0 if self.study.maximize else 1.0
-        return sorted(self.completed(), key=lambda t: (sign * t.value, t.number))
+        """Complete trials, best first (ties by the study's tie breaker, then by number)."""
+        return rank(self.completed(), maximize=self.study.maximize, tie=tie_breaker(self.study.space))
 
 
 def load_study_data(storage: Any, name: str, *, max_points: int | None = None,
                     curves: int = 8, pruned_curves: int = 40) -> StudyData:
     """Read study ``name`` from ``storage`` (a :class:`~hpsearch.storage.Storage`).
 
-    ``max_points``: keep at most this many trials (the best quarter of them, the rest an even,
-    seeded sample of the others; None: all). ``curves``: how many of the best trials' stored
-    steps to fetch; ``pruned_curves``: how many pruned trials' steps (the latest ones).
+    ``max_points``: keep at most about this many trials (None: all): the best quarter of them
+    by value (in SQL, ties by the study's tie breaker) and an even sample of the others (every
+    k-th trial by number); whatever the page says about all trials (the running best, the
+    rounds table, counts, times) comes from one streamed pass over light columns, so memory
+    stays bounded however big the study. ``curves``: how many of the best trials' stored steps
+    to fetch; ``pruned_curves``: how many pruned trials' steps (the latest ones).
     Raises :class:`~hpsearch.errors.StudyError` for an unknown study (from the storage).
     """
     study = storage.get_study(name)
     rounds = storage.rounds(study.id)
     counts = storage.counts(study)
-    trials = storage.trials(study, best_first=False)
-    n_trials = len(trials)
-    if max_points is not None and len(trials) > max_points:
-        trials = subsample(trials, max_points, maximize=study.maximize)
-    data = StudyData(study=study, rounds=rounds, trials=trials, counts=counts, n_trials=n_trials)
-    wanted = [t.number for t in data.ranked()[:curves]]
-    pruned = sorted((t.number for t in trials if t.state == "pruned"), reverse=True)
-    for number in wanted + pruned[:pruned_curves]:
-        steps = storage.trial(study, number).steps
-        if steps:
-            data.curves[number] = list(steps)
+    stats = StudyStats.collect(storage.iter_rows(study, STAT_FIELDS), maximize=study.maximize,
+                               keep_pruned=pruned_curves)
+    if max_points is None or stats.n_trials <= max_points:
+        trials = list(storage.iter_trials(study))
+    else:
+        tie = tie_breaker(study.space)
+        k = max_points // 4
+        kept = {t.number: t for t in storage.iter_trials(
+            study, states=["complete"], sort="value", descending=study.maximize, limit=k,
+            tie=None if tie is None else (tie.metric, tie.descending))}
+        every = max(2, math.ceil(stats.n_trials / max(1, max_points - k)))
+        for t in storage.iter_trials(study, every=every):
+            kept.setdefault(t.number, t)
+        trials = sorted(kept.values(), key=lambda t: t.number)
+    data = StudyData(study=study, rounds=rounds, trials=trials, counts=counts,
+                     n_trials=stats.n_trials, stats=stats)
+    held = {t.number for t in trials}
+    for number in [t.number for t in data.ranked()[:curves]] + stats.pruned:
+        trial = storage.trial(study, number)
+        if trial.steps:
+            data.curves[number] = list(trial.steps)
+        if number not in held:  # a pruned trial outside the sample: its curve is drawn
+            data.trials.append(trial)
+            held.add(number)
+    data.trials.sort(key=lambda t: t.number)
     return data
 
 
@@ -153,6 +257,11 @@ class ParamAxis:
             ax.update(tickvals=[math.log10(v) for v in vals], ticktext=texts)
             pad = 0.03 * (math.log10(hi) - math.log10(lo))
             ax["range"] = [math.log10(lo) - pad, math.log10(hi) + pad]
+        elif self.kind == "int" and self.low is not None and self.high is not None \
+                and self.high - self.low <= 12:
+            # A few whole numbers: each one a tick (plotly's own would read 1, 1.5, 2, 2.5).
+            vals = list(range(int(self.low), int(self.high) + 1))
+            ax.update(tickvals=vals, ticktext=[str(v) for v in vals])
         return ax
 
     def span(self, low: Any, high: Any) -> tuple[float, float] | None:

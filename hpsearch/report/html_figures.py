@@ -12,7 +12,7 @@ import math
 import random
 from typing import Any, Sequence
 
-from hpsearch.report.html_data import ParamAxis, StudyData, subsample
+from hpsearch.report.html_data import ParamAxis, RoundStats, StudyData, subsample
 from hpsearch.storage import TrialRecord
 
 __all__ = ["PALETTE", "history", "param_scatter", "parallel", "heatmap", "importance_bar",
@@ -34,22 +34,6 @@ def _base(title: str, height: int = 420, **layout: Any) -> dict[str, Any]:
             "plot_bgcolor": "#fafafa", **layout}
 
 
-def running_best(done: Sequence[TrialRecord], maximize: bool) -> tuple[list[int], list[float]]:
-    """Change points of the best value so far over ``done`` (by number), and the last trial."""
-    xs: list[int] = []
-    ys: list[float] = []
-    best = None
-    for t in done:
-        if best is None or (t.value > best if maximize else t.value < best):
-            best = t.value
-            xs.append(t.number)
-            ys.append(best)
-    if done and xs and xs[-1] != done[-1].number:
-        xs.append(done[-1].number)
-        ys.append(best)
-    return xs, ys
-
-
 def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
             max_points: int) -> dict[str, Any] | str:
     """Value by trial number, coloured by round; pruned and failed trials marked; the best so
@@ -64,7 +48,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
                      "name": f"round {r}", "x": [t.number for t in pts], "y": [t.value for t in pts],
                      "marker": {"size": 6, "color": _color(r), "opacity": 0.75},
                      "hovertemplate": "trial %{x}<br>%{y:.6g}<extra>round " + str(r) + "</extra>"})
-    xs, ys = running_best(done, study.maximize)
+    xs, ys = d.stats.best_so_far  # over every complete trial, not the shown sample
     data.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": xs, "y": ys,
                  "line": {"shape": "hv", "color": "#d62728", "width": 2}, "hoverinfo": "skip"})
     values = [t.value for t in done]
@@ -86,7 +70,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
                      "hovertemplate": "trial %{x}: %{text}<extra></extra>"})
     shapes, notes = [], []
     for rnd in d.rounds[1:]:
-        first = min((t.number for t in d.trials if t.round == rnd.number), default=None)
+        first = (d.stats.rounds.get(rnd.number) or RoundStats()).first
         if first is None:
             continue
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": first - 0.5,
@@ -95,9 +79,10 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
         notes.append({"xref": "x", "yref": "paper", "x": first - 0.5, "y": 1.0, "yanchor": "bottom",
                       "text": f"round {rnd.number}", "showarrow": False, "xanchor": "left",
                       "font": {"color": _color(rnd.number), "size": 11}})
-    note = "" if len(shown) == len(done) else f" (showing {len(shown):,} of {len(done):,}: the best and a sample)"
+    n_done = d.stats.n_complete
+    note = "" if len(shown) == n_done else f" (showing {len(shown):,} of {n_done:,}: the best and a sample)"
     layout = _base(f"Optimisation history{note}", shapes=shapes, annotations=notes,
-                   xaxis={"title": {"text": "trial"}, "rangemode": "tozero"},
+                   xaxis={"title": {"text": "trial"}, "zeroline": False},  # trial 0 not cut in half
                    yaxis={"title": {"text": study.metric}},
                    legend={"orientation": "h", "y": -0.18})
     return {"data": data, "layout": layout}
@@ -381,7 +366,7 @@ def compare_best(studies: list[StudyData]) -> dict[str, Any]:
     """Best so far of each study against its trial number, on one axis."""
     data = []
     for k, d in enumerate(studies):
-        xs, ys = running_best(d.completed(), d.study.maximize)
+        xs, ys = d.stats.best_so_far
         data.append({"type": "scatter", "mode": "lines", "name": f"{d.study.name} ({d.study.metric})",
                      "x": xs, "y": ys, "line": {"shape": "hv", "width": 2, "color": PALETTE[k % len(PALETTE)]}})
     metrics = sorted({d.study.metric for d in studies})

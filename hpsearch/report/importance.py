@@ -14,13 +14,16 @@ answers "which parameters does the top 10 % differ in from the rest", is linear 
 trials, and keeps conditional parameters. Above ``max_trials`` (default 5,000) trials a seeded
 random subsample is used: the quantile statistics it relies on are stable well below that.
 
-optuna is imported inside :func:`param_importance` (``pip install 'hpsearch[report]'``).
+optuna is imported inside :func:`param_importance` (``pip install 'hpsearch[report]'``), and
+``optuna.importance`` without scikit-learn (see :func:`_ped_anova`): PED-ANOVA needs neither it
+nor scipy, which optuna's fANOVA pulls in for 90 MB and most of a second at import.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -68,7 +71,8 @@ def param_importance(
     """
     try:
         import optuna
-        from optuna.importance import PedAnovaImportanceEvaluator
+
+        PedAnovaImportanceEvaluator, get_param_importances = _ped_anova()
     except ImportError as exc:
         raise ConfigError("parameter importance needs optuna: pip install 'hpsearch[report]'") from exc
 
@@ -100,13 +104,42 @@ def param_importance(
             study.add_trials(frozen)
             names = [n for n in dists if any(n in t.params for t in frozen)]
             evaluator = PedAnovaImportanceEvaluator(target_quantile=target_quantile)
-            raw = optuna.importance.get_param_importances(
+            raw = get_param_importances(
                 study, evaluator=evaluator, params=names, normalize=True)
     finally:
         optuna.logging.set_verbosity(verbosity)
     order = {n: i for i, n in enumerate(dists)}
     scores = {n: float(raw.get(n, 0.0)) for n in dists}
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def _ped_anova() -> tuple[Any, Any]:
+    """``(PedAnovaImportanceEvaluator, get_param_importances)`` from ``optuna.importance``.
+
+    Importing ``optuna.importance`` imports its fANOVA, which imports scikit-learn and scipy
+    (90 MB resident, most of a second): PED-ANOVA uses neither. When this process has imported
+    neither sklearn nor ``optuna.importance`` yet, the import is made with sklearn hidden
+    (optuna's fANOVA then only records that sklearn is missing), and forgotten afterwards: a
+    later ``import optuna.importance`` here (fANOVA included) imports it afresh, sklearn and all.
+    """
+    import optuna
+
+    if "sklearn" in sys.modules or "optuna.importance" in sys.modules:
+        from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+
+        return PedAnovaImportanceEvaluator, get_param_importances
+    lazy = optuna.__dict__.get("importance")
+    sys.modules["sklearn"] = None  # type: ignore[assignment]  # `import sklearn` -> ImportError
+    try:
+        from optuna.importance import PedAnovaImportanceEvaluator, get_param_importances
+    finally:
+        del sys.modules["sklearn"]
+        for name in [m for m in sys.modules
+                     if m == "optuna.importance" or m.startswith("optuna.importance.")]:
+            del sys.modules[name]
+        if lazy is not None:
+            optuna.importance = lazy  # optuna's lazy module again: a later use imports afresh
+    return PedAnovaImportanceEvaluator, get_param_importances
 
 
 def _search_params(space: Any) -> list[Any]:
