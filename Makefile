@@ -7,14 +7,21 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 HPSEARCH := $(VENV)/bin/hpsearch
-# The CPU build of PyTorch: an unpinned `torch` would pull a CUDA build of several GB.
+# PyTorch. The pin fixes the version, not the build: pip takes whatever wheel its index offers
+# for this machine. From PyPI on Linux x86_64 that is the CUDA build (several GB of nvidia-*
+# packages; it also runs on CPU); on macOS and Windows the CPU build. A machine without a GPU
+# gets the small CPU build from PyTorch's CPU index:
+#     make demo TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# A GPU machine keeps the default (or names the CUDA index that matches its driver). Where pip
+# is set up with a local wheel (a mirror, a wheelhouse), that wheel is what is installed.
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: install demo test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[test,postgres]"
 	touch $@
 

@@ -1,0 +1,5 @@
+"""``python -m hpsearch.cli`` is the ``hpsearch`` command."""
+
+from hpsearch.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""The lines a run leaves: one per finished trial, the run's last line, a refined round's.
+
+Each is a plain line (after a timestamp in cron mode: off a terminal, or --quiet), so a cron
+log reads as one; :class:`~hpsearch.render.progress.RunProgress` uses the trial lines too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from hpsearch.render.text import TIME_FORMAT, fmt_seconds, fmt_value, plural, stamped
+
+if TYPE_CHECKING:
+    from hpsearch.run import RunSummary, TrialEvent
+    from hpsearch.storage import RoundRecord
+
+__all__ = [
+    "step_text", "trial_line", "NOTHING_TO_RUN", "best_text", "echo_run_summary",
+    "echo_refined_round",
+]
+
+
+def step_text(step: int | None, metrics: dict[str, Any] | None) -> str:
+    """``step 3: val_loss=0.2134, val_accuracy=0.9611``: what a running trial reported last
+    (its validation metrics first, at most three)."""
+    metrics = metrics or {}
+    keys = sorted(metrics, key=lambda k: not k.startswith("val"))[:3]
+    shown = ", ".join(f"{k}={fmt_value(metrics[k])}" for k in keys)
+    head = "" if step is None else f"step {step}"
+    return f"{head}: {shown}" if head and shown else head or shown
+
+
+def trial_line(ev: TrialEvent) -> str:
+    """``[3/8] trial 2 complete value=0.9611 best 0.9722 (1.2s)``: one finished trial."""
+    t = ev.trial
+    total = "" if ev.total is None else f"/{ev.total}"
+    state = t.state
+    pruned_step = getattr(t, "pruned_step", None)
+    if state == "pruned" and pruned_step is not None:
+        state = f"pruned at step {pruned_step}"
+    parts = [f"[{ev.done}{total}] trial {t.number} {state}"]
+    if t.value is not None:
+        parts.append(f"value={t.value:.6g}")
+    if ev.best_value is not None:
+        parts.append(f"best {ev.best_value:.4g}")
+    parts.append(f"({fmt_seconds(t.duration)})")
+    line = " ".join(parts)
+    if t.error:
+        line += f" error: {t.error.splitlines()[0]}"
+    return line
+
+
+#: Why a run that ran no trial had nothing to do, by its ``stopped`` reason.
+NOTHING_TO_RUN = {
+    "target": "the round has its target (--add N runs N more, --trials N sets a new target)",
+    "exhausted": "every point of the grid has run",
+}
+
+
+def _states(summary: RunSummary) -> str:
+    return ", ".join(f"{n} {s}" for s, n in sorted(summary.states.items())) or "no trials"
+
+
+def best_text(summary: RunSummary) -> str:
+    """The run's best and the study's best, never one presented as the other: with
+    overlapping runs (cron, --add in parallel, other machines) the study's best may be
+    another run's trial."""
+    own, study = summary.best, getattr(summary, "study_best", None)
+    own_ok = own is not None and own.value is not None
+    if study is None or study.value is None:
+        return f"best trial {own.number}: {own.value:.6g}" if own_ok else ""
+    if own_ok and own.number == study.number:
+        return f"best trial {own.number}: {own.value:.6g} (the study's best)"
+    text = f"study's best: trial {study.number}: {study.value:.6g}"
+    if own_ok:
+        text = f"this run's best: trial {own.number}: {own.value:.6g}; {text}"
+    return text
+
+
+def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
+    """The last line of ``run``/``worker`` (after a timestamp when ``stamp``: cron mode); lost
+    workers as warnings on stderr."""
+    if summary.stopped == "busy" and summary.ran == 0 and summary.busy is not None:
+        running, limit = summary.busy
+        click.echo(stamped(f"study {summary.study}: {plural(running, 'trial')} already running "
+                           f"(--max-concurrent {limit}); started none", stamp))
+        return
+    if summary.ran == 0 and summary.stopped in NOTHING_TO_RUN:
+        line = (f"study {summary.study} round {summary.round}: nothing to run, "
+                f"{NOTHING_TO_RUN[summary.stopped]}; stopped: {summary.stopped}")
+    else:
+        line = (f"study {summary.study} round {summary.round}: ran {plural(summary.ran, 'trial')} "
+                f"({_states(summary)}); stopped: {summary.stopped}")
+    if summary.workers > 1:
+        line += f"; {summary.workers} workers"
+    if summary.stale_recovered:
+        numbers = ", ".join(map(str, summary.stale_recovered))
+        line += f"; failed as stale (no heartbeat; retried once unless a retry itself): {numbers}"
+    best_part = best_text(summary)
+    if best_part:
+        line += f"; {best_part}"
+    elsewhere = getattr(summary, "running_elsewhere", 0)
+    if elsewhere:
+        line += f"; {plural(elsewhere, 'trial')} still running elsewhere"
+        stale_at = getattr(summary, "stale_at", None)
+        if stale_at is not None:
+            line += (f" (if no heartbeat comes, failed as stale at "
+                     f"{time.strftime(TIME_FORMAT, time.localtime(stale_at))} and retried by the "
+                     f"next run)")
+    startup = getattr(summary, "startup_s", None)
+    if startup is not None and summary.ran and startup >= 0.1:
+        line += f"; start-up {fmt_seconds(startup)}"
+    click.echo(stamped(line, stamp))
+    for lost in summary.lost_workers:
+        click.echo(stamped(f"warning: {lost}", stamp), err=True)
+
+
+def echo_refined_round(new: RoundRecord, summary: RunSummary, *, stamp: bool = False) -> None:
+    """One line per round ``refine`` made and ran (timestamped when ``stamp``)."""
+    rule = new.rule or {}
+    line = (f"study {summary.study} round {new.number} (from round {rule.get('from_round')}, "
+            f"top {plural(rule.get('top') or 0, 'trial')}, {new.sampler}): "
+            f"ran {plural(summary.ran, 'trial')} ({_states(summary)})")
+    best = getattr(summary, "study_best", None) or summary.best
+    if best is not None and best.value is not None:
+        line += f"; best so far: trial {best.number}, {best.value:.6g}"
+    click.echo(stamped(line, stamp))

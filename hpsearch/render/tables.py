@@ -1,0 +1,268 @@
+"""The tables (and lines) of the read commands: validate, report, studies, show, best, rounds.
+
+Each function takes a library result (a :class:`~hpsearch.validate.Validation`, a
+:class:`~hpsearch.report.TrialSelection`, ...) and writes it to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import click
+
+from hpsearch.render.text import (
+    console, echo_text, esc, fmt_seconds, fmt_value, range_text, report_width,
+)
+
+if TYPE_CHECKING:
+    from hpsearch.report import RoundsOverview, TrialSelection
+    from hpsearch.storage import StudyRecord, TrialRecord
+    from hpsearch.validate import Validation
+
+__all__ = [
+    "echo_configs", "print_validation", "print_trials", "param_names_of", "print_importance",
+    "print_rows", "print_trial", "echo_best", "echo_test_metrics", "print_rounds",
+]
+
+
+def echo_configs(configs: Sequence[dict[str, Any]]) -> None:
+    """One sampled configuration per line, as JSON, and nothing else."""
+    for config in configs:
+        click.echo(json.dumps(config))
+
+
+def print_validation(result: Validation) -> None:
+    """The study line, the parameter table, the grid size and the samples table."""
+    from rich.table import Table
+
+    out = console()
+    space, configs = result.space, result.configs
+    study = space.study
+    out.print(
+        f"[bold]{esc(study.name)}[/bold]  {study.direction} {esc(study.metric)}  sampler={study.sampler}"
+        f"  trials={study.trials}  seed={study.seed}"
+        f"  objective={esc(space.objective.get('kind', 'builtin'))}"
+    )
+    table = Table("name", "type", "range", "scale", "condition", title=f"{esc(space.source)}: parameters")
+    for param in space.params.values():
+        row = param.describe()
+        table.add_row(*(esc(row[k]) for k in ("name", "type", "range", "scale", "condition")))
+    out.print(table)
+    if result.grid_size is not None:
+        out.print(f"grid: {result.grid_size} distinct configurations")
+    if getattr(result, "forbidden_share", None) is not None:
+        rules = len(space.forbid.to_list())
+        out.print(f"forbidden: {result.forbidden_share:.1%} of the space "
+                  f"({rules} [[forbid]] rule{'s' if rules != 1 else ''}; never run)")
+    if configs:
+        # One row per parameter, one column per sample: stays readable with many parameters.
+        samples = Table("name", *(f"#{i}" for i in range(len(configs))),
+                        title=f"{len(configs)} sample configurations ('-': inactive)")
+        for name in space.params:
+            samples.add_row(esc(name), *(esc(fmt_value(c[name])) if name in c else "-" for c in configs))
+        out.print(samples)
+
+
+def _fitted_table(title: str, headers: Sequence[str], cells: list[list[str]], width: int):
+    """A rich table whose columns are exactly as wide as their longest cell (nothing is ever
+    cut), and the console width that shows it (``width``, or the table's own when wider)."""
+    from rich.table import Table
+
+    from hpsearch.report import fit_columns
+
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    table = Table(title=title)
+    for h, w in zip(headers, widths):
+        table.add_column(h, no_wrap=True, min_width=w)
+    for r in cells:
+        table.add_row(*r)
+    need = fit_columns(headers, [], dict(zip(headers, widths)), width).width
+    return table, max(width, need)
+
+
+def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = None,
+                 all_columns: bool = False, rank_params: Callable[[], list[str]] | None = None,
+                 width: int | None = None, file: Any = None) -> None:
+    """``report``'s table, fitted to the width (:func:`report_width`): number, round, state,
+    value and duration always whole, then the parameters that fit (``rank_params()``, called
+    only when some do not fit, gives their order of importance; else the declaration order).
+    ``columns``: exactly these (the number first); ``all_columns``: every parameter. Below the
+    table: how many trials and columns are not shown, and how to see them. ``file``: a text
+    file to draw into instead of stdout."""
+    from rich.console import Console
+
+    from hpsearch.report import fit_columns
+
+    rec, trials = selection.study, selection.trials
+    width = width or report_width()
+    names = list(selection.params) or param_names_of(trials, rec.space)
+    for t in trials:
+        names += [k for k in t.params if k not in names]
+
+    def cell(t: TrialRecord, col: str) -> str:
+        if col == "number":
+            return str(t.number)
+        if col == "duration":
+            return fmt_seconds(t.duration)
+        if col in ("round", "state", "value"):
+            return fmt_value(getattr(t, col))
+        if col in t.params or col in names:
+            return fmt_value(t.params.get(col))
+        return fmt_value((t.metrics or {}).get(col))
+
+    fixed = ["number", "round", "state", "value", "duration"]
+    hidden: list[str] = []
+    by_importance = False
+    if columns:
+        shown = ["number", *(c for c in columns if c != "number")]
+    elif all_columns:
+        shown = [*fixed[:4], *names, "duration"]
+    else:
+        widths = {c: max([len("#" if c == "number" else c), *(len(cell(t, c)) for t in trials)])
+                  for c in [*fixed, *names]}
+        fitted = fit_columns(fixed, names, widths, width, insert_at=4)
+        if fitted.hidden and rank_params is not None:
+            order = rank_params()
+            if order:
+                by_importance = True
+                preferred = [n for n in order if n in names] + [n for n in names if n not in order]
+                chosen = fit_columns(fixed, preferred, widths, width, insert_at=4)
+                keep = set(chosen.shown)  # shown in declaration order, chosen by importance
+                fitted.shown = [*fixed[:4], *(n for n in names if n in keep), "duration"]
+                fitted.hidden = [n for n in preferred if n not in keep]
+        shown, hidden = fitted.shown, fitted.hidden
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
+    title = f"{rec.name}: {rec.direction} {rec.metric}; {counts}; {selection.order_text()}"
+    headers = ["#" if c == "number" else esc(c) for c in shown]
+    table, console_width = _fitted_table(esc(title), headers,
+                                         [[esc(cell(t, c)) for c in shown] for t in trials], width)
+    out = Console(highlight=False, soft_wrap=False, width=console_width, file=file)
+    out.print(table)
+    notes = []
+    if selection.more:
+        notes.append(f"{selection.more:,} more trial{'s' if selection.more != 1 else ''} not shown "
+                     f"(--top N shows more; --format csv -o trials.csv writes them all)")
+    if hidden:
+        why = " (the most important shown)" if by_importance else ""
+        notes.append(f"{len(hidden)} parameter column{'s' if len(hidden) != 1 else ''} not shown"
+                     f"{why}: {', '.join(hidden)} (--columns a,b,c chooses; --all-columns shows every one)")
+    for note in notes:
+        out.print(note, markup=False)
+
+
+def param_names_of(trials: Sequence[TrialRecord], space: dict[str, Any]) -> list[str]:
+    from hpsearch.report import param_names
+
+    return param_names(trials, space)
+
+
+def print_importance(study: StudyRecord, shares: Sequence[tuple[str, float]]) -> None:
+    """``report --importance``: one line per parameter, most important first, with a bar."""
+    click.echo(f"{study.name}: parameter importance for {study.direction} {study.metric} "
+               "(PED-ANOVA: what sets the top 10 % apart)")
+    if not shares:
+        click.echo("  no searchable parameter varied among the completed trials")
+        return
+    wide = max(len(n) for n, _ in shares)
+    for name, share in shares:
+        bar = "#" * round(30 * share)
+        click.echo(f"  {name:<{wide}}  {100 * share:5.1f}%  {bar}")
+
+
+def print_rows(rows: list[dict[str, Any]], fmt: str, *, title: str) -> None:
+    """Flat rows as a rich table (``fmt == "table"``) or as an export."""
+    if fmt != "table":
+        from hpsearch.report import export_rows
+
+        echo_text(export_rows(rows, fmt))
+        return
+    from rich.console import Console
+
+    from hpsearch.report import fit_columns
+
+    # Fitted to the width like `report`: the first column (a study's name) always whole, then
+    # the others while they fit: the counts and the best first, zero or empty ones last.
+    headers = list(rows[0]) if rows else []
+    cells = {h: [fmt_value(r.get(h)) for r in rows] for h in headers}
+    widths = {h: max([len(h), *map(len, cells[h])]) for h in headers}
+    empty = {h for h in headers if all(c in ("0", "-") for c in cells[h])}
+    first = [h for h in ("trials", "complete", "best_value", "best_trial") if h in headers[1:]]
+    rest = [h for h in headers[1:] if h not in first]
+    optional = first + [h for h in rest if h not in empty] + [h for h in rest if h in empty]
+    fitted = fit_columns(headers[:1], optional, widths, report_width())
+    shown = [h for h in headers if h in set(fitted.shown)]
+    table, width = _fitted_table(esc(title), [esc(h) for h in shown],
+                                 [[esc(cells[h][i]) for h in shown] for i in range(len(rows))],
+                                 report_width())
+    out = Console(highlight=False, soft_wrap=False, width=width)
+    out.print(table)
+    if fitted.hidden:
+        out.print(f"not shown: {', '.join(fitted.hidden)} (--format csv or json has every column)",
+                  markup=False)
+
+
+def print_trial(study: StudyRecord, t: TrialRecord) -> None:
+    """``show``: the headline, params and run facts, final metrics, the curve, the error."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from hpsearch.report import iso
+
+    out = console()
+    value = "-" if t.value is None else f"{t.value:.6g}"
+    out.print(f"[bold]{esc(study.name)}[/bold] trial {t.number} (round {t.round}): {t.state}, "
+              f"{esc(study.metric)} = {value}")
+    info = Table("field", "value", show_header=False)
+    for k, v in t.params.items():
+        info.add_row(esc(k), esc(fmt_value(v)))
+    info.add_row("seed", str(t.seed))
+    info.add_row("device", esc(t.device or "-"))
+    info.add_row("worker", esc(t.worker or "-"))
+    info.add_row("started", iso(t.started_at) or "-")
+    info.add_row("duration", fmt_seconds(t.duration))
+    if t.retry_of is not None:
+        info.add_row("retry of", str(t.retry_of))
+    out.print(info)
+    if t.metrics:
+        out.print("metrics: " + esc(", ".join(f"{k}={fmt_value(v)}" for k, v in t.metrics.items())))
+    if t.steps:
+        keys = list(t.steps[0][1])
+        curve = Table("step", *map(esc, keys), title="per-step metrics")
+        for s, m in t.steps:
+            curve.add_row(str(s), *(esc(fmt_value(m.get(k))) for k in keys))
+        out.print(curve)
+    if t.error:
+        out.print("[red]error:[/red] " + escape(t.error))
+
+
+def echo_best(study: StudyRecord, t: TrialRecord) -> None:
+    """``best``: the trial's value and its parameters, one per line."""
+    click.echo(f"best trial {t.number} (round {t.round}): {study.metric} = {t.value:.6g}")
+    for k, v in t.params.items():
+        click.echo(f"  {k} = {fmt_value(v)}")
+
+
+def echo_test_metrics(metrics: dict[str, Any]) -> None:
+    """``best --test``: the chosen model's metrics on the held-out test split."""
+    click.echo("test split (the chosen model only): "
+               + ", ".join(f"{k}={fmt_value(v)}" for k, v in metrics.items()))
+
+
+def print_rounds(overview: RoundsOverview) -> None:
+    """``rounds``: each parameter's range per round, then where each round came from, its
+    trials and its best value."""
+    from rich.table import Table
+
+    title = (f"{esc(overview.study)}: {overview.direction} {esc(overview.metric)}; "
+             "ranges per round (% of the file's range)")
+    table = Table("param", *(f"round {r['round']}" for r in overview.rounds), title=title)
+    for name, texts in overview.ranges.items():
+        table.add_row(esc(name), *(esc(range_text(t, w)) for t, w in zip(texts, overview.widths[name])))
+    table.add_section()
+    table.add_row("from", *("file" if r["parent"] is None else f"round {r['parent']}" for r in overview.rounds))
+    table.add_row("trials", *(f"{r['complete']}/{r['trials']} complete" for r in overview.rounds))
+    table.add_row("best", *("-" if r["best_value"] is None
+                            else esc(f"{fmt_value(r['best_value'])} (trial {r['best_trial']})")
+                            for r in overview.rounds))
+    console().print(table)
