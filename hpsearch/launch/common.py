@@ -5,20 +5,10 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from hpsearch.errors import ConfigError, HpsearchError
+from hpsearch.errors import ConfigError, LaunchError
 
 __all__ = ["LaunchError", "check_db_url", "url_has_password", "slug", "job_name_for",
            "worker_options"]
-
-
-class LaunchError(HpsearchError):
-    """The scheduler is missing or refused the job (``sbatch`` not found, or it failed).
-
-    Not a bad argument (that is ``ConfigError``, exit 2) and not a bug (exit 1): exit 6.
-    """
-
-    # TODO(issue 16): move to hpsearch/errors.py (owned by storage) with its row in EXIT_CODES.
-    exit_code = 6
 
 
 def check_db_url(db_url: str, *, allow_sqlite: bool = False) -> None:

@@ -2,7 +2,7 @@
 
 ``completionMode: Indexed`` gives each of ``completions`` pods its own index (0..N-1), at most
 ``parallelism`` at once: the Kubernetes twin of a Slurm job array. Every pod runs
-``hpsearch worker $(HPSEARCH_DB) STUDY``; the URL comes from a Secret (``secretKeyRef``), never
+``hpsearch worker STUDY`` (the URL in ``HPSEARCH_DB``, not on the command line); the URL comes from a Secret (``secretKeyRef``), never
 from the manifest, which is meant to be kept in git::
 
     kubectl create secret generic hpsearch-db --from-literal=url='postgresql://hp:…@db/sweeps'
@@ -113,7 +113,7 @@ def indexed_job(study: str, opts: K8sOptions) -> dict[str, Any]:
               "hpsearch/study": slug(study)[:63].rstrip("-")}
     # $(VAR) in a command is expanded by Kubernetes from the container's env; the Secret's value
     # never appears in the manifest or in `kubectl describe job`.
-    command = [*opts.hpsearch, "worker", "$(HPSEARCH_DB)", _escape_vars(study),
+    command = [*opts.hpsearch, "worker", _escape_vars(study),
                *map(_escape_vars, worker_options(trials_per_task=opts.trials_per_task,
                                                  gpus_per_task=opts.gpus_per_task,
                                                  extra=opts.worker_args))]

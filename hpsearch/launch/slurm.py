@@ -2,7 +2,8 @@
 
 hpsearch does not schedule anything here. It writes the script a cluster user would write by
 hand: a job array of ``tasks`` tasks, at most ``parallel`` at once (``--array=0-31%8``), each
-task running ``hpsearch worker DB STUDY`` on the GPUs Slurm gave it. The workers claim trials
+task running ``hpsearch worker STUDY`` on the GPUs Slurm gave it (the URL from ``HPSEARCH_DB``,
+never on the command line, where ``ps`` on a shared node would show a password). The workers claim trials
 from the study's database one at a time, so tasks may start, end or be preempted in any order:
 a task killed mid-trial leaves that trial ``running`` with a stale heartbeat, and the next
 worker's stale check fails it and queues its params once more, as after any SIGKILL.
@@ -22,7 +23,7 @@ parallel=8, gpus_per_task=1, time="2h"))``) gives, after a comment header::
     #SBATCH --time=02:00:00
     #SBATCH --gres=gpu:1
     ...
-    exec hpsearch worker "$HPSEARCH_DB" digits-mlp --device cuda
+    exec hpsearch worker digits-mlp --device cuda
 """
 
 from __future__ import annotations
@@ -251,7 +252,7 @@ def render_sbatch(study: str, db_url: str, opts: SlurmOptions) -> str:
         f'export {TAG_ENV}="slurm=${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}"',
         f'echo "hpsearch: study {_dq(study)}, task ${{SLURM_ARRAY_TASK_ID}} of job '
         f'${{SLURM_ARRAY_JOB_ID}} on $(hostname), GPUs: ${{CUDA_VISIBLE_DEVICES:-none}}"',
-        "exec " + " ".join([*map(shlex.quote, opts.hpsearch), "worker", f'"${DB_ENV}"',
+        "exec " + " ".join([*map(shlex.quote, opts.hpsearch), "worker",
                             shlex.quote(study), *map(shlex.quote, worker_options(
                                 trials_per_task=opts.trials_per_task,
                                 gpus_per_task=opts.gpus_per_task, extra=opts.worker_args))]),

@@ -68,7 +68,7 @@ def test_key_fields():
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     (container,) = pod["containers"]
-    assert container["command"] == ["hpsearch", "worker", "$(HPSEARCH_DB)", "digits-mlp",
+    assert container["command"] == ["hpsearch", "worker", "digits-mlp",
                                     "--add", "5", "--device", "cuda", "--stale-after", "5m"]
     assert container["env"][0] == {"name": "HPSEARCH_DB", "valueFrom": {
         "secretKeyRef": {"name": "hpsearch-db", "key": "url"}}}
@@ -88,7 +88,7 @@ def test_no_database_url_in_the_text():
 
 def test_dollar_in_a_study_name_is_not_expanded():
     job = indexed_job("a$(B)", K8sOptions(image="i", tasks=1))
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"][3] == "a$$(B)"
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][2] == "a$$(B)"
 
 
 @pytest.mark.parametrize("kwargs, message", [

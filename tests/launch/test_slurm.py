@@ -121,7 +121,7 @@ def test_script_for_every_option():
     assert got.index("module load cuda/12") < got.index("source ~/venv/bin/activate") < len(got) - 2
     assert 'export HPSEARCH_DB="${HPSEARCH_DB:-postgresql://hp@db.example.org/sweeps}"' in got
     assert 'export HPSEARCH_WORKER_TAG="slurm=${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"' in got
-    assert got[-1] == 'exec hpsearch worker "$HPSEARCH_DB" digits-mlp --add 5 --device cuda'
+    assert got[-1] == 'exec hpsearch worker digits-mlp --add 5 --device cuda'
     assert text.endswith("\n")
     assert_bash_syntax(text)
 
@@ -134,13 +134,13 @@ def test_minimal_script():
         "#SBATCH --output=hpsearch-logs/digits-mlp/%A_%a.log",
         "#SBATCH --ntasks=1",
     ]
-    assert got[-1] == 'exec hpsearch worker "$HPSEARCH_DB" digits-mlp'
+    assert got[-1] == 'exec hpsearch worker digits-mlp'
 
 
 def test_several_gpus_are_one_worker_each():
     got = lines(render_sbatch("s", PG, SlurmOptions(tasks=2, gpus_per_task=4)))
     assert "#SBATCH --gres=gpu:4" in got
-    assert got[-1] == 'exec hpsearch worker "$HPSEARCH_DB" s --workers 4 --devices auto'
+    assert got[-1] == 'exec hpsearch worker s --workers 4 --devices auto'
 
 
 def test_a_password_is_not_written():
@@ -154,7 +154,7 @@ def test_a_password_is_not_written():
 
 def test_odd_study_names_are_quoted():
     text = render_sbatch('my study "$HOME"', PG, SlurmOptions(tasks=1))
-    assert lines(text)[-1] == """exec hpsearch worker "$HPSEARCH_DB" 'my study "$HOME"'"""
+    assert lines(text)[-1] == """exec hpsearch worker 'my study "$HOME"'"""
     assert "#SBATCH --job-name=hpsearch-my-study-home" in text
     assert 'echo "hpsearch: study my study \\"\\$HOME\\", task' in text
     assert_bash_syntax(text)
@@ -165,7 +165,7 @@ def test_log_dir_and_command_and_worker_args():
                         worker_args=("--stale-after", "5m"))
     got = lines(render_sbatch("s", PG, opts))
     assert "#SBATCH --output=/scratch/me/logs/%A_%a.log" in got
-    assert got[-1] == 'exec /opt/venv/bin/hpsearch worker "$HPSEARCH_DB" s --stale-after 5m'
+    assert got[-1] == 'exec /opt/venv/bin/hpsearch worker s --stale-after 5m'
 
 
 def test_write_script_creates_the_log_folder(tmp_path, monkeypatch):
@@ -191,7 +191,7 @@ def test_submit_reports_sbatch_refusal(tmp_path, monkeypatch):
         submit(tmp_path / "x.sbatch")
     assert str(info.value) == (f"sbatch refused {tmp_path / 'x.sbatch'}: "
                                "sbatch: error: invalid partition specified: gpu")
-    assert info.value.exit_code == 6
+    assert info.value.exit_code == 7
 
 
 def test_submit_passes_the_url_in_the_environment_only(tmp_path, monkeypatch):
@@ -221,7 +221,8 @@ def test_array_of_four_tasks(slurm_cluster, tmp_path):
     opts = SlurmOptions(tasks=4, parallel=2, trials_per_task=3, time="5m",
                         partition=slurm_cluster.partition, log_dir=str(logs),
                         setup=("echo setup ran",),
-                        hpsearch=("/bin/sh", "-c", 'echo "tag=$HPSEARCH_WORKER_TAG argv=$0 $*"'))
+                        hpsearch=("/bin/sh", "-c",
+                                  'echo "tag=$HPSEARCH_WORKER_TAG db=$HPSEARCH_DB argv=$0 $*"'))
     url = "postgresql://hp:s3cret@db.example.org/sweeps"
     script = write_script(tmp_path / "array.sbatch", "digits-mlp", url, opts)
     assert "s3cret" not in script.read_text()
@@ -236,7 +237,8 @@ def test_array_of_four_tasks(slurm_cluster, tmp_path):
             "setup ran",
             f"hpsearch: study digits-mlp, task {task} of job {job} on "
             f"{_hostname()}, GPUs: none",
-            f"tag=slurm={job}_{task} argv=worker {url} digits-mlp --add 3",
+            # the URL reaches the task in its environment, never on a command line
+            f"tag=slurm={job}_{task} db={url} argv=worker digits-mlp --add 3",
         ], text
 
 

@@ -1,8 +1,8 @@
 """`hpsearch worker` as a real Slurm job array against a real PostgreSQL study.
 
-The study is created with `hpsearch run SPACE --add 1` (one trial), then the rendered script is
-submitted to the one-node cluster of tests/support/slurmcluster.py; its tasks run the
-installed `hpsearch worker` until the study has its target. Slow: each task starts a Python
+The study is created with `hpsearch create SPACE` (no trial), then `hpsearch launch slurm` writes
+the script and submits it to the one-node cluster of tests/support/slurmcluster.py; its tasks run
+the installed `hpsearch worker` until the study has its target. Slow: each task starts a Python
 interpreter per worker and per trial.
 """
 
@@ -51,14 +51,21 @@ x = {{ type = "uniform", low = 0.0, high = 1.0 }}
 '''
 
 
+def hpsearch(folder: Path, url: str, *args: str) -> str:
+    proc = subprocess.run([str(HPSEARCH), "--db", url, *args], capture_output=True, text=True,
+                          timeout=300, cwd=folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 def create_study(folder: Path, url: str, name: str, trials: int) -> None:
-    """The study, with its first trial run here (TODO: `hpsearch create SPACE` once it exists)."""
+    """The study, created without running a trial (`hpsearch create`)."""
     (folder / "obj.py").write_text(OBJECTIVE)
     space = folder / "space.toml"
     space.write_text(SPACE.format(name=name, trials=trials, python=sys.executable, folder=folder))
-    proc = subprocess.run([str(HPSEARCH), "--db", url, "run", str(space), "--add", "1"],
-                          capture_output=True, text=True, timeout=300, cwd=folder)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = hpsearch(folder, url, "create", str(space))
+    assert out.startswith(f"study {name} ready: round 1, target {trials} trials"), out
+    assert trials_of(url, name) == []
 
 
 def trials_of(url: str, name: str):
@@ -72,33 +79,36 @@ def trials_of(url: str, name: str):
 def check_tags(trials, job: str, tasks: int) -> None:
     """Every trial run by the array names its job and task (issue 16's worker id)."""
     ids = [parse_worker(t.worker) for t in trials]
-    tagged = [i for i in ids if i is not None and i.scheduler == "slurm"]
-    if not tagged:
-        pytest.xfail("trials carry no Slurm job/task yet: hpsearch.run.worker_id must append "
-                     "HPSEARCH_WORKER_TAG (see hpsearch/launch/identity.py)")
-    assert {i.job for i in tagged} == {job}
-    assert {i.task for i in tagged} <= set(range(tasks))
+    assert all(i is not None and i.scheduler == "slurm" for i in ids), [t.worker for t in trials]
+    assert {i.job for i in ids} == {job}
+    assert {i.task for i in ids} <= set(range(tasks))
 
 
 @pytest.mark.skipif(not HPSEARCH.exists(), reason=f"{HPSEARCH} is not installed")
 def test_array_of_four_runs_every_trial_once(slurm_cluster, pg_url, tmp_path):
     create_study(tmp_path, pg_url, "cluster", trials=40)
-    opts = SlurmOptions(tasks=4, time="10m", log_dir=str(tmp_path / "logs"),
-                        hpsearch=(str(HPSEARCH),))
-    script = write_script(tmp_path / "cluster.sbatch", "cluster", pg_url, opts)
     started = time.monotonic()
-    job = submit(script, db_url=pg_url, cwd=tmp_path)
+    out = hpsearch(tmp_path, pg_url, "launch", "slurm", "cluster", "--tasks", "4", "--time", "10m",
+                   "--log-dir", str(tmp_path / "logs"))
+    job = out.split()[2].rstrip(":")
+    assert out.startswith(f"submitted job {job}: 4 tasks of study cluster"), out
+    assert (tmp_path / "logs" / "cluster.sbatch").exists()
     slurm_cluster.wait_job(job, timeout=900)
     wall = time.monotonic() - started
     trials = trials_of(pg_url, "cluster")
     assert [t.number for t in trials] == list(range(40))
     assert [t.state for t in trials] == ["complete"] * 40, [(t.number, t.state, t.error) for t in trials]
-    logs = sorted((tmp_path / "logs").iterdir())
+    logs = sorted((tmp_path / "logs").glob("*.log"))
     assert [p.name for p in logs] == [f"{job}_{i}.log" for i in range(4)]
     for log in logs:
         assert "hpsearch: study cluster, task" in log.read_text()
-    print(f"\n4-task array, 39 trials: {wall:.1f}s wall")
-    check_tags(trials[1:], job, 4)
+    print(f"\n4-task array, 40 trials: {wall:.1f}s wall")
+    check_tags(trials, job, 4)
+    status = hpsearch(tmp_path, pg_url, "launch", "status", "cluster")
+    # every task has ended; the tasks that ran trials are listed (on 2 CPUs, tasks 2 and 3 may
+    # start after the first two emptied the study)
+    workers = {t.worker for t in trials}
+    assert f"cluster: 0 of {len(workers)} workers alive" in " ".join(status.split()), status
 
 
 @pytest.mark.skipif(not HPSEARCH.exists(), reason=f"{HPSEARCH} is not installed")
