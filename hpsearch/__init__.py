@@ -18,7 +18,6 @@ SQLAlchemy nor PyTorch. Errors are classes of :mod:`hpsearch.errors`, each with 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import (
@@ -46,6 +45,7 @@ _LAZY = {
     "get_trial": "hpsearch.report", "get_best": "hpsearch.report",
     "best_space": "hpsearch.report", "export_trials": "hpsearch.report",
     "write_plots": "hpsearch.report", "rounds_overview": "hpsearch.report",
+    "Pruned": "hpsearch.pruners",
 }
 
 __all__ = [
@@ -70,11 +70,9 @@ def open_storage(url: str = DEFAULT_DB, *, create: bool = True) -> Storage:
     """
     from hpsearch.storage import Storage
 
-    if not create and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        path = Path(url[len("sqlite:///"):])
-        if not path.exists():
-            raise StudyError(f"no database at {path} (run `hpsearch run SPACE` first, or pass --db)")
-    return Storage(url)
+    # Storage checks the URL (in-memory SQLite, ?mode=ro) and, without create, neither makes
+    # a missing file nor the tables of an empty database.
+    return Storage(url, create=create)
 
 
 def __getattr__(name: str) -> Any:

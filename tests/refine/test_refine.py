@@ -362,7 +362,7 @@ def test_refine_a_digits_study_end_to_end(tmp_path):
 
     # a later `run` of the same file continues in round 2's narrowed space
     out = invoke("run", str(space_file), "--add", "1")
-    assert "round 2: ran 1 trials" in out
+    assert "round 2: ran 1 trial " in out
     from hpsearch.storage import Storage
 
     storage = Storage(db)
