@@ -42,7 +42,10 @@ def _parallel_options(fn):
         help="Built-in trainer: train N trials at once in one process.")(fn)
     fn = click.option(
         "--pruner", type=RegistryChoice(pruner_names), default=None,
-        help="Stop hopeless trials early (default: [study] pruner; settings: [pruner]).")(fn)
+        help="Stop hopeless trials early from their reported steps: none; median (worse than "
+             "the median of the complete trials at the same step); asha (successive halving "
+             "at rungs); hyperband (several ASHA brackets). Default: [study] pruner; the "
+             "settings go in the space file's [pruner] table.")(fn)
     return fn
 
 
@@ -159,7 +162,8 @@ def _end_run(summary, progress) -> None:
 @click.command()
 @click.argument("study")
 @click.option("--top", type=click.IntRange(min=1), default=None,
-              help="Span the box over the best K completed trials of the round (default: see --top-frac).")
+              help="Span the box over the best K completed trials of the round (default: see "
+                   "--top-frac). Pruned trials never count: their values are partial.")
 @click.option("--top-frac", type=click.FloatRange(0, 1, min_open=True), default=None,
               help="Or: this fraction of the round's completed trials, at least 3 (default 0.2).")
 @click.option("--trials", type=click.IntRange(min=1), default=20, show_default=True,

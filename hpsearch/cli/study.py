@@ -175,7 +175,11 @@ def show(ctx, study, number, fmt):
                    "test split ([trainer] test_fraction): the only model that split ever sees.")
 @click.pass_context
 def best(ctx, study, export, fmt, test):
-    """The best completed trial of STUDY; --export writes it as a runnable space file."""
+    """The best completed trial of STUDY; --export writes it as a runnable space file.
+
+    Only complete trials count: a pruned trial's value is its best before it was stopped,
+    from fewer steps, so it is never taken as the best.
+    """
     import json
 
     from hpsearch import render

@@ -34,7 +34,9 @@ def step_text(step: int | None, metrics: dict[str, Any] | None) -> str:
 
 
 def trial_line(ev: TrialEvent) -> str:
-    """``[3/8] trial 2 complete value=0.9611 best 0.9722 (1.2s)``: one finished trial."""
+    """``[3/8] trial 2 complete value=0.9611 best 0.9722 (1.2s)``: one finished trial; ``by
+    tpe`` after it when a model sampler proposed it (``auto``: the model it picked; ``sobol``:
+    a start-up trial)."""
     t = ev.trial
     total = "" if ev.total is None else f"/{ev.total}"
     state = t.state
@@ -47,6 +49,9 @@ def trial_line(ev: TrialEvent) -> str:
     if ev.best_value is not None:
         parts.append(f"best {ev.best_value:.4g}")
     parts.append(f"({fmt_seconds(t.duration)})")
+    by = getattr(t, "proposed_by", None)
+    if by:
+        parts.append(f"by {by}")
     line = " ".join(parts)
     if t.error:
         line += f" error: {t.error.splitlines()[0]}"

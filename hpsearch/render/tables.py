@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "echo_configs", "print_validation", "print_trials", "param_names_of", "print_importance",
-    "print_rows", "print_trial", "echo_best", "echo_test_metrics", "print_rounds",
+    "print_rows", "print_trial", "state_text", "echo_best", "echo_test_metrics", "print_rounds",
 ]
 
 
@@ -105,19 +105,26 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
             return str(t.number)
         if col == "duration":
             return fmt_seconds(t.duration)
-        if col in ("round", "state", "value"):
+        if col == "state":
+            return state_text(t)
+        if col in ("round", "value", "proposed_by"):
             return fmt_value(getattr(t, col))
         if col in t.params or col in names:
             return fmt_value(t.params.get(col))
         return fmt_value((t.metrics or {}).get(col))
 
     fixed = ["number", "round", "state", "value", "duration"]
+    # Which sampler proposed each trial, where a model sampler did (random/Sobol/grid trials
+    # store none: their tables stay as they were).
+    by = [] if any(n == "proposed_by" for n in names) else [
+        "proposed_by"] if any(getattr(t, "proposed_by", None) is not None for t in trials) else []
+    fixed += by
     hidden: list[str] = []
     by_importance = False
     if columns:
         shown = ["number", *(c for c in columns if c != "number")]
     elif all_columns:
-        shown = [*fixed[:4], *names, "duration"]
+        shown = [*fixed[:4], *names, "duration", *by]
     else:
         widths = {c: max([len("#" if c == "number" else c), *(len(cell(t, c)) for t in trials)])
                   for c in [*fixed, *names]}
@@ -129,7 +136,7 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
                 preferred = [n for n in order if n in names] + [n for n in names if n not in order]
                 chosen = fit_columns(fixed, preferred, widths, width, insert_at=4)
                 keep = set(chosen.shown)  # shown in declaration order, chosen by importance
-                fitted.shown = [*fixed[:4], *(n for n in names if n in keep), "duration"]
+                fitted.shown = [*fixed[:4], *(n for n in names if n in keep), "duration", *by]
                 fitted.hidden = [n for n in preferred if n not in keep]
         shown, hidden = fitted.shown, fitted.hidden
     counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
@@ -147,6 +154,11 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
         why = " (the most important shown)" if by_importance else ""
         notes.append(f"{len(hidden)} parameter column{'s' if len(hidden) != 1 else ''} not shown"
                      f"{why}: {', '.join(hidden)} (--columns a,b,c chooses; --all-columns shows every one)")
+    if "proposed_by" in shown:
+        notes.append("proposed_by: the sampler of each trial (auto: its pick; sobol: start-up)")
+    if any(t.state == "pruned" for t in trials) and "value" in shown:
+        notes.append("pruned trials: value = their best before the stop, not a final value; "
+                     "best and refine skip them")
     for note in notes:
         out.print(note, markup=False)
 
@@ -211,8 +223,10 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
 
     out = console()
     value = "-" if t.value is None else f"{t.value:.6g}"
-    out.print(f"[bold]{esc(study.name)}[/bold] trial {t.number} (round {t.round}): {t.state}, "
-              f"{esc(study.metric)} = {value}")
+    if t.state == "pruned" and t.value is not None:
+        value += " (its best before it was stopped: not a final value)"
+    out.print(f"[bold]{esc(study.name)}[/bold] trial {t.number} (round {t.round}): "
+              f"{esc(state_text(t))}, {esc(study.metric)} = {esc(value)}")
     info = Table("field", "value", show_header=False)
     for k, v in t.params.items():
         info.add_row(esc(k), esc(fmt_value(v)))
@@ -221,8 +235,12 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
     info.add_row("worker", esc(t.worker or "-"))
     info.add_row("started", iso(t.started_at) or "-")
     info.add_row("duration", fmt_seconds(t.duration))
+    if t.proposed_by:
+        info.add_row("proposed by", esc(t.proposed_by))
     if t.retry_of is not None:
         info.add_row("retry of", str(t.retry_of))
+    if t.note:
+        info.add_row("note", esc(t.note))
     out.print(info)
     if t.metrics:
         out.print("metrics: " + esc(", ".join(f"{k}={fmt_value(v)}" for k, v in t.metrics.items())))
@@ -234,6 +252,13 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
         out.print(curve)
     if t.error:
         out.print("[red]error:[/red] " + escape(t.error))
+
+
+def state_text(t: TrialRecord) -> str:
+    """A trial's state for people: ``pruned at step 7`` for a pruned trial that knows its
+    step, else the state as stored."""
+    step = getattr(t, "pruned_step", None)
+    return f"pruned at step {step}" if t.state == "pruned" and step is not None else t.state
 
 
 def echo_best(study: StudyRecord, t: TrialRecord) -> None:

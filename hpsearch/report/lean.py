@@ -21,10 +21,12 @@ __all__ = ["FIELDS", "write_rows"]
 
 #: The trial columns each format reads (in this order).
 FIELDS = {
-    "csv": ("number", "round", "state", "value", "params", "started_at", "finished_at"),
+    "csv": ("number", "round", "state", "value", "params", "started_at", "finished_at",
+            "proposed_by"),
     "markdown": ("number", "round", "state", "value", "params", "started_at", "finished_at"),
     "json": ("number", "state", "round", "value", "params", "metrics", "seed", "started_at",
-             "finished_at", "device", "worker", "error", "retry_of"),
+             "finished_at", "device", "worker", "error", "retry_of", "pruned_step", "note",
+             "proposed_by"),
 }
 
 _scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends up in, without its checks
@@ -48,7 +50,8 @@ _encode_nested = _encoder(",\n   ")  # a params / metrics dict's items
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _RECORD = ('{\n  "number": %s,\n  "state": %s,\n  "round": %s,\n  "value": %s,\n  "params": %s,'
            '\n  "metrics": %s,\n  "seed": %s,\n  "started": %s,\n  "finished": %s,\n  "duration": %s,'
-           '\n  "device": %s,\n  "worker": %s,\n  "error": %s,\n  "retry_of": %s\n }')
+           '\n  "device": %s,\n  "worker": %s,\n  "error": %s,\n  "retry_of": %s,'
+           '\n  "pruned_step": %s,\n  "note": %s,\n  "proposed_by": %s\n }')
 
 
 def _decode(text: Any) -> Any:
@@ -63,17 +66,19 @@ def _decode(text: Any) -> Any:
     return obj if end == len(text) else json.loads(text)
 
 
-def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[str]) -> int:
+def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[str],
+               proposed_by: bool = False) -> int:
     """Write ``rows`` (tuples of :data:`FIELDS` ``[fmt]``; ``params``/``metrics`` as JSON
     text or already decoded) to ``out``; returns how many.
 
     The text is :func:`~hpsearch.report.exports.write_trials`'s for the same trials: csv and
-    markdown with the columns number, round, state, value, ``names``, duration; json as
+    markdown with the columns number, round, state, value, ``names``, duration (csv: then
+    ``proposed_by`` when asked, for trials a model sampler proposed); json as
     ``json.dumps([trial_json(t), ...], indent=1)``."""
     if fmt == "json":
         return _write_json(out, rows)
     if fmt == "csv":
-        return _write_csv(out, rows, names)
+        return _write_csv(out, rows, names, proposed_by)
     if fmt == "markdown":
         return _write_markdown(out, rows, names)
     raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FIELDS)})")
@@ -87,19 +92,24 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _write_csv(out: TextIO, rows: Iterable[tuple], names: Sequence[str]) -> int:
+def _write_csv(out: TextIO, rows: Iterable[tuple], names: Sequence[str],
+               proposed_by: bool = False) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["number", "round", "state", "value", *names, "duration"])
+    writer.writerow(["number", "round", "state", "value", *names, "duration",
+                     *(["proposed_by"] if proposed_by else [])])
     count = [0]
     cell = _cell
 
     def lines() -> Iterable[list[Any]]:
-        for number, rnd, state, value, params, started, finished in rows:
+        for number, rnd, state, value, params, started, finished, by in rows:
             p = _decode(params) or {}
             get = p.get
             count[0] += 1
-            yield [number, rnd, state, cell(value), *[cell(get(k)) for k in names],
-                   "" if started is None or finished is None else round(finished - started, 3)]
+            line = [number, rnd, state, cell(value), *[cell(get(k)) for k in names],
+                    "" if started is None or finished is None else round(finished - started, 3)]
+            if proposed_by:
+                line.append(cell(by))
+            yield line
 
     writer.writerows(lines())
     return count[0]
@@ -188,15 +198,15 @@ def _write_json(out: TextIO, rows: Iterable[tuple], *, batch: int = 500) -> int:
         flat: list[Any] = []
         nested: list[tuple[str, str]] = []
         for (number, state, rnd, value, params, metrics, seed, started, finished, device,
-             worker, error, retry_of) in chunk:
+             worker, error, retry_of, pruned_step, note, by) in chunk:
             dur = None if started is None or finished is None else round(finished - started, 4)
             flat += (number, state, rnd, value, seed, to_iso(started), to_iso(finished), dur,
-                     device, worker, error, retry_of)
+                     device, worker, error, retry_of, pruned_step, note, by)
             m = _decode(metrics)
             nested.append((_nested(_decode(params)), _nested(m if m else {})))
         s = _encode_scalars(flat)[1:-1].split("\x00")
-        text = [_RECORD % (s[k], s[k + 1], s[k + 2], s[k + 3], p, m, *s[k + 4:k + 12])
-                for k, (p, m) in zip(range(0, len(s), 12), nested)]
+        text = [_RECORD % (s[k], s[k + 1], s[k + 2], s[k + 3], p, m, *s[k + 4:k + 15])
+                for k, (p, m) in zip(range(0, len(s), 15), nested)]
         out.write(("[\n " if n == 0 else ",\n ") + ",\n ".join(text))
         n += len(chunk)
     out.write("\n]\n" if n else "[]\n")

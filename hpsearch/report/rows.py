@@ -81,6 +81,7 @@ def trial_json(t: TrialRecord, *, steps: bool = False) -> dict[str, Any]:
         "started": iso(t.started_at), "finished": iso(t.finished_at),
         "duration": None if t.duration is None else round(t.duration, 4),
         "device": t.device, "worker": t.worker, "error": t.error, "retry_of": t.retry_of,
+        "pruned_step": t.pruned_step, "note": t.note, "proposed_by": t.proposed_by,
     }
     if steps:
         data["steps"] = [{"step": s, **m} for s, m in t.steps]

@@ -224,6 +224,8 @@ def check_columns(selection: TrialSelection, columns: Sequence[str]) -> None:
     """Refuse a ``--columns`` name that is no column, parameter or metric of the selection
     (ConfigError, listing the known ones)."""
     known = ["number", "round", "state", "value", "duration", *selection.params]
+    if any(getattr(t, "proposed_by", None) is not None for t in selection.trials):
+        known.append("proposed_by")  # a model sampler proposed some of these trials
     for t in selection.trials:
         known += [k for k in (t.metrics or {}) if k not in known]
     unknown = [c for c in columns if c not in known]
