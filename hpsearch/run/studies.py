@@ -94,6 +94,15 @@ def prepare_study(
             storage.update_study_settings(study.id, space=followed, source=source)
             study = storage.get_study(name)
     round_ = storage.latest_round(study.id)
+    # The sampler may change between runs (it is not part of what a trial means): --sampler,
+    # or an edited [study] sampler while the file's own round (round 1) is the latest; a
+    # refined round keeps the sampler `refine` gave it unless --sampler says otherwise.
+    wanted = sampler or (space.study.sampler if round_.number == 1 else None)
+    if wanted is not None and wanted != round_.sampler:
+        log.info("study %s round %d: next trials proposed by %s (was %s)", name, round_.number,
+                 wanted, round_.sampler)
+        storage.set_round_sampler(round_.id, wanted)
+        round_ = storage.latest_round(study.id)
     if round_.number == 1:
         target = trials if trials is not None else space.study.trials
         if target != round_.target:

@@ -103,6 +103,8 @@ def pruner_from_table(table: Any, kind: str) -> Any:
     # parse_pruner_table starts its messages with the source; Space.from_dict adds the file.
     marker = "\0pruner"
     try:
-        return parse_pruner_table(table, marker, kind=kind)
+        # With no pruner in the file, the table holds the settings of whichever pruner
+        # `--pruner` picks: any known field passes (an unknown one is still an error).
+        return parse_pruner_table(table, marker, kind=None if kind == "none" else kind)
     except SpaceError as exc:
         raise SpaceError(str(exc).removeprefix(f"{marker}: ")) from exc

@@ -144,7 +144,9 @@ class StudyQueries(StorageBase):
         for r in rounds:
             if r.number == number:
                 return r
-        raise StudyError(f"the study has no round {number} (its rounds: 1-{rounds[-1].number})")
+        last = rounds[-1].number
+        has = "it has only round 1" if last == 1 else f"its rounds: 1-{last}"
+        raise StudyError(f"the study has no round {number} ({has})")
 
     @storage_errors
     def add_round(
@@ -161,6 +163,12 @@ class StudyQueries(StorageBase):
                 sampler=sampler, seed=seed, target=target, n_claimed=0, created_at=time.time(),
             ))
         return self.get_round(study_id, number)
+
+    @storage_errors
+    def set_round_sampler(self, round_id: int, sampler: str) -> None:
+        """The sampler the round proposes its next trials with (its past trials keep theirs)."""
+        with self._write() as conn, conn.begin():
+            conn.execute(update(ROUND).where(ROUND.c.id == round_id).values(sampler=sampler))
 
     @storage_errors
     def set_round_target(self, round_id: int, target: int) -> None:

@@ -339,7 +339,7 @@ def test_report_of_a_round_that_does_not_exist_is_an_error(project, invoke):
     space = write_space(project, trials=2)
     assert invoke("run", space).exit_code == 0
     r = invoke("report", "toy", "--round", "5")
-    assert r.exit_code == 3 and "the study has no round 5 (its rounds: 1-1)" in r.stderr
+    assert r.exit_code == 3 and "the study has no round 5 (it has only round 1)" in r.stderr
 
 
 def test_studies_counts_every_state(project, invoke):

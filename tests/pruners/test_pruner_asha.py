@@ -166,7 +166,7 @@ def test_nan():
                                     maximize=True).prune
 
 
-def test_default_reduction_factor_is_4():
+def test_default_reduction_factor_is_3():
     pruner = make_pruner("asha", PrunerSettings())
-    assert [s for s in range(1, 20) if pruner.due(StepHistory(1, "running", {s - 1: 0, s: 0}))] \
-        == [1, 4, 16]
+    assert [s for s in range(1, 30) if pruner.due(StepHistory(1, "running", {s - 1: 0, s: 0}))] \
+        == [1, 3, 9, 27]

@@ -162,3 +162,24 @@ def test_a_fit_prepared_outside_the_lock_is_used_only_for_the_history_it_saw(pro
         assert (t.params, t.proposed_by) == fresh
     finally:
         storage.dispose()
+
+
+def test_a_changed_sampler_takes_over_the_rest_of_the_round(project, db_url):
+    """Editing `[study] sampler` (or passing --sampler) on a study with trials is no "space
+    changed" refusal: the round's next trials come from the new sampler, and the round says so."""
+    from hpsearch.storage import Storage
+
+    f = space(project / "proj" / "s.toml", sampler="random", trials=3)
+    assert run_cli(db_url, "run", str(f), cwd=project / "work").returncode == 0
+    space(f, sampler="tpe", trials=5, startup=3)
+    r = run_cli(db_url, "run", str(f), cwd=project / "work")
+    assert r.returncode == 0, r.stderr
+    trials = trials_of(db_url, "m")
+    # the round's 3 random trials count as the model's start-up (n_startup_trials = 3)
+    assert [trials[n].proposed_by for n in range(5)] == [None, None, None, "tpe", "tpe"]
+    storage = Storage(db_url)
+    assert storage.latest_round(storage.get_study("m").id).sampler == "tpe"
+    r = run_cli(db_url, "run", str(f), "--add", "1", "--sampler", "random", cwd=project / "work")
+    assert r.returncode == 0, r.stderr
+    assert trials_of(db_url, "m")[5].proposed_by is None
+    assert storage.latest_round(storage.get_study("m").id).sampler == "random"

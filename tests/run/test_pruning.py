@@ -283,3 +283,17 @@ def test_pruner_option_overrides_the_space(project, db_url):
         assert summary.states == {"complete": 6, "pruned": 2}
     finally:
         storage.dispose()
+
+
+def test_pruner_option_reads_the_pruner_table_of_a_file_without_a_pruner(tmp_path, monkeypatch):
+    """`[study] pruner` left out (none) with a `[pruner]` table: `run --pruner median` uses the
+    table's settings instead of refusing them as settings the none pruner does not read."""
+    from hpsearch.space import parse_space
+
+    space = parse_space(
+        '[study]\nmetric = "loss"\ndirection = "minimize"\n'
+        '[objective]\nkind = "python"\nfunction = "m:f"\n'
+        '[pruner]\nn_startup_trials = 2\n'
+        '[params]\nx = { type = "uniform", low = 0.0, high = 1.0 }\n', source="s.toml")
+    assert space.study.pruner == "none"
+    assert space.pruner_settings.n_startup_trials == 2

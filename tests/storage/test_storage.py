@@ -208,7 +208,7 @@ def test_unknown_study_and_trial_are_study_errors(storage, tmp_path):
     assert str(info.value) == "study 'known' has no trial 12"
     with pytest.raises(StudyError) as info:
         storage.get_round(storage.get_study("known").id, 3)
-    assert str(info.value) == "the study has no round 3 (its rounds: 1-1)"
+    assert str(info.value) == "the study has no round 3 (it has only round 1)"
 
 
 def test_create_study_twice_returns_the_first(storage):
