@@ -17,7 +17,7 @@ HPSEARCH := $(VENV)/bin/hpsearch
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install sysdeps demo test test-fast bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,7 +31,11 @@ demo: $(VENV)/.installed
 	$(HPSEARCH) run search_spaces/digits_mlp.toml
 	$(HPSEARCH) report digits-mlp --top 10
 
-test: $(VENV)/.installed
+# The Debian packages the tests start themselves (PostgreSQL, Slurm, Chromium), when missing.
+sysdeps:
+	@bash .ci/sysdeps
+
+test: $(VENV)/.installed sysdeps
 	$(PY) -m pytest -q -rs
 
 test-fast: $(VENV)/.installed
