@@ -74,7 +74,10 @@ class IsolatedObjective(Objective):
 
     @classmethod
     def from_space(cls, space, *, device: str | None = None, threads: int | None = None):
-        raise NotImplementedError("made by isolated() from a python objective")
+        """The space's python objective, isolated whatever its ``isolate`` setting says."""
+        from hpsearch.objectives import objective_class
+
+        return cls(objective_class(space).from_space(space, device=device, threads=threads))
 
     def close(self) -> None:
         self.inner.close()

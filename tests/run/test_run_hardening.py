@@ -5,6 +5,7 @@ seed warning, start-up outside trial 0."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -380,6 +381,28 @@ def test_an_isolated_objective_is_pruned_like_one_in_process(project, db_url):
         objective.run({"x": 0.5}, TrialContext(number=0, seed=0, device=None, report=report))
     assert info.value.step == 3
     assert seen == [(s, {"score": s}) for s in range(4)]
+
+
+@pytest.mark.slow
+def test_an_objective_built_isolated_from_a_space_runs_in_a_child(project):
+    """IsolatedObjective.from_space isolates the space's python objective whatever its
+    `isolate` setting: the trial runs in another process."""
+    from hpsearch.objectives import TrialContext
+    from hpsearch.run import isolate
+
+    space = write(project, '''
+        import os
+
+        def train(params, report):
+            return {"score": params["x"], "pid": os.getpid()}
+    ''', objective_extra="isolate = false")
+    objective = isolate.IsolatedObjective.from_space(load_space(space))
+    try:
+        out = objective.run({"x": 0.25}, TrialContext(number=0, seed=0, device=None,
+                                                      report=lambda step, metrics: False))
+    finally:
+        objective.close()
+    assert out["score"] == 0.25 and out["pid"] != os.getpid()
 
 
 # ------------------------------------------------- 11.5 / 11.10 workers and signals
