@@ -58,8 +58,29 @@ def launch():
     """
 
 
+def _db_option(fn):
+    """--db here too (`launch slurm STUDY --db postgresql://...`): it overrides the global one."""
+    return click.option("--db", "db_url", default=None, metavar="URL",
+                        help="Database URL of the study (default: the global --db / HPSEARCH_DB).")(fn)
+
+
+def _worker_arg_option(fn):
+    return click.option(
+        "--worker-arg", "worker_args", multiple=True, metavar="OPT",
+        help="An option for each task's `hpsearch worker`, e.g. --worker-arg=--pruner=asha or "
+             "--worker-arg=--stale-after=5m; repeatable.")(fn)
+
+
+def _use_db(ctx: click.Context, db_url: str | None) -> str:
+    if db_url is not None:
+        ctx.obj["db"] = db_url
+    return ctx.obj["db"]
+
+
 @launch.command("slurm")
 @click.argument("study")
+@_db_option
+@_worker_arg_option
 @click.option("--tasks", "-n", type=click.IntRange(min=1), required=True, help="Array tasks (workers) to start.")
 @click.option("--parallel", "-p", type=click.IntRange(min=1), default=None, help="At most P tasks at once (--array=...%P).")
 @click.option("--trials-per-task", type=click.IntRange(min=1), default=None, metavar="K",
@@ -78,8 +99,9 @@ def launch():
 @click.option("--allow-sqlite", is_flag=True, help="Accept a SQLite URL: only when every task runs on this one node with a local disk.")
 @click.option("--dry-run", is_flag=True, help="Print the script; submit nothing.")
 @click.pass_context
-def launch_slurm(ctx, study, tasks, parallel, trials_per_task, time_limit, partition, gpus_per_task,
-                 cpus_per_task, mem, setup, sbatch_args, log_dir, script_path, allow_sqlite, dry_run):
+def launch_slurm(ctx, study, db_url, worker_args, tasks, parallel, trials_per_task, time_limit,
+                 partition, gpus_per_task, cpus_per_task, mem, setup, sbatch_args, log_dir,
+                 script_path, allow_sqlite, dry_run):
     """Run STUDY's workers as a Slurm job array, one `hpsearch worker` per task.
 
     The database URL comes from --db (or HPSEARCH_DB); a URL with a password is passed to the
@@ -90,13 +112,14 @@ def launch_slurm(ctx, study, tasks, parallel, trials_per_task, time_limit, parti
     from hpsearch.launch.common import slug
     from hpsearch.launch.slurm import log_dir_for
 
-    db_url = ctx.obj["db"]
+    db_url = _use_db(ctx, db_url)
     check_db_url(db_url, allow_sqlite=allow_sqlite)
     opts = SlurmOptions(tasks=tasks, parallel=parallel, trials_per_task=trials_per_task,
                         time=time_limit, partition=partition, gpus_per_task=gpus_per_task,
                         cpus_per_task=cpus_per_task, mem=mem, setup=tuple(setup),
                         sbatch_args=tuple(sbatch_args), log_dir=log_dir,
-                        allow_sqlite=allow_sqlite, hpsearch=_default_hpsearch())
+                        allow_sqlite=allow_sqlite, hpsearch=_default_hpsearch(),
+                        worker_args=tuple(worker_args))
     open_db(ctx).get_study(study)  # the study must exist: StudyError (exit 3) names it
     if dry_run:
         click.echo(render_sbatch(study, db_url, opts), nl=False)
@@ -109,6 +132,7 @@ def launch_slurm(ctx, study, tasks, parallel, trials_per_task, time_limit, parti
 
 @launch.command("k8s")
 @click.argument("study")
+@_worker_arg_option
 @click.option("--image", required=True, help="Container image with hpsearch and your code installed.")
 @click.option("--tasks", "-n", type=click.IntRange(min=1), required=True, help="Completions (workers) of the Indexed Job.")
 @click.option("--parallel", "-p", type=click.IntRange(min=1), default=None, help="Pods at once (default: all).")
@@ -122,29 +146,31 @@ def launch_slurm(ctx, study, tasks, parallel, trials_per_task, time_limit, parti
 @click.option("--time", "time_limit", callback=duration, default=None, metavar="DURATION",
               help="activeDeadlineSeconds of the Job (90m, 2h).")
 @click.option("--backoff-limit", type=click.IntRange(min=0), default=None)
-def launch_k8s(study, image, tasks, parallel, trials_per_task, gpus_per_task, cpus, mem, secret,
-               secret_key, namespace, time_limit, backoff_limit):
+def launch_k8s(study, worker_args, image, tasks, parallel, trials_per_task, gpus_per_task, cpus,
+               mem, secret, secret_key, namespace, time_limit, backoff_limit):
     """Print a Kubernetes Indexed Job that runs STUDY's workers (pipe it to kubectl apply -f -)."""
     from hpsearch.launch import K8sOptions, render_indexed_job
 
     opts = K8sOptions(image=image, tasks=tasks, parallel=parallel, trials_per_task=trials_per_task,
                       secret=secret, secret_key=secret_key, gpus_per_task=gpus_per_task,
                       cpus=cpus, mem=mem, time=time_limit, namespace=namespace,
-                      backoff_limit=backoff_limit)
+                      backoff_limit=backoff_limit, worker_args=tuple(worker_args))
     click.echo(render_indexed_job(study, opts), nl=False)
 
 
 @launch.command("status")
 @click.argument("study")
+@_db_option
 @click.option("--stale-after", callback=duration, default=None, metavar="DURATION",
               help="A running trial with no heartbeat for this long counts as stale (default 2m).")
 @click.pass_context
-def launch_status(ctx, study, stale_after):
+def launch_status(ctx, study, db_url, stale_after):
     """Which workers of STUDY are alive: host, scheduler job/task, running trial, heartbeat."""
     from hpsearch import render
     from hpsearch.launch.status import worker_status
     from hpsearch.run import STALE_AFTER_S
 
+    _use_db(ctx, db_url)
     rows = worker_status(open_db(ctx), study, stale_after=stale_after or STALE_AFTER_S)
     render.print_workers(study, rows)
 

@@ -147,3 +147,30 @@ def test_worker_takes_the_database_from_db_when_only_the_study_is_given(project,
     result = invoke("worker", db_url, "cl", "extra")
     assert result.exit_code == 2
     assert "expected [DB_URL] STUDY, got 3 arguments" in result.output
+
+
+def test_launch_slurm_takes_db_after_the_command_and_worker_options(project, db_url):
+    """`launch slurm STUDY --db URL` (the form in DESIGN and docs/cluster.md) and
+    --worker-arg options that reach every task's `hpsearch worker` line."""
+    from click.testing import CliRunner
+
+    from hpsearch.cli import cli
+
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", db_url, "create", str(write_space(project))]).exit_code == 0
+    result = runner.invoke(cli, ["launch", "slurm", "cl", "--db", db_url, "--tasks", "2",
+                                 "--allow-sqlite", "--dry-run", "--worker-arg=--pruner=median",
+                                 "--worker-arg", "--stale-after=5m"])
+    assert result.exit_code == 0, result.output
+    (exec_line,) = [line for line in result.output.splitlines() if line.startswith("exec ")]
+    assert exec_line.endswith(" worker cl --pruner=median --stale-after=5m")
+    result = runner.invoke(cli, ["launch", "status", "cl", "--db", db_url])
+    assert result.exit_code == 0 and "no trial has been run by any worker yet" in result.output
+
+
+def test_launch_k8s_passes_worker_options(invoke):
+    result = invoke("launch", "k8s", "cl", "--image", "i", "--tasks", "2",
+                    "--worker-arg=--pruner=asha")
+    job = yaml.safe_load(result.output)
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command == ["hpsearch", "worker", "cl", "--pruner=asha"]
