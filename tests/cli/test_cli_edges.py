@@ -13,18 +13,9 @@ import textwrap
 import pytest
 
 from support.runs import cli_argv, wait_until
+from support.studies import python_study
 
-SPACE = textwrap.dedent('''
-    [study]
-    name = "edge"
-    metric = "score"
-    trials = 2
-    [objective]
-    kind = "python"
-    function = "MODULE:train"
-    [params]
-    x = { type = "uniform", low = 0.0, high = 1.0 }
-''')
+SPACE = python_study("edge", "MODULE:train", trials=2)
 
 #: A module whose import holds (start-up of a run: make_objective imports it) while "hold" exists.
 SLOW_IMPORT = textwrap.dedent('''

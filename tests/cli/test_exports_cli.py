@@ -9,23 +9,14 @@ import textwrap
 import pytest
 
 from support.runs import run_cli
+from support.studies import python_study
 
 OBJECTIVE = textwrap.dedent('''
     def train(params, report):
         return {"score": params["x"]}
 ''')
 
-SPACE = textwrap.dedent('''
-    [study]
-    name = "far"
-    metric = "score"
-    trials = 3
-    [objective]
-    kind = "python"
-    function = "farobj:train"
-    [params]
-    x = { type = "uniform", low = 0.0, high = 1.0 }
-''')
+SPACE = python_study("far", "farobj:train", trials=3)
 
 CSV_SPACE = textwrap.dedent('''
     [study]

@@ -12,6 +12,8 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from support.studies import python_study
+
 from hpsearch.cli import cli
 
 OBJECTIVE = '''
@@ -34,25 +36,15 @@ def train(params, report):
     return {"score": -(math.log10(params["lr"]) + 2) ** 2 - (params["x"] - 0.3) ** 2, "aux": 1.5}
 '''
 
-SPACE = '''
-[study]
-name = "toy"
-metric = "score"
-direction = "maximize"
-trials = {trials}
-seed = 1
+TOY_PARAMS = ('lr = { type = "log_uniform", low = 1e-4, high = 1.0 }\n'
+              'x = { type = "uniform", low = 0.0, high = 1.0 }\n'
+              'opt = { type = "choice", values = ["a", "b"] }\n'
+              'm = { type = "uniform", low = 0.1, high = 0.2, when = { opt = "a" } }\n')
 
-[objective]
-kind = "python"
-function = "toyobj:train"
 
-[params]
-lr = {{ type = "log_uniform", low = 1e-4, high = 1.0 }}
-x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-opt = {{ type = "choice", values = ["a", "b"] }}
-m = {{ type = "uniform", low = 0.1, high = 0.2, when = {{ opt = "a" }} }}
-{extra}
-'''
+def toy_space(trials: int, extra: str = "") -> str:
+    return python_study("toy", "toyobj:train", trials=trials, direction="maximize", study="seed = 1",
+                        params=TOY_PARAMS + extra)
 
 
 @pytest.fixture
@@ -64,7 +56,7 @@ def project(project):
 
 def write_space(project, trials=8, extra="", name="space.toml"):
     path = project / "proj" / name
-    path.write_text(SPACE.format(trials=trials, extra=extra))
+    path.write_text(toy_space(trials=trials, extra=extra))
     return path
 
 
@@ -207,7 +199,7 @@ def test_same_seed_gives_same_configurations_in_another_database(project, tmp_pa
 def test_space_change_is_refused_with_what_changed(project, change, expected, invoke):
     space = write_space(project, trials=2)
     assert invoke("run", space).exit_code == 0
-    text = SPACE.format(trials=2, extra="")
+    text = toy_space(trials=2, extra="")
     if change.startswith("x ="):
         text = text.replace('x = { type = "uniform", low = 0.0, high = 1.0 }', change)
     else:
@@ -227,7 +219,7 @@ def test_space_change_is_refused_with_what_changed(project, change, expected, in
 def test_removed_parameter_is_refused(project, invoke):
     space = write_space(project, trials=2)
     invoke("run", space)
-    space.write_text(SPACE.format(trials=2, extra="").replace('x = { type = "uniform", low = 0.0, high = 1.0 }\n', ""))
+    space.write_text(toy_space(trials=2, extra="").replace('x = { type = "uniform", low = 0.0, high = 1.0 }\n', ""))
     r = invoke("run", space)
     assert r.exit_code == 3 and "parameter 'x' was removed" in r.stderr
 

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from support.studies import command_objective
+
 from hpsearch.objectives import TrialContext, TrialFailed, make_objective
 from hpsearch.space import parse_space
 
@@ -40,18 +42,7 @@ PROGRAM = textwrap.dedent('''
 
 
 def objective(tmp_path, mode: str, extra: str = ""):
-    (tmp_path / "prog.py").write_text(PROGRAM)
-    text = f'''
-[study]
-metric = "acc"
-[objective]
-kind = "command"
-argv = ["python", "prog.py", "{mode}"]
-{extra}
-[params]
-lr = {{ type = "uniform", low = 0, high = 1 }}
-'''
-    return make_objective(parse_space(text, source=str(tmp_path / "space.toml")))
+    return command_objective(tmp_path, PROGRAM, mode, extra)
 
 
 def run(obj, steps=None):

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from support import studies
+
 import hpsearch
 from hpsearch.objectives import TrialContext, make_objective
 from hpsearch.pruners import Pruned
@@ -166,18 +168,7 @@ PROGRAM = textwrap.dedent('''
 
 
 def command_objective(tmp_path, mode: str, extra: str = ""):
-    (tmp_path / "prog.py").write_text(PROGRAM)
-    text = f'''
-[study]
-metric = "acc"
-[objective]
-kind = "command"
-argv = ["python", "prog.py", "{mode}"]
-{extra}
-[params]
-lr = {{ type = "uniform", low = 0, high = 1 }}
-'''
-    return make_objective(parse_space(text, source=str(tmp_path / "space.toml")))
+    return studies.command_objective(tmp_path, PROGRAM, mode, extra)
 
 
 def gone(pid: int) -> bool:

@@ -5,11 +5,11 @@ workers that never run the same configuration at once, PostgreSQL."""
 from __future__ import annotations
 
 import itertools
-import textwrap
 
 import pytest
 
 from support.runs import run_cli, trials_of
+from support.studies import python_study
 
 OBJECTIVE = '''
 import math, os, time
@@ -26,20 +26,9 @@ def train(params, report):
 def space(path, *, sampler, name="m", trials=6, startup=3, params=None):
     params = params or ('x = { type = "uniform", low = 0, high = 1 }\n'
                         'y = { type = "log_uniform", low = 1e-3, high = 1 }\n')
-    path.write_text(textwrap.dedent(f"""\
-        [study]
-        name = "{name}"
-        metric = "loss"
-        direction = "minimize"
-        sampler = "{sampler}"
-        n_startup_trials = {startup}
-        trials = {trials}
-        seed = 3
-        [objective]
-        kind = "python"
-        function = "obj:train"
-        [params]
-        """) + params)
+    path.write_text(python_study(name, "obj:train", trials=trials, metric="loss", direction="minimize",
+                                 study=f'sampler = "{sampler}"\nn_startup_trials = {startup}\nseed = 3',
+                                 params=params))
     (path.parent / "obj.py").write_text(OBJECTIVE)
     return path
 

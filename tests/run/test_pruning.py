@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from support.runs import run_cli, spawn_cli, trials_of, wait_until
+from support.studies import hyperband_digits
 
 # A curve per trial: x * step / 8 for steps 1..8 (x from the grid-sampled index i). A True
 # from report() is obeyed by raising Pruned, as the docs tell users to.
@@ -223,41 +224,12 @@ def test_a_command_that_ignores_sigterm_is_killed_when_pruned(project, db_url):
     assert trials[1].state == "pruned" and trials[1].pruned_step == 2
 
 
-BUILTIN = """\
-[study]
-name = "digits"
-metric = "val_accuracy"
-direction = "maximize"
-sampler = "grid"
-pruner = "hyperband"
-trials = 2
-seed = 0
-[objective]
-kind = "builtin"
-[trainer]
-dataset = "digits"
-epochs = 4
-patience = 10
-device = "cpu"
-[pruner]
-min_resource = 1
-reduction_factor = 4
-brackets = 1
-[params]
-learning_rate = { type = "choice", values = [0.01, 1e-7] }
-n_layers = 1
-hidden_units = 32
-optimizer = "adam"
-batch_size = 64
-"""
-
-
 @pytest.mark.slow
 def test_the_builtin_trainer_is_pruned_and_hyperband_reads_its_epochs(project, db_url):
     """Hyperband with no max_resource takes [trainer] epochs (4): one bracket, a rung at epoch
     1; a learning rate of 1e-7 is far below 0.01 there and is pruned after one epoch."""
     f = project / "proj" / "space.toml"
-    f.write_text(BUILTIN)
+    f.write_text(hyperband_digits())
     r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=300)
     assert r.returncode == 0, r.stderr
     trials = trials_of(db_url, "digits")

@@ -18,6 +18,7 @@ import pytest
 
 from support.runs import running_trials, spawn_cli, wait_until, worker_pid
 from support.runs import trials_of as trials_by_number
+from support.studies import X_PARAM, python_study
 
 from hpsearch.errors import Interrupted
 from hpsearch.run import RunOptions, RunSummary, prepare_study, run_study, worker_id
@@ -25,29 +26,17 @@ from hpsearch.run import pool, trial as trial_module
 from hpsearch.space import load_space
 from hpsearch.storage import Storage
 
-SPACE = '''
-[study]
-name = "rob"
-metric = "score"
-direction = "maximize"
-trials = {trials}
-seed = 1
 
-[objective]
-kind = "python"
-function = "{function}"
-
-[params]
-x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-{extra}
-'''
+def space_text(trials: int, function: str, extra: str = "") -> str:
+    return python_study("rob", function, trials=trials, direction="maximize", study="seed = 1",
+                        params=f"{X_PARAM}\n{extra}")
 
 
 def write(project: Path, source: str, *, trials: int = 3, function: str = "robobj:train",
           extra: str = "") -> Path:
     (project / "proj" / "robobj.py").write_text(textwrap.dedent(source))
     path = project / "proj" / "space.toml"
-    path.write_text(SPACE.format(trials=trials, function=function, extra=extra))
+    path.write_text(space_text(trials=trials, function=function, extra=extra))
     return path
 
 
@@ -291,7 +280,7 @@ def test_a_study_without_trials_takes_the_changed_space(project, invoke):
     storage = Storage(db_of(project))
     prepare_study(storage, load_space(space))  # an earlier attempt that ran nothing
     storage.dispose()
-    space.write_text(SPACE.format(trials=2, function="robobj:train",
+    space.write_text(space_text(trials=2, function="robobj:train",
                                   extra='y = { type = "uniform", low = 0.0, high = 1.0 }'))
     r = invoke("run", space)
     assert r.exit_code == 0, r.output
@@ -303,7 +292,7 @@ def test_a_study_without_trials_takes_the_changed_space(project, invoke):
     assert set(storage.latest_round(study.id).space["params"]) == {"x", "y"}
     storage.dispose()
     # with trials, a change is refused as before
-    space.write_text(SPACE.format(trials=2, function="robobj:train", extra=""))
+    space.write_text(space_text(trials=2, function="robobj:train", extra=""))
     r = invoke("run", space)
     assert r.exit_code == 3 and "parameter 'y' was removed" in r.stderr
 

@@ -15,35 +15,24 @@ from pathlib import Path
 import pytest
 
 from support.runs import trials_of as trials_by_number
+from support.studies import python_study
 
 from hpsearch.errors import TooManyFailures
 from hpsearch.run import RunOptions, prepare_study, run_study, worker_id
 from hpsearch.space import load_space
 from hpsearch.storage import Storage
 
-SPACE = '''
-[study]
-name = "hard"
-metric = "score"
-direction = "maximize"
-trials = {trials}
-{study_extra}
 
-[objective]
-kind = "python"
-function = "hardobj:train"
-{objective_extra}
-
-[params]
-x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-'''
+def space_text(trials: int, study_extra: str = "", objective_extra: str = "") -> str:
+    return python_study("hard", "hardobj:train", trials=trials, direction="maximize",
+                        study=study_extra, objective=objective_extra)
 
 
 def write(project: Path, source: str, *, trials: int = 3, study_extra: str = "",
           objective_extra: str = "") -> Path:
     (project / "proj" / "hardobj.py").write_text(textwrap.dedent(source))
     path = project / "proj" / "space.toml"
-    path.write_text(SPACE.format(trials=trials, study_extra=study_extra,
+    path.write_text(space_text(trials=trials, study_extra=study_extra,
                                  objective_extra=objective_extra))
     return path
 
@@ -427,7 +416,7 @@ def test_workers_of_a_sigkilled_run_stop_and_mark_their_trials(project, db_url, 
     from support.runs import running_trials, spawn_cli, wait_until, worker_pid
 
     path = project / "proj" / "space.toml"
-    path.write_text(SPACE.format(trials=6, study_extra="", objective_extra="").replace(
+    path.write_text(space_text(trials=6, study_extra="", objective_extra="").replace(
         "hardobj:train", blocker.module(project / "proj")))
     proc = spawn_cli(db_url, "run", str(path), "--workers", "2", cwd=project / "work",
                      env=blocker.env)

@@ -14,37 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from support.runs import (BLOCKING_OBJECTIVE, run_cli, running_trials, spawn_cli, wait_until,
-                          worker_pid)
+from support.runs import (assert_contiguous, par_space, run_cli, running_trials, spawn_cli,
+                          wait_until, worker_pid, write_par_space)
 from support.runs import trials_of as trials_by_number
 
 from hpsearch.run import RunOptions, prepare_study, resolve_devices, run_study, threads_per_worker
 from hpsearch.space import load_space
 from hpsearch.storage import Storage, StudyBusy
-
-SPACE = '''
-[study]
-name = "par"
-metric = "loss"
-direction = "minimize"
-trials = {trials}
-
-[objective]
-kind = "python"
-function = "blockobj:train"
-
-[params]
-x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-'''
-
-
-def make_space(folder: Path, trials: int = 10) -> Path:
-    """The space of these tests beside the blocking objective (which blocks only while
-    $OBJ_BLOCK names an existing file)."""
-    (folder / "blockobj.py").write_text(BLOCKING_OBJECTIVE)
-    path = folder / "space.toml"
-    path.write_text(SPACE.format(trials=trials))
-    return path
 
 
 def trials_of(url: str, study: str = "par"):
@@ -55,11 +31,6 @@ def wait_running(url: str, n: int, *, proc=None):
     """Wait until ``n`` trials of the study are running; return them."""
     return wait_until(lambda: running_trials(url, "par", n), proc=proc,
                       what=f"{n} running trials")
-
-
-def assert_contiguous(trials, n: int) -> None:
-    numbers = sorted(t.number for t in trials)
-    assert numbers == list(range(n)), numbers
 
 
 def integrity_ok(path: Path) -> None:
@@ -93,7 +64,7 @@ def test_resolve_devices_refuses_an_empty_list():
 
 @pytest.mark.slow
 def test_four_workers_400_trials_sqlite(tmp_path):
-    space = load_space(make_space(tmp_path, trials=400))
+    space = load_space(write_par_space(tmp_path, trials=400))
     url = f"sqlite:///{tmp_path / 'hp.db'}"
     storage = Storage(url)
     summary = run_study(storage, space, RunOptions(workers=4, stale_after=60))
@@ -108,7 +79,7 @@ def test_four_workers_400_trials_sqlite(tmp_path):
 
 @pytest.mark.slow
 def test_two_overlapping_runs_add_100(tmp_path):
-    make_space(tmp_path)
+    write_par_space(tmp_path)
     db = f"sqlite:///{tmp_path / 'hp.db'}"
     assert run_cli(db, "run", "space.toml", "--trials", "5", cwd=tmp_path).returncode == 0
     procs = [spawn_cli(db, "--quiet", "run", "space.toml", "--add", "50", cwd=tmp_path)
@@ -126,7 +97,7 @@ def test_two_overlapping_runs_add_100(tmp_path):
 
 @pytest.mark.slow
 def test_sigkilled_worker_is_stale_then_retried(tmp_path, blocker):
-    make_space(tmp_path)
+    write_par_space(tmp_path)
     db = f"sqlite:///{tmp_path / 'hp.db'}"
     assert run_cli(db, "run", "space.toml", "--trials", "3", cwd=tmp_path).returncode == 0
     block = blocker.block
@@ -153,7 +124,7 @@ def test_sigkilled_worker_is_stale_then_retried(tmp_path, blocker):
 
 def spawn_two_blocked_workers(tmp_path: Path, blocker):
     """`run --workers 2` on 6 trials whose objective waits while the returned file exists."""
-    make_space(tmp_path, trials=6)
+    write_par_space(tmp_path, trials=6)
     db = f"sqlite:///{tmp_path / 'hp.db'}"
     proc = spawn_cli(db, "run", "space.toml", "--workers", "2", cwd=tmp_path, env=blocker.env)
     return db, blocker.block, proc
@@ -220,7 +191,7 @@ def test_max_concurrent_refuses_while_full(tmp_path, blocker):
 
 
 def test_claim_max_running_counts_inside_the_transaction(tmp_path):
-    space = load_space(make_space(tmp_path))
+    space = load_space(write_par_space(tmp_path))
     storage = Storage(f"sqlite:///{tmp_path / 'hp.db'}")
     study, round_ = prepare_study(storage, space)
     claim = dict(propose=lambda i: {"x": 0.5}, limit=None, worker="w", device=None, max_running=2)
@@ -235,7 +206,7 @@ def test_claim_max_running_counts_inside_the_transaction(tmp_path):
 
 @pytest.mark.slow
 def test_worker_command_joins_a_study_without_its_space_file(tmp_path):
-    make_space(tmp_path, trials=4)
+    write_par_space(tmp_path, trials=4)
     db = f"sqlite:///{tmp_path / 'hp.db'}"
     assert run_cli(db, "run", "space.toml", cwd=tmp_path).returncode == 0
     (tmp_path / "space.toml").unlink()  # the worker reads the stored space
@@ -262,7 +233,7 @@ def test_step_events_of_workers_reach_the_progress_and_are_not_counted_as_trials
     progress display; only "end" events count as finished trials."""
     (tmp_path / "stepobj.py").write_text(STEPPING)
     path = tmp_path / "space.toml"
-    path.write_text(SPACE.format(trials=4).replace("blockobj:train", "stepobj:train"))
+    path.write_text(par_space(4).replace("blockobj:train", "stepobj:train"))
     monkeypatch.chdir(tmp_path)
     events = []
     summary = run_study(Storage(f"sqlite:///{tmp_path}/s.db"), load_space(path),

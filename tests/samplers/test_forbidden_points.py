@@ -5,19 +5,13 @@ still gives the same proposals and a space without rules is sampled exactly as b
 from __future__ import annotations
 
 import pytest
-from support.spaces import space_of
+from support.spaces import FORBID, FORBID_PARAMS, space_of
 
 from hpsearch.errors import SpaceError
 from hpsearch.samplers import make_sampler
 
-PARAMS = ('optimizer = { type = "choice", values = ["sgd", "adam"] }\n'
-          'batch_size = { type = "choice", values = [64, 256, 512] }\n'
-          'n_layers = { type = "int", low = 1, high = 4 }\n'
-          'hidden = { type = "int", low = 50, high = 1000 }\n')
-FORBID = ('[[forbid]]\nwhen = { optimizer = "sgd", batch_size = [256, 512] }\n'
-          '[[forbid]]\nexpr = "n_layers * hidden > 2000"\n')
-RULES = space_of(PARAMS, "", FORBID)
-FREE = space_of(PARAMS)
+RULES = space_of(FORBID_PARAMS, "", FORBID)
+FREE = space_of(FORBID_PARAMS)
 
 
 @pytest.mark.parametrize("name", ["random", "sobol"])
@@ -50,7 +44,7 @@ def test_grid_leaves_forbidden_points_out() -> None:
 
 
 def test_everything_forbidden_is_a_space_error() -> None:
-    space = space_of(PARAMS, "", '[[forbid]]\nexpr = "n_layers >= 1"\n')
+    space = space_of(FORBID_PARAMS, "", '[[forbid]]\nexpr = "n_layers >= 1"\n')
     with pytest.raises(SpaceError, match="forbid: every point of the grid is forbidden"):
         make_sampler("grid", space, seed=0)
     with pytest.raises(SpaceError, match=r"forbid: no allowed configuration in 10000 random draws"):

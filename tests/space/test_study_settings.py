@@ -5,22 +5,15 @@ their round trip through to_dict/from_dict and through refine's narrowing."""
 from __future__ import annotations
 
 import pytest
-from support.spaces import space_of
+from support.spaces import FORBID, FORBID_PARAMS, space_of
 
 from hpsearch.errors import SpaceError
 from hpsearch.pruners import PrunerSettings
 from hpsearch.space import Choice, Forbid, Space, dump_toml, parse_space
 
-PARAMS = ('optimizer = { type = "choice", values = ["sgd", "adam"] }\n'
-          'batch_size = { type = "choice", values = [64, 256, 512] }\n'
-          'n_layers = { type = "int", low = 1, high = 4 }\n'
-          'hidden = { type = "int", low = 50, high = 1000 }\n')
-FORBID = ('[[forbid]]\nwhen = { optimizer = "sgd", batch_size = [256, 512] }\n'
-          '[[forbid]]\nexpr = "n_layers * hidden > 2000"\n')
-
 
 def test_defaults_and_a_stored_space_unchanged_by_the_new_keys() -> None:
-    space = space_of(PARAMS)
+    space = space_of(FORBID_PARAMS)
     s = space.study
     assert (s.pruner, s.n_startup_trials, s.tie_breaker, s.max_consecutive_failures) == \
         ("none", 10, None, 5)
@@ -33,13 +26,13 @@ def test_defaults_and_a_stored_space_unchanged_by_the_new_keys() -> None:
 
 @pytest.mark.parametrize("sampler", ["tpe", "gp", "cmaes", "auto"])
 def test_model_sampler_names_are_accepted(sampler: str) -> None:
-    assert space_of(PARAMS, f'sampler = "{sampler}"').study.sampler == sampler
+    assert space_of(FORBID_PARAMS, f'sampler = "{sampler}"').study.sampler == sampler
 
 
 def test_every_setting_round_trips() -> None:
     study = ('sampler = "tpe"\npruner = "asha"\nn_startup_trials = 4\ntie_breaker = "val_loss"\n'
              'max_consecutive_failures = 0\n')
-    space = space_of(PARAMS, study, "[pruner]\nreduction_factor = 3\nmin_resource = 2\n" + FORBID)
+    space = space_of(FORBID_PARAMS, study, "[pruner]\nreduction_factor = 3\nmin_resource = 2\n" + FORBID)
     assert space.study.pruner == "asha" and space.study.n_startup_trials == 4
     assert space.study.tie_breaker == "val_loss" and space.study.max_consecutive_failures == 0
     assert space.pruner_settings.reduction_factor == 3 and space.pruner_settings.min_resource == 2
@@ -70,7 +63,7 @@ def test_every_setting_round_trips() -> None:
 ])
 def test_bad_settings_name_the_field(study: str, extra: str, message: str) -> None:
     with pytest.raises(SpaceError) as info:
-        space_of(PARAMS, study, extra)
+        space_of(FORBID_PARAMS, study, extra)
     assert str(info.value).startswith("space.toml: " + message), str(info.value)
 
 
@@ -80,12 +73,12 @@ def test_bad_settings_name_the_field(study: str, extra: str, message: str) -> No
 ])
 def test_bad_top_level_tables(top: str, message: str) -> None:
     with pytest.raises(SpaceError) as info:
-        parse_space(f"{top}\n[study]\nname = 't'\n[params]\n{PARAMS}", source="s.toml")
+        parse_space(f"{top}\n[study]\nname = 't'\n[params]\n{FORBID_PARAMS}", source="s.toml")
     assert str(info.value).startswith("s.toml: " + message), str(info.value)
 
 
 def test_narrowing_keeps_forbid_rules_that_can_still_match() -> None:
-    space = space_of(PARAMS, "", FORBID + '[[forbid]]\nwhen = { batch_size = 64 }\n'
+    space = space_of(FORBID_PARAMS, "", FORBID + '[[forbid]]\nwhen = { batch_size = 64 }\n'
                      '[[forbid]]\nexpr = \'optimizer == "sgd" and n_layers > 3\'\n')
     narrowed = space.with_params({
         "batch_size": Choice("batch_size", values=(256, 512)),
@@ -103,7 +96,7 @@ def test_narrowing_keeps_forbid_rules_that_can_still_match() -> None:
 
 
 def test_a_rule_on_a_removed_parameter_is_dropped() -> None:
-    params = PARAMS + 'momentum = { type = "uniform", low = 0.8, high = 0.99, when = { optimizer = "sgd" } }\n'
+    params = FORBID_PARAMS + 'momentum = { type = "uniform", low = 0.8, high = 0.99, when = { optimizer = "sgd" } }\n'
     space = space_of(params, "", '[[forbid]]\nexpr = "momentum > 0.95"\n')
     adam = space.with_params({"optimizer": Choice("optimizer", values=("adam",))})
     assert "momentum" not in adam.params and not adam.forbid
@@ -115,8 +108,8 @@ def test_sampler_pruner_and_forbid_changes_are_not_a_changed_space() -> None:
 
     from hpsearch.run.studies import round_space, space_changes
 
-    old = space_of(PARAMS, 'sampler = "random"')
-    new = space_of(PARAMS, 'sampler = "tpe"\npruner = "median"\nn_startup_trials = 3\n'
+    old = space_of(FORBID_PARAMS, 'sampler = "random"')
+    new = space_of(FORBID_PARAMS, 'sampler = "tpe"\npruner = "median"\nn_startup_trials = 3\n'
                    'max_consecutive_failures = 2', FORBID)
     assert space_changes(old, new) == []
     # A refined round (batch_size narrowed to 64, 256) keeps its own params and follows the

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import signal
-from pathlib import Path
 
 import pytest
 
-from support.runs import BLOCKING_OBJECTIVE, run_cli, running_trials, spawn_cli, trials_of, wait_until
+from support.runs import (assert_contiguous, run_cli, running_trials, spawn_cli, trials_of,
+                          wait_until, write_par_space)
 
 from hpsearch.run import RunOptions, run_study
 from hpsearch.space import load_space
@@ -21,41 +21,13 @@ from hpsearch.storage import SCHEMA_VERSION, Storage
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-SPACE = """
-[study]
-name = "par"
-metric = "loss"
-direction = "minimize"
-trials = {trials}
-
-[objective]
-kind = "python"
-function = "blockobj:train"
-
-[params]
-x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-"""
-
-
-def make_space(folder: Path, trials: int) -> Path:
-    """Study ``par`` over the blocking objective (which blocks only while $OBJ_BLOCK names an
-    existing file)."""
-    (folder / "blockobj.py").write_text(BLOCKING_OBJECTIVE)
-    path = folder / "space.toml"
-    path.write_text(SPACE.format(trials=trials))
-    return path
-
 
 def par_trials(url: str) -> list:
     return [t for _, t in sorted(trials_of(url, "par").items())]
 
 
-def assert_contiguous(trials, n: int) -> None:
-    assert sorted(t.number for t in trials) == list(range(n))
-
-
 def test_four_workers_400_trials_postgres(tmp_path, pg_url):
-    space = load_space(make_space(tmp_path, trials=400))
+    space = load_space(write_par_space(tmp_path, trials=400))
     summary = run_study(Storage(pg_url), space, RunOptions(workers=4, stale_after=60))
     assert summary.ran == 400 and summary.states == {"complete": 400}, summary
     trials = par_trials(pg_url)
@@ -66,7 +38,7 @@ def test_four_workers_400_trials_postgres(tmp_path, pg_url):
 
 
 def test_every_command_on_postgres(tmp_path, pg_url):
-    make_space(tmp_path, trials=6)
+    write_par_space(tmp_path, trials=6)
     res = run_cli(pg_url, "run", "space.toml", "--workers", "2", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "ran 6 trials (6 complete)" in res.stdout
@@ -94,7 +66,7 @@ def test_every_command_on_postgres(tmp_path, pg_url):
 
 
 def test_worker_joins_and_sigterm_on_postgres(tmp_path, pg_url):
-    make_space(tmp_path, trials=4)
+    write_par_space(tmp_path, trials=4)
     assert run_cli(pg_url, "run", "space.toml", "--trials", "2", cwd=tmp_path).returncode == 0
     (tmp_path / "space.toml").unlink()  # another machine: no space file, only the module
     block = tmp_path / "block"

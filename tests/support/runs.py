@@ -83,3 +83,26 @@ def running_trials(url: str, study: str, n: int) -> list[Any] | None:
 def worker_pid(trial: Any) -> int:
     """The process id in a trial's ``worker`` (host:pid)."""
     return int(trial.worker.rsplit(":", 1)[1])
+
+
+def par_space(trials: int) -> str:
+    """The text of study ``par``: ``trials`` trials of the blocking objective (``blockobj``),
+    minimizing ``loss`` over ``x``."""
+    from support.studies import python_study
+
+    return python_study("par", "blockobj:train", trials=trials, metric="loss", direction="minimize")
+
+
+def write_par_space(folder: Path, trials: int = 10) -> Path:
+    """``folder/space.toml`` holding :func:`par_space` beside the blocking objective (which
+    blocks only while $OBJ_BLOCK names an existing file)."""
+    (folder / "blockobj.py").write_text(BLOCKING_OBJECTIVE)
+    path = folder / "space.toml"
+    path.write_text(par_space(trials))
+    return path
+
+
+def assert_contiguous(trials: Any, n: int) -> None:
+    """The trials are numbered 0 to n - 1, none missing."""
+    numbers = sorted(t.number for t in trials)
+    assert numbers == list(range(n)), numbers

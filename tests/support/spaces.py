@@ -36,3 +36,12 @@ SAMPLER_COND = ('opt = { type = "choice", values = ["sgd", "adam"] }\n'
 THREE = ('lr = { type = "log_uniform", low = 1e-4, high = 1e-1 }\n'
          'n = { type = "int", low = 1, high = 8 }\n'
          'opt = { type = "choice", values = ["sgd", "adam", "rmsprop"] }\n')
+
+# Four network parameters and two [[forbid]] rules over them (a `when` and an `expr`), for the
+# forbidden-point tests of the samplers and the study settings of the space.
+FORBID_PARAMS = ('optimizer = { type = "choice", values = ["sgd", "adam"] }\n'
+                 'batch_size = { type = "choice", values = [64, 256, 512] }\n'
+                 'n_layers = { type = "int", low = 1, high = 4 }\n'
+                 'hidden = { type = "int", low = 50, high = 1000 }\n')
+FORBID = ('[[forbid]]\nwhen = { optimizer = "sgd", batch_size = [256, 512] }\n'
+          '[[forbid]]\nexpr = "n_layers * hidden > 2000"\n')
