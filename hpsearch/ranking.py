@@ -29,7 +29,7 @@ LOWER_IS_BETTER = frozenset({"loss", "error", "err", "mse", "mae", "rmse", "nll"
 HIGHER_IS_BETTER = frozenset({"accuracy", "acc", "auc", "f1", "precision", "recall"})
 
 #: Sort keys that are columns of every trial, not metrics or parameters (ascending by default).
-COLUMN_KEYS = ("number", "duration", "round")
+COLUMN_KEYS = ("number", "duration", "round", "proposed_by")
 
 
 class _Trial(Protocol):

@@ -79,13 +79,14 @@ class BuiltinObjective(Objective):
         checked_settings(space)
 
     def warm_up(self) -> None:
-        """Import torch and load (and cache) the dataset once, before the first trial is
-        claimed: the run's start-up, not part of trial 0's recorded duration. A dataset
-        that cannot be read stops the run here, before any trial."""
-        import torch  # noqa: F401 - the import is the point
+        """Pay torch's first-use costs once, before the first trial is claimed, so that they
+        are the run's start-up and not part of trial 0's recorded duration: import torch,
+        load (and cache) the dataset, then train a tiny model (:func:`first_use`) on the run's
+        device with its thread setting. A dataset that cannot be read, or a device or
+        precision that cannot be used, stops the run here, before any trial."""
         from hpsearch.trainer.data import load_dataset
 
-        load_dataset(self.settings)
+        first_use(self.settings, load_dataset(self.settings))
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         from hpsearch.trainer import TrialParams
@@ -109,6 +110,57 @@ class BuiltinObjective(Objective):
         if result.state != "complete":
             raise TrialFailed(result.error or "failed", metrics=result.metrics)
         return result.metrics
+
+
+#: The warm-up's model and data: a few rows, a small MLP with every layer kind a trial can
+#: have (batch norm, dropout), batches of at least 2 rows (batch norm needs them).
+_WARM_ROWS = 32
+_WARM_PARAMS = {"n_layers": 2, "hidden_units": 8, "batch_size": 16, "dropout": 0.1,
+                "batch_norm": True, "lr_decay": "exponential", "epochs": 1}
+
+
+def first_use(settings, data) -> None:
+    """One epoch of a tiny MLP on a few rows of ``data``, once per optimizer, through the
+    trainer's own training run, on ``settings.device`` with its precision and thread setting.
+
+    torch defers much of its start-up to first use: the first optimizer imports
+    ``torch._dynamo`` (about a second), the first forward/backward passes set up autograd,
+    the kernels and the thread pool, CUDA creates its context. Paid here, they are not part
+    of trial 0's duration. The global RNG state is left as it was; a tiny run that fails
+    (it cannot: a few rows, one epoch) would fail trial 0 the same way, so only the errors
+    every trial would hit (device, precision) are raised.
+    """
+    import torch
+
+    from hpsearch.trainer import TrialParams
+    from hpsearch.trainer.fit import TrainingRun, resolve_device
+    from hpsearch.trainer.params import OPTIMIZERS
+
+    device = resolve_device(settings.device)  # ConfigError: every trial would hit it
+    precision = settings.precision
+    if precision == "fp16" and device.type != "cuda":
+        if settings.device != "auto":
+            raise ConfigError(f"trainer.precision: 'fp16' needs a CUDA device, not {device}")
+        precision = "fp32"  # as fit does (it says so once, at trial 0)
+    n = min(_WARM_ROWS, len(data.y_train))
+    if n < 2:
+        return  # nothing to train on; the first trial says why
+    rows = slice(0, n)
+    tiny = dataclasses.replace(
+        data, X_train=data.X_train[rows], y_train=data.y_train[rows],
+        X_val=data.X_val[rows], y_val=data.y_val[rows],
+        X_test=data.X_test[:0], y_test=data.y_test[:0])
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(0)
+        for optimizer in OPTIMIZERS:
+            params = TrialParams.from_mapping({**_WARM_PARAMS, "optimizer": optimizer})
+            apply_threads(settings, params)  # the trial's own thread setting
+            run = TrainingRun(params, tiny, device, precision, torch.Generator().manual_seed(0),
+                              None)
+            run.fit(1, 0)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def checked_settings(space):

@@ -33,10 +33,18 @@ def step_text(step: int | None, metrics: dict[str, Any] | None) -> str:
     return f"{head}: {shown}" if head and shown else head or shown
 
 
+def _model_names() -> frozenset[str]:
+    """The samplers that learn from the history (tpe, gp, cmaes): a trial they proposed says
+    so on its line; an index sampler's name (random, sobol, grid: every trial of such a study,
+    and a model's start-up trials) would only repeat itself, and stays in `show`/`report`."""
+    from hpsearch.samplers import SAMPLERS
+
+    return frozenset(n for n, cls in SAMPLERS.items() if getattr(cls, "uses_history", False))
+
+
 def trial_line(ev: TrialEvent) -> str:
     """``[3/8] trial 2 complete value=0.9611 best 0.9722 (1.2s)``: one finished trial; ``by
-    tpe`` after it when a model sampler proposed it (``auto``: the model it picked; ``sobol``:
-    a start-up trial)."""
+    tpe`` after it when a model sampler proposed it (``auto``: the model it picked)."""
     t = ev.trial
     total = "" if ev.total is None else f"/{ev.total}"
     state = t.state
@@ -50,7 +58,7 @@ def trial_line(ev: TrialEvent) -> str:
         parts.append(f"best {ev.best_value:.4g}")
     parts.append(f"({fmt_seconds(t.duration)})")
     by = getattr(t, "proposed_by", None)
-    if by:
+    if by in _model_names():
         parts.append(f"by {by}")
     line = " ".join(parts)
     if t.error:

@@ -114,10 +114,10 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
         return fmt_value((t.metrics or {}).get(col))
 
     fixed = ["number", "round", "state", "value", "duration"]
-    # Which sampler proposed each trial, where a model sampler did (random/Sobol/grid trials
-    # store none: their tables stay as they were).
-    by = [] if any(n == "proposed_by" for n in names) else [
-        "proposed_by"] if any(getattr(t, "proposed_by", None) is not None for t in trials) else []
+    # Which sampler proposed each trial: every trial records it, but the column is shown only
+    # where it says more than the round's sampler (a model sampler's Sobol start-up, auto's
+    # pick, a sampler changed on resume); --columns proposed_by shows it always.
+    by = ["proposed_by"] if "proposed_by" not in names and selection.proposers_differ() else []
     fixed += by
     hidden: list[str] = []
     by_importance = False

@@ -23,7 +23,8 @@ __all__ = ["FIELDS", "write_rows"]
 FIELDS = {
     "csv": ("number", "round", "state", "value", "params", "started_at", "finished_at",
             "proposed_by"),
-    "markdown": ("number", "round", "state", "value", "params", "started_at", "finished_at"),
+    "markdown": ("number", "round", "state", "value", "params", "started_at", "finished_at",
+                 "proposed_by"),
     "json": ("number", "state", "round", "value", "params", "metrics", "seed", "started_at",
              "finished_at", "device", "worker", "error", "retry_of", "pruned_step", "note",
              "proposed_by"),
@@ -67,18 +68,22 @@ def _decode(text: Any) -> Any:
 
 
 def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[str],
-               proposed_by: bool = False) -> int:
+               proposed_by: bool = True) -> int:
     """Write ``rows`` (tuples of :data:`FIELDS` ``[fmt]``; ``params``/``metrics`` as JSON
     text or already decoded) to ``out``; returns how many.
 
     The text is :func:`~hpsearch.report.exports.write_trials`'s for the same trials: csv and
-    markdown with the columns number, round, state, value, ``names``, duration (csv: then
-    ``proposed_by`` when asked, for trials a model sampler proposed); json as
-    ``json.dumps([trial_json(t), ...], indent=1)``."""
+    markdown with the columns number, round, state, value, ``names``, duration, proposed_by
+    (the sampler that proposed each trial; empty for trials stored before it was recorded);
+    json as ``json.dumps([trial_json(t), ...], indent=1)``.
+
+    The columns are the same for every study, so a script reading them does not depend on
+    the sampler: ``proposed_by`` is accepted for older callers and no longer changes them."""
+    del proposed_by  # the column is always written (it used to follow the sampler)
     if fmt == "json":
         return _write_json(out, rows)
     if fmt == "csv":
-        return _write_csv(out, rows, names, proposed_by)
+        return _write_csv(out, rows, names)
     if fmt == "markdown":
         return _write_markdown(out, rows, names)
     raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FIELDS)})")
@@ -92,11 +97,9 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _write_csv(out: TextIO, rows: Iterable[tuple], names: Sequence[str],
-               proposed_by: bool = False) -> int:
+def _write_csv(out: TextIO, rows: Iterable[tuple], names: Sequence[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["number", "round", "state", "value", *names, "duration",
-                     *(["proposed_by"] if proposed_by else [])])
+    writer.writerow(["number", "round", "state", "value", *names, "duration", "proposed_by"])
     count = [0]
     cell = _cell
 
@@ -105,27 +108,26 @@ def _write_csv(out: TextIO, rows: Iterable[tuple], names: Sequence[str],
             p = _decode(params) or {}
             get = p.get
             count[0] += 1
-            line = [number, rnd, state, cell(value), *[cell(get(k)) for k in names],
-                    "" if started is None or finished is None else round(finished - started, 3)]
-            if proposed_by:
-                line.append(cell(by))
-            yield line
+            yield [number, rnd, state, cell(value), *[cell(get(k)) for k in names],
+                   "" if started is None or finished is None else round(finished - started, 3),
+                   cell(by)]
 
     writer.writerows(lines())
     return count[0]
 
 
 def _write_markdown(out: TextIO, rows: Iterable[tuple], names: Sequence[str]) -> int:
-    columns = ["number", "round", "state", "value", *names, "duration"]
+    columns = ["number", "round", "state", "value", *names, "duration", "proposed_by"]
     out.write("| " + " | ".join(columns) + " |\n|" + "|".join("---" for _ in columns) + "|\n")
     n = 0
     fmt = fmt_value
     buf: list[str] = []
-    for number, rnd, state, value, params, started, finished in rows:
+    for number, rnd, state, value, params, started, finished, by in rows:
         get = (_decode(params) or {}).get
         dur = None if started is None or finished is None else round(finished - started, 3)
         buf.append("| " + " | ".join([str(number), str(rnd), state, fmt(value),
-                                      *[fmt(get(k)) for k in names], fmt(dur)]) + " |\n")
+                                      *[fmt(get(k)) for k in names], fmt(dur), fmt(by)])
+                   + " |\n")
         n += 1
         if len(buf) >= 1000:
             out.write("".join(buf))

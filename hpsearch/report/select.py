@@ -31,8 +31,10 @@ PLOT_MAX_POINTS = 2000
 class TrialSelection:
     """What ``hpsearch report`` shows: the study, its chosen trials, the state counts of the
     study (or of the round) for the title, how many trials matched (``total``: more than
-    ``len(trials)`` when ``top`` cut them), the order (``sort``: None for best first) and the
-    tie breaker of best-first orders."""
+    ``len(trials)`` when ``top`` cut them), the order (``sort``: None for best first), the
+    tie breaker of best-first orders and each round's sampler (``samplers``: round number ->
+    name; what a trial's ``proposed_by`` says unless a model sampler's start-up or pick, or a
+    sampler changed on resume, proposed it)."""
 
     study: StudyRecord
     trials: list[TrialRecord]
@@ -42,6 +44,16 @@ class TrialSelection:
     sort: SortKey | None = None
     tie: TieBreaker | None = None
     params: list[str] = field(default_factory=list)
+    samplers: dict[int, str] = field(default_factory=dict)
+
+    def proposers_differ(self) -> bool:
+        """Whether a trial of :attr:`trials` was proposed by something other than its round's
+        sampler (a model sampler's Sobol start-up, ``auto``'s pick, a sampler changed on
+        resume): then ``proposed_by`` tells something the study's sampler does not."""
+        default = self.study.sampler
+        return any(t.proposed_by is not None
+                   and t.proposed_by != self.samplers.get(t.round, default)
+                   for t in self.trials)
 
     @property
     def more(self) -> int:
@@ -161,8 +173,10 @@ def select_trials(
     trials = list(iter_selection(storage, study, round_=round_, states=states, top=top, sort=sort))
     total = storage.count_trials(study, round_=round_, states=states)
     tie = study_tie_breaker(study) if sort is None or sort.kind == "value" else None
+    samplers = {r.number: r.sampler for r in storage.rounds(study.id)}
     return TrialSelection(study, trials, storage.counts(study, round_=round_), round_,
-                          total=total, sort=sort, tie=tie, params=study_param_names(storage, study))
+                          total=total, sort=sort, tie=tie, params=study_param_names(storage, study),
+                          samplers=samplers)
 
 
 def get_best(storage: Storage, name: str) -> tuple[StudyRecord, TrialRecord]:
@@ -223,9 +237,8 @@ def plot_selection(storage: Storage, name: str, *, round_: int | None = None,
 def check_columns(selection: TrialSelection, columns: Sequence[str]) -> None:
     """Refuse a ``--columns`` name that is no column, parameter or metric of the selection
     (ConfigError, listing the known ones)."""
-    known = ["number", "round", "state", "value", "duration", *selection.params]
-    if any(getattr(t, "proposed_by", None) is not None for t in selection.trials):
-        known.append("proposed_by")  # a model sampler proposed some of these trials
+    # proposed_by: a column of every trial (empty for trials stored before it was recorded)
+    known = ["number", "round", "state", "value", "duration", "proposed_by", *selection.params]
     for t in selection.trials:
         known += [k for k in (t.metrics or {}) if k not in known]
     unknown = [c for c in columns if c not in known]

@@ -1,6 +1,7 @@
 """How the claim loop asks a sampler for the next configuration.
 
-Index samplers (random, Sobol, grid) are pure functions of the sample index: ``propose(index)``.
+Index samplers (random, Sobol, grid) are pure functions of the sample index: ``propose(index)``
+(the trial's ``proposed_by`` is the sampler's name).
 Model samplers (``uses_history``: tpe, gp, cmaes, auto) also read the round's finished trials
 and the params of its running ones (other workers', other processes'): the storage loads both
 inside the claim's transaction, after the study lock (``claim(..., with_history=True)``), and
@@ -54,14 +55,17 @@ class ProposeTimer:
         self.last = seconds
 
 
-def index_proposer(smp: Any) -> Callable[[int], dict[str, Any]]:
-    """``propose(index) -> params`` of an index sampler."""
+def index_proposer(smp: Any) -> Callable[[int], tuple[dict[str, Any], str]]:
+    """``propose(index) -> (params, proposed_by)`` of an index sampler: ``proposed_by`` is the
+    sampler's name (``random``, ``sobol``, ``grid``), stored with the trial as a model
+    sampler's pick is, so every trial says what proposed it."""
+    name = smp.name
 
-    def propose(index: int) -> dict[str, Any]:
+    def propose(index: int) -> tuple[dict[str, Any], str]:
         config = smp.propose(index)
         if config is None:  # cannot happen below ``limit``; guards a grid that shrank
-            raise StudyError(f"the {smp.name} sampler has no point {index}")
-        return config
+            raise StudyError(f"the {name} sampler has no point {index}")
+        return config, name
 
     return propose
 

@@ -31,7 +31,7 @@ class TrialStream(StorageBase):
         return item.as_float() if numeric else item.as_string()
 
     def _order_expr(self, sort: str, *, numeric: bool) -> Any:
-        if sort in ("number", "value", "round"):
+        if sort in ("number", "value", "round", "proposed_by"):
             return getattr(TRIAL.c, sort)
         if sort == "duration":
             return TRIAL.c.finished_at - TRIAL.c.started_at

@@ -1,6 +1,7 @@
 """Which sampler proposed each trial (issue 13): the run's lines, `report` (table, csv, json)
-and `show` of a TPE study with 2 Sobol start-up trials; a random study's output has no such
-column (random/Sobol/grid trials store none)."""
+and `show` of a TPE study with 2 Sobol start-up trials; a random study's trials say "random"
+everywhere but in the report table, where a column that only repeats the round's sampler is
+left out."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import csv
 import io
 import json
 import re
-import textwrap
 
 import pytest
+
+from support.studies import python_study
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
 
@@ -24,23 +26,8 @@ def write_space(project, sampler: str, name: str):
     proj = project / "proj"
     (proj / "quad.py").write_text(MODULE)
     space = proj / f"{name}.toml"
-    space.write_text(textwrap.dedent(f"""\
-        [study]
-        name = "{name}"
-        metric = "loss"
-        direction = "minimize"
-        sampler = "{sampler}"
-        n_startup_trials = 2
-        trials = 4
-        seed = 0
-
-        [objective]
-        kind = "python"
-        function = "quad:f"
-
-        [params]
-        x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-        """))
+    space.write_text(python_study(name, "quad:f", trials=4, metric="loss", direction="minimize",
+                                  study=f'sampler = "{sampler}"\nn_startup_trials = 2\nseed = 0'))
     return space
 
 
@@ -53,11 +40,13 @@ def tpe_run(project, invoke, monkeypatch):
     return STAMP.sub("", r.output)
 
 
-def test_each_run_line_says_which_sampler_proposed_the_trial(tpe_run):
+def test_each_run_line_says_which_model_proposed_the_trial(tpe_run):
+    """A model's trials say `by tpe`; its Sobol start-up trials (like every trial of a random
+    or Sobol study) carry no tag on the run line: `show` and `report` name them."""
     lines = [line for line in tpe_run.splitlines() if "] trial " in line]
-    assert [line.rsplit(" ", 1)[-1] for line in lines] == ["sobol", "sobol", "tpe", "tpe"], lines
-    assert all(re.fullmatch(r"\[\d/4\] trial \d complete value=\S+ best \S+ \(\S+\) by \w+", line)
-               for line in lines), lines
+    assert [line.endswith(" by tpe") for line in lines] == [False, False, True, True], lines
+    assert all(re.fullmatch(r"\[\d/4\] trial \d complete value=\S+ best \S+ \(\S+\)( by tpe)?",
+                            line) for line in lines), lines
 
 
 def test_report_table_csv_and_json_have_proposed_by(tpe_run, invoke):
@@ -94,16 +83,18 @@ def test_show_names_the_sampler_of_the_trial(tpe_run, invoke):
         "proposed_by"] == "sobol"
 
 
-def test_a_random_study_shows_no_proposed_by_column(project, invoke, monkeypatch):
+def test_a_random_study_stores_random_but_its_lines_and_table_do_not_repeat_it(
+        project, invoke, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     r = invoke("run", write_space(project, "random", "plain"))
     assert r.exit_code == 0, r.output
-    assert " by " not in r.output
+    lines = [line for line in r.output.splitlines() if "] trial " in line]
+    assert len(lines) == 4 and not any(" by " in line for line in lines), lines
     r = invoke("report", "plain")
     assert "proposed_by" not in r.output
     r = invoke("report", "plain", "--format", "csv")
-    assert r.output.splitlines()[0] == "number,round,state,value,x,duration"
+    assert r.output.splitlines()[0] == "number,round,state,value,x,duration,proposed_by"
     records = json.loads(invoke("report", "plain", "--format", "json").output)
-    assert [t["proposed_by"] for t in records] == [None] * 4
+    assert [t["proposed_by"] for t in records] == ["random"] * 4
     r = invoke("show", "plain", "0")
-    assert "proposed by" not in r.output
+    assert any(re.fullmatch(r"│ proposed by +│ random +│", line) for line in r.output.splitlines())

@@ -95,7 +95,7 @@ def test_report_table_shows_the_pruned_step_and_that_the_value_is_partial(pruned
 def test_report_exports_keep_the_state_and_json_has_step_and_reason(pruned_study, invoke):
     r = invoke("report", "curves", "--format", "csv", "--state", "pruned")
     rows = r.output.splitlines()
-    assert rows[0] == "number,round,state,value,i,duration"
+    assert rows[0] == "number,round,state,value,i,duration,proposed_by"
     assert rows[1].startswith("5,1,pruned,0.0125,5,") and len(rows) == 2
     r = invoke("report", "curves", "--format", "json")
     records = {t["number"]: t for t in json.loads(r.output)}

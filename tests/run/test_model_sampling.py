@@ -165,10 +165,10 @@ def test_a_changed_sampler_takes_over_the_rest_of_the_round(project, db_url):
     assert r.returncode == 0, r.stderr
     trials = trials_of(db_url, "m")
     # the round's 3 random trials count as the model's start-up (n_startup_trials = 3)
-    assert [trials[n].proposed_by for n in range(5)] == [None, None, None, "tpe", "tpe"]
+    assert [trials[n].proposed_by for n in range(5)] == ["random", "random", "random", "tpe", "tpe"]
     storage = Storage(db_url)
     assert storage.latest_round(storage.get_study("m").id).sampler == "tpe"
     r = run_cli(db_url, "run", str(f), "--add", "1", "--sampler", "random", cwd=project / "work")
     assert r.returncode == 0, r.stderr
-    assert trials_of(db_url, "m")[5].proposed_by is None
+    assert trials_of(db_url, "m")[5].proposed_by == "random"
     assert storage.latest_round(storage.get_study("m").id).sampler == "random"
