@@ -41,22 +41,21 @@ def export_trials(trials: Sequence[TrialRecord], study: StudyRecord, fmt: str) -
     """csv / json / markdown text of ``trials``: the columns of :func:`flat_rows`, json records
     of :func:`trial_json`."""
     buf = io.StringIO()
-    write_trials(buf, trials, fmt, names=param_names(trials, study.space),
-                 proposed_by=any(t.proposed_by is not None for t in trials))
+    write_trials(buf, trials, fmt, names=param_names(trials, study.space))
     return buf.getvalue()
 
 
 def write_trials(out: TextIO, trials: Iterable[TrialRecord], fmt: str, *,
-                 names: Sequence[str], proposed_by: bool = False) -> int:
+                 names: Sequence[str]) -> int:
     """Write ``trials`` to ``out`` one row at a time (constant memory whatever their number):
-    csv / markdown with the columns number, round, state, value, ``names``, duration (csv:
-    then ``proposed_by`` when asked); json as one array of :func:`trial_json` records (the
+    csv / markdown with the columns number, round, state, value, ``names``, duration,
+    proposed_by; json as one array of :func:`trial_json` records (the
     same text as ``json.dumps(list, indent=1)``). Returns how many trials were written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     fields = FIELDS[fmt]
     rows = (tuple(getattr(t, f) for f in fields) for t in trials)
-    return write_rows(out, rows, fmt, names=names, proposed_by=proposed_by)
+    return write_rows(out, rows, fmt, names=names)
 
 
 def export_rows(rows: Sequence[dict[str, Any]], fmt: str, *, columns: Sequence[str] | None = None) -> str:
@@ -128,12 +127,7 @@ def export_study(storage: Storage, name: str, out: TextIO, fmt: str, *, round_: 
         storage.get_round(study.id, round_)
     key = None if sort is None else resolve_sort(storage, study, sort, descending=descending)
     names = study_param_names(storage, study)
-    # csv gains a proposed_by column when a model sampler proposed some of these trials
-    # (random/Sobol/grid trials store none): studies without one keep their columns.
-    by = fmt == "csv" and any(
-        b is not None for (b,) in storage.iter_rows(study, ("proposed_by",), round_=round_,
-                                                    states=states))
     # Plain rows, not records: a 100,000-trial export in a fraction of a second.
     rows = iter_selection_rows(storage, study, FIELDS[fmt], round_=round_, states=states, top=top,
                                sort=key)
-    return write_rows(out, rows, fmt, names=names, proposed_by=by)
+    return write_rows(out, rows, fmt, names=names)

@@ -67,8 +67,7 @@ def _decode(text: Any) -> Any:
     return obj if end == len(text) else json.loads(text)
 
 
-def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[str],
-               proposed_by: bool = True) -> int:
+def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[str]) -> int:
     """Write ``rows`` (tuples of :data:`FIELDS` ``[fmt]``; ``params``/``metrics`` as JSON
     text or already decoded) to ``out``; returns how many.
 
@@ -78,8 +77,7 @@ def write_rows(out: TextIO, rows: Iterable[tuple], fmt: str, *, names: Sequence[
     json as ``json.dumps([trial_json(t), ...], indent=1)``.
 
     The columns are the same for every study, so a script reading them does not depend on
-    the sampler: ``proposed_by`` is accepted for older callers and no longer changes them."""
-    del proposed_by  # the column is always written (it used to follow the sampler)
+    the sampler."""
     if fmt == "json":
         return _write_json(out, rows)
     if fmt == "csv":
