@@ -76,7 +76,8 @@ class StudyBusy(HpsearchError):
     exit_code = 0
 
     def __init__(self, running: int, limit: int) -> None:
-        super().__init__(f"{running} trials already running (limit {limit})")
+        trials = "trial" if running == 1 else "trials"
+        super().__init__(f"{running} {trials} already running (limit {limit})")
         self.running = running
         self.limit = limit
 

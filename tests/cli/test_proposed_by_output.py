@@ -33,7 +33,6 @@ def write_space(project, sampler: str, name: str):
 
 @pytest.fixture
 def tpe_run(project, invoke, monkeypatch):
-    pytest.importorskip("optuna")
     monkeypatch.setenv("COLUMNS", "100")
     r = invoke("run", write_space(project, "tpe", "quad"))
     assert r.exit_code == 0, r.output

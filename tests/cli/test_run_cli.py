@@ -87,11 +87,12 @@ def test_run_then_report_in_every_format(project, invoke):
 
     top = list(csv.DictReader(io.StringIO(invoke("report", "toy", "--top", "3", "--format", "csv").stdout)))
     assert [int(r["number"]) for r in top] == [r["number"] for r in rows[:3]]
-    assert set(top[0]) == {"number", "round", "state", "value", "lr", "x", "opt", "m", "duration"}
+    assert set(top[0]) == {"number", "round", "state", "value", "lr", "x", "opt", "m", "duration",
+                           "proposed_by"}
     assert float(top[0]["value"]) == pytest.approx(rows[0]["value"])
 
     md = invoke("report", "toy", "--top", "2", "--format", "markdown").stdout.splitlines()
-    assert md[0] == "| number | round | state | value | lr | x | opt | m | duration |"
+    assert md[0] == "| number | round | state | value | lr | x | opt | m | duration | proposed_by |"
     assert len(md) == 4 and md[2].startswith(f"| {rows[0]['number']} | 1 | complete |")
 
     table = invoke("report", "toy", "--top", "2").stdout

@@ -1,16 +1,15 @@
 """Cross-check: on random asynchronous rounds, the median and ASHA decisions taken from stored
 curves alone equal Optuna's (MedianPruner, SuccessiveHalvingPruner), which keep their own
-records. Skipped without optuna (the `bench` extra)."""
+records (optuna is a dependency of hpsearch: no skip)."""
 
 from __future__ import annotations
 
 import random
 
+import optuna
 import pytest
 
 from hpsearch.pruners import PrunerSettings, StepHistory, make_pruner
-
-optuna = pytest.importorskip("optuna")
 
 
 def _events(rng: random.Random, n_trials: int, n_steps: int):

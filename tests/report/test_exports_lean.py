@@ -41,7 +41,7 @@ METRICS = [{"score": 0.25, "val_loss": 1.5, "curve": [1, 2.5], "sub": {"a": None
 
 def reference(trials, fmt, names):
     """The text the exports wrote from records before the lean path (report/rows.py)."""
-    columns = ["number", "round", "state", "value", *names, "duration"]
+    columns = ["number", "round", "state", "value", *names, "duration", "proposed_by"]
 
     def cell(v):
         return "" if v is None else ("true" if v else "false") if isinstance(v, bool) else v
@@ -49,7 +49,7 @@ def reference(trials, fmt, names):
     if fmt == "json":
         return json.dumps([trial_json(t) for t in trials], indent=1) + "\n" if trials else "[]\n"
     rows = [[t.number, t.round, t.state, t.value, *(t.params.get(n) for n in names),
-             None if t.duration is None else round(t.duration, 3)] for t in trials]
+             None if t.duration is None else round(t.duration, 3), t.proposed_by] for t in trials]
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -123,7 +123,7 @@ def test_rows_of_one_state_and_top(odd):
 def test_a_big_export_reads_rows_not_records(db_url, monkeypatch):
     """20,000 trials: no TrialRecord is built, and csv + json + markdown take well under the
     time records took (about 3 s for the three on a quiet 2-core box before)."""
-    from sqlalchemy import insert
+    from sqlalchemy import event, insert
 
     from hpsearch.storage import tables
     from hpsearch.storage.models import Trial
@@ -146,10 +146,16 @@ def test_a_big_export_reads_rows_not_records(db_url, monkeypatch):
 
     monkeypatch.setattr(tables, "trial_record", no_records)
     monkeypatch.setattr("hpsearch.storage.stream.trial_record", no_records)
+    statements = []
+    event.listen(storage.engine, "before_cursor_execute", lambda *a, **k: statements.append(1))
     cpu = time.process_time()
     for fmt in ("csv", "json", "markdown"):
         out = io.StringIO()
         assert export_study(storage, "big", out, fmt) == 20_000
     cpu = time.process_time() - cpu
-    assert cpu < 1.5, f"{cpu:.2f} s CPU for 3 x 20,000 rows"
+    # Rows come in batches: a few dozen statements for the three exports, not one per trial.
+    assert len(statements) < 300, f"{len(statements)} SQL statements for 3 x 20,000 rows"
+    # CPU time, not wall time; about 0.5 s here (the bound was 1.5 s: a slower or loaded CI
+    # machine neared it). Building records is caught above, whatever the time.
+    assert cpu < 2.5, f"{cpu:.2f} s CPU for 3 x 20,000 rows"
     storage.dispose()

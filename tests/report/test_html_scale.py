@@ -16,9 +16,6 @@ from hpsearch.report.html import load_study_data
 from hpsearch.report.html_data import STAT_FIELDS, StudyData, StudyStats
 from hpsearch.storage import Storage
 
-pytest.importorskip("plotly")
-pytest.importorskip("optuna")
-
 SPACE = {
     "study": {"name": "big", "metric": "score", "direction": "minimize", "sampler": "random",
               "trials": 12_000, "seed": 0},

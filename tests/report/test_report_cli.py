@@ -117,9 +117,6 @@ def test_unknown_sort_key_is_an_error_listing_the_known_ones(study, invoke):
 # ------------------------------------------------------------------------------ 12.4 -o suffix
 @pytest.mark.parametrize("suffix", [".csv", ".json", ".md", ".html", ".txt"])
 def test_output_file_format_from_its_suffix(study, invoke, project, suffix):
-    if suffix == ".html":
-        pytest.importorskip("plotly")
-        pytest.importorskip("optuna")
     path = project / "work" / f"out{suffix}"
     r = invoke("report", "wide", "-o", path)
     assert r.exit_code == 0, r.output
@@ -263,8 +260,6 @@ def test_studies_at_80_columns_keeps_names_whole(db_url, invoke, monkeypatch):
 
 # ------------------------------------------------------------------------------ 15: html, importance
 def test_html_of_two_studies_is_written_atomically(db_url, invoke, project):
-    pytest.importorskip("plotly")
-    pytest.importorskip("optuna")
     make_study(db_url, name="a")
     make_study(db_url, name="b", ties=True)
     r = invoke("report", "a", "b", "--html", "cmp.html")
@@ -278,7 +273,6 @@ def test_html_of_two_studies_is_written_atomically(db_url, invoke, project):
 
 
 def test_importance_in_the_terminal(study, invoke, db_url):
-    pytest.importorskip("optuna")
     r = invoke("report", "wide", "--importance")
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()

@@ -52,7 +52,6 @@ def test_everything_forbidden_is_a_space_error() -> None:
 
 
 def test_model_start_up_points_are_allowed() -> None:
-    pytest.importorskip("optuna")
     sampler = make_sampler("tpe", RULES, seed=2)
     for i in range(30):
         assert not RULES.forbid.is_forbidden(sampler.propose([], [], index=i).params)

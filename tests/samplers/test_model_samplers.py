@@ -7,16 +7,14 @@ import math
 import pytest
 from support.spaces import SAMPLER_COND, space_of
 
-pytest.importorskip("optuna")
-
-from hpsearch.samplers import SobolSampler  # noqa: E402
-from hpsearch.samplers.auto import AutoSampler, pick  # noqa: E402
-from hpsearch.samplers.cmaes import CmaEsSampler  # noqa: E402
-from hpsearch.samplers.coords import Coordinates  # noqa: E402
-from hpsearch.samplers.gp import GPSampler  # noqa: E402
-from hpsearch.samplers.model import Finished, allowed_random  # noqa: E402
-from hpsearch.samplers.tpe import TPESampler  # noqa: E402
-from hpsearch.space.forbid import parse_forbid  # noqa: E402
+from hpsearch.samplers import SobolSampler
+from hpsearch.samplers.auto import AutoSampler, pick
+from hpsearch.samplers.cmaes import CmaEsSampler
+from hpsearch.samplers.coords import Coordinates
+from hpsearch.samplers.gp import GPSampler
+from hpsearch.samplers.model import Finished, allowed_random
+from hpsearch.samplers.tpe import TPESampler
+from hpsearch.space.forbid import parse_forbid
 
 NUMERIC = ('lr = { type = "log_uniform", low = 1e-4, high = 1e-1 }\n'
            'beta = { type = "log_one_minus", low = 0.9, high = 0.999 }\n'

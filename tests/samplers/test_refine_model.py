@@ -8,11 +8,9 @@ import math
 import pytest
 from support.spaces import space_of
 
-pytest.importorskip("optuna")
-
-from hpsearch.refine import narrow  # noqa: E402
-from hpsearch.samplers import SobolSampler, make_sampler  # noqa: E402
-from hpsearch.samplers.model import Finished  # noqa: E402
+from hpsearch.refine import narrow
+from hpsearch.samplers import SobolSampler, make_sampler
+from hpsearch.samplers.model import Finished
 
 PARAMS = ('lr = { type = "log_uniform", low = 1e-5, high = 1.0 }\n'
           'width = { type = "int", low = 8, high = 1024, log = true }\n'

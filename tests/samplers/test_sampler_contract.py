@@ -47,7 +47,6 @@ def test_make_sampler_gives_model_samplers_the_study_start_up_count() -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_model_sampler_start_up_contract(name: str) -> None:
-    pytest.importorskip("optuna")
     space = load_space(DIGITS)
     sampler = make_sampler(name, space, seed=3)
     sobol = SobolSampler(space, seed=3)

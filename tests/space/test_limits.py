@@ -27,7 +27,9 @@ def test_huge_grid_points_is_refused_before_building_anything() -> None:
         f"space.toml: study.grid_points: must be at most {MAX_GRID_POINTS} (got 1000000000)")
     assert error('x = { type = "uniform", low = 0, high = 1, grid_points = 1000000000 }') == (
         f"space.toml: params.x: grid_points must be at most {MAX_GRID_POINTS} (got 1000000000)")
-    assert time.perf_counter() - start < 1.0
+    # Building 10^9 points first would take minutes; both refusals take milliseconds. The bound
+    # (was < 1.0 s) leaves room for a loaded CI machine.
+    assert time.perf_counter() - start < 10.0
 
 
 def test_a_20000_value_choice_loads_in_linear_time() -> None:
@@ -35,7 +37,9 @@ def test_a_20000_value_choice_loads_in_linear_time() -> None:
     start = time.perf_counter()
     space = space_of(f"c = {{ type = 'choice', values = [{values}] }}")
     make_sampler("random", space, seed=0).propose(0)
-    assert time.perf_counter() - start < 2.0  # was 33 s: O(n^2) duplicate checks
+    # was 33 s: O(n^2) duplicate checks; a linear load takes a fraction of a second (the bound
+    # was < 2.0 s; this one stays far under the quadratic time on a loaded CI machine)
+    assert time.perf_counter() - start < 8.0
     dup = ", ".join(str(i) for i in [*range(20_000), 5])
     assert error(f"c = {{ type = 'choice', values = [{dup}] }}").startswith(
         "space.toml: params.c: duplicate value 5 in values [0, 1, 2,")
@@ -54,7 +58,7 @@ def test_a_long_grid_list_loads_fast_and_finds_duplicates() -> None:
     values = ", ".join(str(i) for i in range(50_000))
     start = time.perf_counter()
     space_of(f"x = {{ type = 'int', low = 0, high = 50000, grid = [{values}] }}")
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 8.0  # O(n^2) checks: minutes (was < 2.0 s)
     assert error("x = { type = 'int', low = 0, high = 9, grid = [1, 2, 1] }") == (
         "space.toml: params.x: grid value 1 is listed twice")
 

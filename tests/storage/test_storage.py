@@ -327,11 +327,11 @@ def test_claim_beyond_max_running_raises_study_busy(storage):
         storage.claim(study, round_, propose=lambda i: {}, limit=5, worker="w2", device=None,
                       max_running=1)
     assert (info.value.running, info.value.limit) == (1, 1)
-    assert str(info.value) == "1 trials already running (limit 1)"
+    assert str(info.value) == "1 trial already running (limit 1)"
     assert isinstance(info.value, HpsearchError) and StudyBusyFromStorage is StudyBusy
     again = pickle.loads(pickle.dumps(info.value))
     assert (type(again), again.running, again.limit, str(again)) == (
-        StudyBusy, 1, 1, "1 trials already running (limit 1)")
+        StudyBusy, 1, 1, "1 trial already running (limit 1)")
     assert storage.counts(study) == {"running": 1}  # the refused claim drew nothing
     storage.finish(first.id, state="complete", value=1.0, metrics={"m": 1.0})
     nxt = storage.claim(study, round_, propose=lambda i: {}, limit=5, worker="w2", device=None,

@@ -6,7 +6,8 @@ profile folder, no network chatter and the console log readable through
 ``driver.get_log("browser")``. Without the browser the test is skipped, except under ``CI``
 (env set), where a browser that cannot start fails the test: CI must really look at the page.
 
-Use it from a test module with ``from support.browser import browser  # noqa: F401``.
+Use it from a test module with ``from support import browser as browser_support`` and
+``browser = browser_support.browser`` (a plain import of the name reads as unused to pyflakes).
 """
 
 from __future__ import annotations

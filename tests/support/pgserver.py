@@ -14,6 +14,7 @@ saying why, when the binaries, the ``postgres`` user (as root) or psycopg2 are m
 from __future__ import annotations
 
 import glob
+import importlib
 import itertools
 import os
 import shutil
@@ -78,7 +79,7 @@ def pg_server():
     if bindir is None:
         _skip("PostgreSQL server binaries not found (apt-get install postgresql)")
     try:
-        import psycopg2  # noqa: F401
+        importlib.import_module("psycopg2")
     except ImportError:
         _skip("psycopg2 is not installed (pip install psycopg2-binary)")
     prefix: list[str] = []

@@ -78,7 +78,9 @@ def test_synthetic_is_seeded_and_mnist_sized_quickly() -> None:
     start = time.perf_counter()
     data = load_dataset(TrainerSettings(dataset="synthetic", n_samples=60_000, n_features=784,
                                         n_classes=10))
-    assert time.perf_counter() - start < 10
+    # 3-4 s measured on the shared 2-core box at load average 4; the bound (was 10 s) leaves
+    # room for a loaded CI machine and still catches a loader gone from seconds to minutes.
+    assert time.perf_counter() - start < 30
     assert data.n_features == 784 and data.n_classes == 10
     assert len(data.y_train) == 48_000
 
