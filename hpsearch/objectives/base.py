@@ -142,7 +142,9 @@ def extract_value(result: Mapping[str, Any] | float | int, metric: str) -> tuple
     # The checks read the raw values ("is nan"); what is stored is JSON-safe even then.
     metrics = {k: json_safe(v) for k, v in raw.items()}
     if metric not in raw:
-        raise TrialFailed(f"metric {metric!r} missing from the result (got: {', '.join(raw) or 'nothing'})",
+        # repr: a key with a newline or a control character keeps the error on one line
+        got = ", ".join(_key_text(k) for k in list(raw)[:20]) or "nothing"
+        raise TrialFailed(f"metric {metric!r} missing from the result (got: {got})",
                           metrics=metrics)
     value = raw[metric]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -170,3 +172,12 @@ def json_safe(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+def _key_text(key: Any) -> str:
+    """A result's key for a message: quoted (a newline stays visible, on one line) and short;
+    a key that cannot even be turned into text (an int of 5,000 digits) by its type."""
+    try:
+        return repr(str(key))[:80]
+    except Exception:  # noqa: BLE001 - ValueError (int digits), a user's broken __str__
+        return f"<{type(key).__name__}>"

@@ -212,7 +212,9 @@ class CommandObjective(Objective):
             return None
         try:
             data = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
+            # Not JSON, an int of more digits than Python converts, nesting past the recursion
+            # limit: not a metric line (it must not fail a trial whose last line is valid).
             return None
         if isinstance(data, dict) and self.metric in data:
             return data
@@ -224,7 +226,7 @@ def _as_step(value: Any, default: int) -> int:
         return default
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: "step": Infinity
         return default
 
 

@@ -54,6 +54,8 @@ def as_float(v: Any) -> float:
         return math.nan
     try:
         return float(v)
+    except OverflowError:  # an int past a double's range: as large as a value can be
+        return math.inf if v > 0 else -math.inf
     except (TypeError, ValueError):
         return math.nan
 

@@ -62,26 +62,85 @@ def check_step(step: Any) -> int | None:
 
 
 def check_metrics(metrics: Mapping[str, Any], notes: Notes, *, where: str) -> dict[str, Any]:
-    """``metrics`` as stored: JSON-safe, a non-finite or oversized number as null (noted)."""
+    """``metrics`` as stored: JSON-safe, a non-finite or oversized number as null (noted).
+
+    Nothing in them makes this raise: a value that cannot even be written out (nested past the
+    recursion limit, an int of more digits than Python converts) is stored as null, a key that
+    cannot be is named by its repr, cut short."""
     out: dict[str, Any] = {}
     for key, value in metrics.items():
-        name, original = str(key), value
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-            try:
-                value = float(value)  # exact ints beyond a double's range mean nothing here
-            except OverflowError:
-                value = math.inf
-        safe = json_safe(value)
+        name, original = text_of(key), value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = big_int(value)
+        try:
+            safe = json_safe(value)
+        except Exception:  # noqa: BLE001 - RecursionError, ValueError (int digits), a broken __str__
+            safe = None
         if safe is None and value is not None:
             notes.add(f"{where}: metric {name!r} was {short(original)}: stored as null")
         out[name] = safe
     return out
 
 
+def big_int(value: int) -> int | float:
+    """An int beyond a double's exact range as a float (infinity past its range): exact ints
+    that large mean nothing as metrics, and the largest cannot even be converted."""
+    if abs(value) <= 2**53:
+        return value
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def text_of(value: Any) -> str:
+    """``str(value)``, or its repr cut short when even that fails (an int of 5,000 digits)."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - ValueError, RecursionError, a user's broken __str__
+        return short(value)
+
+
 def note_result(result: Any, notes: Notes) -> None:
     """Note the metrics of an objective's result that are stored as null (non-finite)."""
     if isinstance(result, Mapping):
         check_metrics(result, notes, where="result")
+
+
+def clean_result(result: Any, notes: Notes) -> Any:
+    """An objective's result as :func:`~hpsearch.objectives.extract_value` reads it without
+    raising (its metrics stored as null are noted, as :func:`note_result` does): an int too
+    large for a float becomes infinity (then "metric ... is inf", a failed trial), a key or a
+    value that cannot even be written out becomes its stand-in (:func:`text_of`) or None.
+    Anything else is handed on unchanged."""
+    if isinstance(result, int) and not isinstance(result, bool):
+        return big_int(result)
+    if not isinstance(result, Mapping):
+        return result
+    check_metrics(result, notes, where="result")
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = big_int(value)
+        else:
+            try:
+                json_safe(value)
+            except Exception:  # noqa: BLE001 - as in check_metrics
+                value = None
+        out[text_of(key)] = value
+    return out
+
+
+def clean_text(text: str | None) -> str | None:
+    """``text`` as every database takes it: a lone surrogate (``"\\udcff"``: a file name decoded
+    with ``surrogateescape``, in a user's exception message) written as its escape."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def check_report(step: Any, metrics: Any, notes: Notes) -> tuple[int, dict[str, Any]] | None:
@@ -107,4 +166,5 @@ def short(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-__all__ = ["Notes", "check_step", "check_metrics", "check_report", "note_result", "MAX_STEP", "MAX_NOTES"]
+__all__ = ["Notes", "check_step", "check_metrics", "check_report", "note_result", "clean_result",
+           "clean_text", "big_int", "text_of", "MAX_STEP", "MAX_NOTES"]

@@ -18,7 +18,7 @@ from hpsearch.errors import HpsearchError, Interrupted, StorageError
 from hpsearch.objectives import Objective, TrialContext, TrialFailed, extract_value
 from hpsearch.pruners import Pruned
 from hpsearch.run.pruning import TrialWatch, pruned_outcome
-from hpsearch.run.reports import Notes, check_metrics, check_report, note_result
+from hpsearch.run.reports import Notes, check_metrics, check_report, clean_result, clean_text
 from hpsearch.run.signals import Stop, StopOnSignal
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
@@ -91,8 +91,8 @@ def run_trial(storage: Storage, study: StudyRecord, objective: Objective, trial:
     fatal: HpsearchError | None = None
     extra: dict[str, Any] = {}
     try:
-        result = objective.run(trial.params, ctx)
-        note_result(result, notes)
+        # Read without raising: an int past a float's range, a key 5,000 digits long.
+        result = clean_result(objective.run(trial.params, ctx), notes)
         value, metrics = extract_value(result, study.metric)
         state = "complete"
     except Pruned as exc:
@@ -149,6 +149,10 @@ def run_trial(storage: Storage, study: StudyRecord, objective: Objective, trial:
         metrics = check_metrics(metrics, notes, where="result")
     if notes.text() is not None:
         extra["note"] = "; ".join(filter(None, [extra.get("note"), notes.text()]))
+    # A lone surrogate (a user's exception message) would make the database refuse the row.
+    error = clean_text(error)
+    if extra.get("note") is not None:
+        extra["note"] = clean_text(extra["note"])
     storage.finish(trial.id, state=state, value=value, metrics=metrics, error=error,
                    steps=steps.pending(final=True), device=ctx.device_used, **extra)
     if fatal is not None:

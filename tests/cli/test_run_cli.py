@@ -296,7 +296,7 @@ def test_objective_returning_a_number_or_missing_metric(project, invoke):
     assert invoke("run", space, "--study", "t2").exit_code == 0
     rows = json.loads(invoke("report", "t2", "--format", "json").stdout)
     assert {r["state"] for r in rows} == {"failed"}
-    assert rows[0]["error"] == "metric 'score' missing from the result (got: other)"
+    assert rows[0]["error"] == "metric 'score' missing from the result (got: 'other')"
 
 
 def test_timeout_stops_starting_trials(project, invoke):

@@ -269,3 +269,14 @@ def test_pruner_option_reads_the_pruner_table_of_a_file_without_a_pruner(tmp_pat
         '[params]\nx = { type = "uniform", low = 0.0, high = 1.0 }\n', source="s.toml")
     assert space.study.pruner == "none"
     assert space.pruner_settings.n_startup_trials == 2
+
+
+def test_a_reported_int_past_a_double_is_read_as_infinite_not_an_error():
+    """`report(step, {"score": 10**400})` with a pruner set: the pruner reads +inf (a value as
+    large as can be), where float() raises OverflowError out of report()."""
+    import math
+
+    from hpsearch.run.pruning import as_float
+
+    assert as_float(10**400) == math.inf and as_float(-(10**400)) == -math.inf
+    assert math.isnan(as_float("x")) and math.isnan(as_float(None)) and as_float(3) == 3.0
