@@ -15,6 +15,7 @@ Modules, each importing only those above it in this list::
     pack       --pack K: trials of one shape grouped and trained as one stacked model
     loop       work: the claim → run → record loop of one worker (1 trial, or a pack of K, a turn)
     messages   the typed records a worker process and its parent exchange
+    recovery   a dead or failed worker's trials failed as stale or marked interrupted
     pool       run_parallel: several worker processes; resolve_devices
     api        run_study, join_study, run_round: the entry points
 """

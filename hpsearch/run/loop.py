@@ -19,7 +19,7 @@ from typing import Callable
 from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
-from hpsearch.run.pack import pack_groups, pack_size, run_pack
+from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
 from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
 from hpsearch.run.pruning import RoundPruner
 from hpsearch.run.isolate import isolated
@@ -77,9 +77,12 @@ def work(
     recorded on its trials (default host:pid). ``streak`` counts failed trials in a row
     (shared by the workers of one run; see :func:`hpsearch.run.summary.check_failures`).
 
-    With ``--pack K`` (``options.pack`` or ``[trainer] pack``) each turn claims up to K
-    trials and trains those of one shape as one pack (:mod:`hpsearch.run.pack`); budgets,
-    limits, signals, heartbeats, events, pruning and the failure streak are the same loop's.
+    With ``--pack K`` (``options.pack`` or ``[trainer] pack``) each turn claims until K
+    trials share a shape or its look-ahead window is full (:func:`~hpsearch.run.pack.pack_window`),
+    then runs every trial it claimed: those of one shape as packs, the others one by one
+    (:mod:`hpsearch.run.pack`); budgets, limits, signals, heartbeats, events, pruning and the
+    failure streak are the same loop's. Past the timeout it starts no further group: the
+    claimed trials it did not start are marked interrupted, and the next run runs them first.
     """
     started = time.monotonic()
     add, device, stale_after = options.add, options.device, options.stale_after
@@ -102,6 +105,8 @@ def work(
     # Beat well within --stale-after, or a short one would fail trials that are alive.
     beat = TrialsHeartbeat(storage, min(options.heartbeat_interval, stale_after / 4))
     total = trials_to_run(storage, study, round_, limit=limit, add=add)
+    window = pack_window(k, objective, expected=total, workers=options.workers)
+    shapes = ShapeCount(k)  # the turn's look-ahead: claim until K trials share a shape
     last_recovery = time.monotonic()
     claimed: list[TrialRecord] = []    # claimed, not yet recorded: marked on a signal
     unstarted: list[TrialRecord] = []  # claimed, not yet run: given back on an error
@@ -114,9 +119,11 @@ def work(
                else index_proposer(smp))
 
     def claim() -> str | None:
-        """Claim up to ``k`` trials into ``claimed``; why it stopped short ("added", "busy",
-        "target", "exhausted"), or None."""
-        while len(claimed) < k:
+        """Claim up to ``window`` trials into ``claimed``, until K of them share a shape (one
+        trial without --pack); why it stopped short ("added", "busy", "target",
+        "exhausted"), or None."""
+        shapes.clear()
+        while len(claimed) < window:
             if tickets is not None and not tickets.take():
                 return "added"
             if with_history:
@@ -142,17 +149,39 @@ def work(
                 exhausted = smp.size is not None and limit == smp.size
                 return "exhausted" if exhausted else "target"
             beat.running.add(trial.id)
+            if shapes.add(trial):
+                break
         return None
+
+    def record(rec: TrialRecord) -> None:
+        """A claimed trial was recorded (alone, or a member of a pack, as it stopped)."""
+        claimed[:] = [t for t in claimed if t.id != rec.id]
+        beat.running.discard(rec.id)
+        summary.count(rec, maximize=study.maximize)
+        if on_event:
+            on_event(TrialEvent("end", rec, summary.best_so_far(), summary.ran, total))
+        streak.add(rec.state)
+
+    def give_back() -> None:
+        """The claimed trials not started yet are marked interrupted: the next run runs them."""
+        ids = {t.id for t in unstarted}
+        storage.mark_interrupted(sorted(ids))
+        claimed[:] = [t for t in claimed if t.id not in ids]
+        beat.running.difference_update(ids)
+        unstarted.clear()
 
     def run_group(group: list[TrialRecord]) -> list[TrialRecord]:
         """Run a group of claimed trials (one, or a pack of one shape) and return them as
         recorded."""
         if len(group) > 1:
             return run_pack(storage, study, objective, group, device, watch=pruning.watch,
-                            on_step=lambda t: step_events(on_event, t, summary, total))
-        return [run_trial(storage, study, objective, group[0], device, stop,
-                          watch=pruning.watch(group[0]),
-                          on_step=step_events(on_event, group[0], summary, total))]
+                            on_step=lambda t: step_events(on_event, t, summary, total),
+                            on_record=record)
+        rec = run_trial(storage, study, objective, group[0], device, stop,
+                        watch=pruning.watch(group[0]),
+                        on_step=step_events(on_event, group[0], summary, total))
+        record(rec)
+        return [rec]
 
     stop = StopOnSignal()
     with stop, beat:
@@ -174,26 +203,22 @@ def work(
                 if not claimed:
                     summary.stopped = reason
                     break
-                if on_event:
-                    for trial in claimed:
-                        on_event(TrialEvent("start", trial, summary.best_so_far(),
-                                            summary.ran, total))
-                groups = pack_groups(claimed, objective)
+                groups = pack_groups(claimed, objective, k)
                 unstarted[:] = claimed
-                for group in groups:
+                for n, group in enumerate(groups):
+                    if n and deadline is not None and time.monotonic() >= deadline:
+                        give_back()  # the timeout passed during this turn's earlier groups
+                        reason = "timeout"
+                        break
                     unstarted[:] = [t for t in unstarted if t.id not in {g.id for g in group}]
-                    records = run_group(group)
-                    for record in records:
-                        claimed.remove(next(t for t in claimed if t.id == record.id))
-                        beat.running.discard(record.id)
-                        summary.count(record, maximize=study.maximize)
-                        if on_event:
-                            on_event(TrialEvent("end", record, summary.best_so_far(),
+                    if on_event:
+                        for trial in group:
+                            on_event(TrialEvent("start", trial, summary.best_so_far(),
                                                 summary.ran, total))
-                        streak.add(record.state)
+                    records = run_group(group)
                     check_failures(storage, study, streak, records[-1])
                     stop.check()
-                if reason is not None:  # fewer than K trials were left to claim
+                if reason is not None:  # the claims stopped short, or the timeout passed
                     summary.stopped = reason
                     break
             stop.check()  # a signal held back while the last claim failed (a busy study)

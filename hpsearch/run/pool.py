@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import queue as queue_mod
 import signal
 import time
-from typing import Any, Callable
+from typing import Callable
 
 from hpsearch import errors
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted
@@ -29,6 +30,7 @@ from hpsearch.run.loop import round_limit, trials_to_run
 from hpsearch.run.messages import Job, Message, TrialMessage, WorkerDone, WorkerFailed
 from hpsearch.run.options import RunOptions
 from hpsearch.run.records import FailureStreak, RunSummary, TrialEvent, worker_id
+from hpsearch.run.recovery import recover_lost_worker, recover_trial
 from hpsearch.run.signals import STOP_SIGNALS, ParentWatch, start_ignoring_signals
 from hpsearch.run.summary import close_summary, failure_limit
 from hpsearch.space import Space
@@ -41,6 +43,8 @@ log = logging.getLogger(__name__)
 SIGNAL_GRACE_S = 30.0
 #: How often the parent wakes up to check on its workers (seconds).
 POLL_S = 0.2
+#: How long the parent reads the queue for the last words of a worker that died, at most.
+DRAIN_S = 2.0
 
 
 def resolve_devices(spec: str | None) -> list[str | None]:
@@ -217,7 +221,8 @@ def run_parallel(
         procs.append(ctx.Process(target=worker_main, args=(job, events, tickets_value, streak_value),
                                  name=f"hpsearch-worker-{i}", daemon=False))
 
-    running: dict[int, TrialRecord] = {}       # worker index -> its running trial
+    # worker index -> its running trials by id (one, or the members of a pack: --pack K)
+    running: dict[int, dict[int, TrialRecord]] = {}
     finished: set[int] = set()
     child_summaries: list[RunSummary] = []
     failures: list[WorkerFailed] = []
@@ -238,9 +243,9 @@ def run_parallel(
     def handle(msg: Message) -> None:
         if isinstance(msg, TrialMessage):
             if msg.kind == "start":
-                running[msg.index] = msg.trial
+                running.setdefault(msg.index, {})[msg.trial.id] = msg.trial
             elif msg.kind == "end":
-                running.pop(msg.index, None)
+                running.get(msg.index, {}).pop(msg.trial.id, None)
                 summary.count(msg.trial, maximize=study.maximize)
             if on_event is not None:
                 on_event(TrialEvent(msg.kind, msg.trial, summary.best_so_far(), summary.ran,
@@ -251,9 +256,9 @@ def run_parallel(
         elif isinstance(msg, WorkerFailed):
             finished.add(msg.index)
             failures.append(msg)
-            trial = running.pop(msg.index, None)
-            if trial is not None:  # work() marks its trial unless it crashed: make sure
-                first_line = (msg.message.splitlines() or [msg.error])[0]
+            first_line = (msg.message.splitlines() or [msg.error])[0]
+            # work() marks its trials unless it crashed: make sure
+            for trial in running.pop(msg.index, {}).values():
                 recover_trial(storage, study, summary, trial,
                               interrupted=bool(got_signal) or msg.error == "Interrupted",
                               reason=f"worker {msg.index} stopped: {first_line}")
@@ -261,19 +266,25 @@ def run_parallel(
     old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         start_ignoring_signals(procs)
+        checked = time.monotonic()
         while True:
             try:
                 handle(events.get(timeout=POLL_S))
-                continue
+                # A busy queue (step events of fast epochs, a pack's members) must not keep
+                # the parent from seeing a dead worker or its own stop request.
+                if time.monotonic() - checked < POLL_S:
+                    continue
             except queue_mod.Empty:
                 pass
+            checked = time.monotonic()
             alive = [p for p in procs if p.is_alive()]
             for i, p in enumerate(procs):
                 if not p.is_alive() and i not in finished:
                     _drain(events, handle)
                     if i not in finished:  # died without a word: killed, out of memory
                         finished.add(i)
-                        recover_lost_worker(storage, study, summary, i, p, running.pop(i, None),
+                        recover_lost_worker(storage, study, summary, i, p,
+                                            list(running.pop(i, {}).values()),
                                             signalled=bool(got_signal))
             if not alive:
                 break
@@ -292,7 +303,7 @@ def run_parallel(
                                 SIGNAL_GRACE_S)
                     p.kill()
                 signalled_at.clear()
-        _drain(events, handle)
+        _drain(events, handle, limit_s=math.inf)  # every worker is gone: read it all
         for p in procs:
             p.join()
     finally:
@@ -305,7 +316,7 @@ def run_parallel(
             summary.startup_s = max(summary.startup_s or 0.0, s.startup_s)
     if got_signal:
         # A worker killed by the grace timeout left its trial running: mark it here.
-        storage.mark_interrupted([t.id for t in running.values()])
+        storage.mark_interrupted([t.id for held in running.values() for t in held])
         signum = got_signal[0]
         raise Interrupted(
             f"interrupted by {signal.Signals(signum).name}; {workers} workers stopped, their "
@@ -327,50 +338,15 @@ def run_parallel(
     return close_summary(storage, study, summary, stale_after=options.stale_after)
 
 
-def _drain(events, handle: Callable[[Message], None]) -> None:
-    while True:
+def _drain(events, handle: Callable[[Message], None], limit_s: float = DRAIN_S) -> None:
+    """Handle the messages on the queue until it is empty, or for ``limit_s`` seconds: the
+    workers still alive may keep it busy (a dead worker's last words were queued first)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
         try:
             handle(events.get(timeout=0.05))
         except queue_mod.Empty:
             return
-
-
-def recover_lost_worker(storage: Storage, study: StudyRecord, summary: RunSummary, index: int,
-                        proc: Any, trial: TrialRecord | None, *, signalled: bool) -> None:
-    """A worker process (``proc``: its ``pid`` and ``exitcode``) died without a word: name it
-    in ``summary.lost_workers`` and recover the trial it ran (``trial``, or the one the database
-    says it holds when its "start" never arrived)."""
-    code = proc.exitcode
-    how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit {code}"
-    summary.lost_workers.append(f"worker {index} (pid {proc.pid}): {how}")
-    if trial is None:
-        # Its last word may not have reached us: a worker killed just after its claim
-        # committed never sent "start". The database knows which trials it holds.
-        held = [t for t in storage.trials(study, states=["running"], best_first=False)
-                if t.worker == worker_id(proc.pid)]
-        if not held:
-            log.warning("worker %d (pid %d) died (%s) between trials", index, proc.pid, how)
-            return
-        trial = held[0]
-    if recover_trial(storage, study, summary, trial, interrupted=signalled,
-                     reason=f"worker pid {proc.pid} died: {how}"):
-        log.warning("worker %d (pid %d) died (%s) running trial %d; its params are queued again",
-                    index, proc.pid, how, trial.number)
-
-
-def recover_trial(storage: Storage, study: StudyRecord, summary: RunSummary, trial: TrialRecord,
-                  *, interrupted: bool, reason: str) -> bool:
-    """The trial of a worker that stopped without finishing it, if it is still running: marked
-    interrupted after a signal, else failed as stale with its params queued again. True when
-    it was failed as stale."""
-    if interrupted:
-        storage.mark_interrupted([trial.id])
-        return False
-    # No need to wait --stale-after: this process saw the worker go. Fail the trial as stale
-    # and queue its params again now, so the remaining workers retry it.
-    stale = storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id], reason=reason)
-    summary.stale_recovered += stale
-    return bool(stale)
 
 
 def merge_stopped(reasons: list[str]) -> str:

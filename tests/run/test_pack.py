@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from support.studies import hyperband_digits
+
 from hpsearch.errors import ConfigError
 
 SPACE = """
@@ -127,41 +129,11 @@ def test_pack_with_workers(project, db_url):
                for t in trials.values())
 
 
-PRUNED_SPACE = """
-[study]
-name = "digits"
-metric = "val_accuracy"
-direction = "maximize"
-sampler = "grid"
-pruner = "hyperband"
-trials = 2
-seed = 0
-[objective]
-kind = "builtin"
-[trainer]
-dataset = "digits"
-epochs = 4
-patience = 10
-device = "cpu"
-[pruner]
-min_resource = 1
-max_resource = 4
-reduction_factor = 4
-brackets = 1
-[params]
-learning_rate = { type = "choice", values = [0.01, 1e-7] }
-n_layers = 1
-hidden_units = 32
-optimizer = "adam"
-batch_size = 64
-"""
-
-
 def test_a_pruned_member_is_stored_as_pruned_and_the_pack_goes_on(project, db_url):
     # As tests/run/test_pruning.py's builtin case, both trials in one pack: at the rung after
     # epoch 1 the learning rate of 1e-7 is far behind and is pruned; the other trains on.
     f = project / "proj" / "pruned.toml"
-    f.write_text(PRUNED_SPACE)
+    f.write_text(hyperband_digits(max_resource=4))
     from support.runs import trials_of
 
     run(db_url, f, pack=2)
@@ -171,6 +143,19 @@ def test_a_pruned_member_is_stored_as_pruned_and_the_pack_goes_on(project, db_ur
     assert [s for s, _ in trials[1].steps] == [1]
     assert trials[1].value == trials[1].steps[0][1]["val_accuracy"]
     assert "packed with trial 0" in trials[1].note
+
+
+def test_a_pruned_members_record_says_where_it_stopped(project, db_url):
+    # What the loop hands to the live line ("trial 1 pruned at step 1") and the summary.
+    f = project / "proj" / "pruned.toml"
+    f.write_text(hyperband_digits(max_resource=4))
+    ends = {}
+    run_summary(db_url, f, lambda ev: ev.kind == "end" and ends.setdefault(ev.trial.number,
+                                                                           ev.trial), pack=2)
+    assert ends[1].state == "pruned" and ends[1].pruned_step == 1
+    assert ends[1].note.endswith("; packed with trial 0") and ends[1].note != "packed with trial 0"
+    assert ends[0].state == "complete" and ends[0].pruned_step is None
+    assert ends[0].note == "packed with trial 1"
 
 
 def test_an_interrupted_pack_marks_all_its_trials_interrupted(project, db_url):
@@ -301,3 +286,186 @@ def test_a_packed_run_stops_claiming_at_max_concurrent(project, db_url):
     summary = run_summary(db_url, write(project, "busy", trials=6), pack=4, max_concurrent=2)
     # two claimed, the third finds the study full: the two train as one pack, then the run ends
     assert summary.ran == 2 and summary.stopped == "busy" and summary.busy == (2, 2)
+
+
+# ------------------------------------------ the look-ahead: claim until K trials share a shape
+ALTERNATING = """
+[study]
+name = "{name}"
+metric = "val_accuracy"
+direction = "maximize"
+sampler = "grid"
+trials = {trials}
+[objective]
+kind = "builtin"
+[trainer]
+dataset = "digits"
+epochs = 1
+patience = 10
+device = "cpu"
+[params]
+learning_rate = {{ type = "choice", values = [0.01, 0.02, 0.03, 0.04] }}
+n_layers = 1
+optimizer = "sgd"
+batch_size = 64
+hidden_units = {{ type = "choice", values = [16, 32] }}
+"""
+
+
+def write_alternating(project, name: str, trials: int = 8):
+    """Grid points whose shape alternates (hidden_units varies fastest): 16, 32, 16, 32, ..."""
+    f = project / "proj" / f"{name}.toml"
+    f.write_text(ALTERNATING.format(name=name, trials=trials))
+    return f
+
+
+def test_the_claim_looks_ahead_until_k_trials_share_a_shape(project, db_url):
+    # The next 4 proposals hold two of each shape (two packs of 2 before the look-ahead); the
+    # turn claims on until 4 share a shape: trials 0..6, one pack of 4 (even numbers) and one
+    # of 3; trial 7, the last, runs alone in the next turn. Nothing is sampled differently.
+    trials = run(db_url, write_alternating(project, "ahead"), pack=4)
+    assert all(t.state == "complete" for t in trials.values())
+    assert [trials[n].params["hidden_units"] for n in range(8)] == [16, 32] * 4
+    assert trials[0].note == "packed with trials 2, 4, 6"
+    assert trials[6].note == "packed with trials 0, 2, 4"
+    assert trials[1].note == "packed with trials 3, 5"
+    assert trials[7].note is None
+
+
+def test_the_window_and_the_groups():
+    from hpsearch.run.pack import LOOK_AHEAD, group_trials, pack_window
+    from hpsearch.storage import TrialRecord
+
+    class Settings:
+        precision = "fp32"
+
+    class Objective:
+        settings = Settings()
+
+    obj = Objective()
+    assert pack_window(1, obj, expected=100) == 1
+    assert pack_window(8, obj, expected=None) == LOOK_AHEAD * 8 == 32
+    assert pack_window(8, obj, expected=16) == 16           # no more than the trials to run
+    assert pack_window(8, obj, expected=16, workers=4) == 8  # a worker's share, at least K
+    assert pack_window(8, obj, expected=0) == 8
+    Settings.precision = "fp16"
+    assert pack_window(8, obj, expected=100) == 1            # fp16 never packs
+
+    def trial(i: int, hidden: int) -> TrialRecord:
+        return TrialRecord(id=i, number=i, round=0, state="running", value=None, metrics=None,
+                           params={"hidden_units": hidden, "learning_rate": 0.01}, seed=i)
+
+    ts = [trial(i, 16) for i in range(9)] + [trial(9, 32)]
+    sizes = [[t.number for t in g] for g in group_trials(ts, 4)]
+    assert sizes == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]  # 9 of a shape: 3 packs of 3, not 4+4+1
+
+
+def test_the_timeout_between_groups_gives_the_unstarted_trials_back(project, db_url):
+    import time
+
+    def on_event(ev):
+        if ev.kind == "end" and ev.trial.number == 0:
+            time.sleep(1.1)  # the deadline passes while the first pack is recorded
+
+    f = write_alternating(project, "late")
+    summary = run_summary(db_url, f, on_event, pack=4, timeout=1.0)
+    assert summary.stopped == "timeout" and summary.ran == 4
+    from support.runs import trials_of
+
+    states = {n: t.state for n, t in trials_of(db_url, "late").items()}
+    assert states == {0: "complete", 2: "complete", 4: "complete", 6: "complete",
+                      1: "interrupted", 3: "interrupted", 5: "interrupted"}
+    summary = run_summary(db_url, f, pack=4)  # the next run runs them first, with trial 7
+    trials = trials_of(db_url, "late")
+    assert summary.ran == 4 and all(t.state == "complete" for t in trials.values())
+    assert trials[1].note == "packed with trials 3, 5, 7"
+
+
+# ------------------------------- a member is recorded when it stops: signals, database errors
+def test_a_member_pruned_before_a_signal_stays_pruned(project, db_url):
+    from hpsearch.errors import Interrupted
+    from support.runs import trials_of
+
+    f = project / "proj" / "pruned.toml"
+    f.write_text(hyperband_digits(max_resource=4))
+    ends = []
+
+    def on_event(ev):
+        if ev.kind == "end":
+            ends.append(ev.trial)
+        if ev.kind == "step" and ev.trial.number == 0 and ev.step == 2:
+            raise KeyboardInterrupt  # Ctrl-C in epoch 2, after trial 1 was pruned at epoch 1
+
+    with pytest.raises(Interrupted, match=r"trial 0 marked interrupted"):
+        run_summary(db_url, f, on_event, pack=2)
+    trials = trials_of(db_url, "digits")
+    assert trials[0].state == "interrupted" and [s for s, _ in trials[0].steps] == [1, 2]
+    assert trials[1].state == "pruned" and trials[1].pruned_step == 1
+    # its "end" came as it was pruned, with what the live line says ("pruned at step 1")
+    (end,) = ends
+    assert end.number == 1 and end.state == "pruned" and end.pruned_step == 1
+    assert end.note == trials[1].note and "packed with trial 0" in end.note
+    from hpsearch.render.summary import trial_line
+    from hpsearch.run import TrialEvent
+
+    assert "pruned at step 1" in trial_line(TrialEvent("end", end, None, 1, 2))
+    # the next run re-runs trial 0 only: a pruned trial is never resumed
+    run_summary(db_url, f, pack=2)
+    after = trials_of(db_url, "digits")
+    assert after[0].state == "complete" and after[1].state == "pruned" and len(after) == 2
+
+
+def test_a_pack_whose_member_cannot_be_recorded_records_the_others(project, db_url, monkeypatch):
+    from hpsearch.errors import StorageError
+    from hpsearch.storage import Storage
+    from support.runs import trials_of
+
+    real = Storage.finish
+    numbers: dict[int, int] = {}
+
+    def finish(self, trial_id, **fields):
+        if numbers.get(trial_id) == 1:
+            raise StorageError("database is locked")
+        return real(self, trial_id, **fields)
+
+    real_claim = Storage.claim
+
+    def claim(self, *args, **kwargs):
+        t = real_claim(self, *args, **kwargs)
+        if t is not None:
+            numbers[t.id] = t.number
+        return t
+
+    monkeypatch.setattr(Storage, "finish", finish)
+    monkeypatch.setattr(Storage, "claim", claim)
+    with pytest.raises(StorageError, match="database is locked"):
+        run_summary(db_url, write(project, "locked", trials=3), pack=3)
+    states = {n: t.state for n, t in trials_of(db_url, "locked").items()}
+    assert states == {0: "complete", 1: "interrupted", 2: "complete"}
+
+
+def test_pack_reports_are_checked_as_a_trials_are(project, db_url, monkeypatch):
+    import hpsearch.trainer.packed as packed
+    from hpsearch.trainer.fit import TrainResult
+    from support.runs import trials_of
+
+    def fake_fit_packed(params, settings, *, seeds, reports):
+        reports[0](-1, {"val_accuracy": 0.1})                              # dropped, noted
+        reports[0](1, {"val_accuracy": 0.5, "val_loss": float("nan")})     # null, noted
+        reports[1](1, {"val_accuracy": 0.6, "val_loss": 0.2})
+        return [TrainResult(state="complete", metrics={"val_accuracy": 0.5,
+                                                       "train_loss": float("inf")},
+                            device="cpu"),
+                TrainResult(state="complete", metrics={"val_accuracy": 0.6}, device="cpu")]
+
+    monkeypatch.setattr(packed, "fit_packed", fake_fit_packed)
+    run_summary(db_url, write(project, "checked", trials=2), pack=2)
+    trials = trials_of(db_url, "checked")
+    t0, t1 = trials[0], trials[1]
+    assert t0.steps == [(1, {"val_accuracy": 0.5, "val_loss": None})]
+    assert t0.note == ("packed with trial 1; report with step -1 ignored: a step is an integer "
+                       "in 0..2147483647; step 1: metric 'val_loss' was nan: stored as null; "
+                       "result: metric 'train_loss' was inf: stored as null")
+    assert t0.metrics == {"val_accuracy": 0.5, "train_loss": None} and t0.value == 0.5
+    assert t1.note == "packed with trial 0" and t1.steps == [(1, {"val_accuracy": 0.6,
+                                                                  "val_loss": 0.2})]
