@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -90,7 +91,8 @@ class IsolatedObjective(Objective):
         conn, child_conn = ctx.Pipe(duplex=True)
         # Not a daemon: the user's code may start processes of its own (data loaders).
         proc = ctx.Process(target=child_main, name=f"hpsearch-trial-{context.number}",
-                           args=(self.spec, self.search, dict(params), child_conn))
+                           args=(self.spec, self.search, dict(params), child_conn,
+                                 dict(os.environ), os.getcwd()))
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
             proc.start()
@@ -183,11 +185,21 @@ def died(proc) -> TrialFailed:
 
 
 # ----------------------------------------------------------------------------- the child
-def child_main(spec: str, search: list[str], params: dict[str, Any], conn) -> None:
-    """The child: import the function, call it once, send back what happened."""
+def child_main(spec: str, search: list[str], params: dict[str, Any], conn,
+               environ: dict[str, str] | None = None, cwd: str | None = None) -> None:
+    """The child: import the function, call it once, send back what happened.
+
+    A fork server's child inherits the environment and working directory the server had when
+    it started, not the run's: the run's own (``environ``, ``cwd``) are applied first, so a
+    trial sees what it would see in process (a variable set since, the folder of this run)."""
     # Ctrl-C is for the run, which marks the trial interrupted and kills this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     set_parent_death_signal(signal.SIGKILL)
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
+    if cwd is not None:
+        os.chdir(cwd)
     from hpsearch.objectives.python import load_function
     from hpsearch.pruners import Pruned
 

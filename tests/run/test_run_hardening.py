@@ -394,6 +394,35 @@ def test_an_objective_built_isolated_from_a_space_runs_in_a_child(project):
     assert out["score"] == 0.25 and out["pid"] != os.getpid()
 
 
+def test_an_isolated_trial_sees_the_runs_environment_and_folder_of_now(project, monkeypatch,
+                                                                      tmp_path):
+    """A fork server's children inherit the environment and folder the server started with;
+    each isolated trial gets the run's current ones instead (a variable set since, a chdir)."""
+    from hpsearch.objectives import TrialContext, make_objective
+    from hpsearch.run import isolate
+
+    space = write(project, '''
+        import os
+
+        def train(params, report):
+            return {"score": params["x"], "tag": os.environ.get("HARSH_TAG"), "cwd": os.getcwd()}
+    ''', objective_extra="isolate = true")
+    objective = isolate.isolated(make_objective(load_space(space)))
+    ctx = TrialContext(number=0, seed=0, device=None, report=lambda step, metrics: False)
+    try:
+        monkeypatch.setenv("HARSH_TAG", "first")
+        first = objective.run({"x": 0.1}, ctx)  # starts the fork server with this environment
+        monkeypatch.setenv("HARSH_TAG", "second")
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        monkeypatch.chdir(elsewhere)
+        second = objective.run({"x": 0.2}, ctx)
+    finally:
+        objective.close()
+    assert first["tag"] == "first"
+    assert (second["tag"], second["cwd"]) == ("second", str(elsewhere))
+
+
 # ------------------------------------------------- 11.5 / 11.10 workers and signals
 def _alive(pid: int) -> bool:
     import os
