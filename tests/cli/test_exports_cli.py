@@ -55,6 +55,7 @@ def test_export_of_a_python_objective_runs_from_a_third_folder(project, invoke, 
     assert "1 complete" in proc.stdout or "3 complete" in proc.stdout, proc.stdout
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_export_of_a_relative_dataset_validates_from_a_third_folder(project, invoke, monkeypatch):
     """The built-in trainer's `dataset = "data/tiny.csv"` still names the file from the
     exported copy: `validate` (which reads the dataset) passes from a third folder."""

@@ -299,6 +299,7 @@ def test_objective_returning_a_number_or_missing_metric(project, invoke):
     assert rows[0]["error"] == "metric 'score' missing from the result (got: 'other')"
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_timeout_stops_starting_trials(project, invoke):
     (project / "proj" / "slow.py").write_text("import time\ndef f(p, r):\n    time.sleep(0.3)\n    return 1.0\n")
     space = write_space(project, trials=50)

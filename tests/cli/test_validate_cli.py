@@ -160,6 +160,7 @@ def test_garbage_text_gives_space_or_space_error(text: str) -> None:
     _check_library(text)
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 @settings(max_examples=250, deadline=None)
 @given(near_valid_spaces())
 def test_near_valid_spaces_give_space_or_space_error(text: str) -> None:

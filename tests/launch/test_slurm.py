@@ -206,6 +206,7 @@ def test_submit_passes_the_url_in_the_environment_only(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------- real Slurm
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_cluster_runs_a_job(slurm_cluster, tmp_path):
     out = tmp_path / "hostname.out"
     job = slurm_cluster.run("sbatch", "--parsable", f"--output={out}", "--wrap", "hostname").strip()
@@ -214,6 +215,7 @@ def test_cluster_runs_a_job(slurm_cluster, tmp_path):
         ["hostname"], capture_output=True, text=True).stdout.strip()
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_array_of_four_tasks(slurm_cluster, tmp_path):
     """The rendered script, submitted for real: 4 tasks, 2 at a time, each logging the command
     it would exec (a stand-in for `hpsearch worker` that prints its arguments and tag)."""

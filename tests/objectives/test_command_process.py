@@ -97,6 +97,7 @@ def test_non_utf8_stdout_does_not_fail_a_valid_metric_line(tmp_path):
     assert steps[0][1]["note"] == "\ufffd"
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_background_child_holding_stdout_does_not_stretch_the_trial(tmp_path):
     # Bounds below are far under what they guard against (the child's 40 s, the 30 s timeout),
     # not under a quick run's time: each starts python, which starts a child, on a loaded CI
@@ -107,6 +108,7 @@ def test_background_child_holding_stdout_does_not_stretch_the_trial(tmp_path):
     assert gone(int((tmp_path / "child.pid").read_text()))  # the group was cleaned up
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_background_child_does_not_hide_a_failed_exit(tmp_path):
     start = time.monotonic()
     with pytest.raises(TrialFailed, match="exit code 3"):
@@ -115,6 +117,7 @@ def test_background_child_does_not_hide_a_failed_exit(tmp_path):
     assert gone(int((tmp_path / "child.pid").read_text()))
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_timeout_kills_the_whole_process_group(tmp_path):
     start = time.monotonic()
     with pytest.raises(TrialFailed, match="timed out after 1 s"):

@@ -75,6 +75,7 @@ def test_command_nonzero_exit_keeps_stderr_tail(tmp_path):
     assert str(info.value) == "exit code 3; stderr:\nsome progress\nTraceback: it broke"
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_command_timeout_kills_the_trial(tmp_path):
     space = command_space(tmp_path, '["python", "prog.py", "sleep"]', 'timeout = "1s"')
     with pytest.raises(TrialFailed, match=r"timed out after 1 s \(objective.timeout\)"):

@@ -203,6 +203,7 @@ def test_command_stop_sends_sigterm_to_the_group(tmp_path):
     assert wait_gone(int((tmp_path / "child.pid").read_text()))  # its child went too
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_command_ignoring_sigterm_is_killed_after_kill_grace(tmp_path):
     objective = command_objective(tmp_path, "stubborn", 'kill_grace = "1s"')
     assert objective.settings.kill_grace == 1.0

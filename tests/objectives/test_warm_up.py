@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from hpsearch.objectives.builtin import BuiltinObjective
 from hpsearch.space import parse_space
 
@@ -55,6 +57,7 @@ def run_fresh(tmp_path) -> dict:
     return json.loads(out.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_trial_0_is_not_slower_than_the_others_on_an_all_fixed_space(tmp_path):
     got = run_fresh(tmp_path)
     assert got["states"] == ["complete"] * 4

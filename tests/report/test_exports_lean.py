@@ -120,6 +120,7 @@ def test_rows_of_one_state_and_top(odd):
                                        ["lr", "name", "flag", "extra"])
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_big_export_reads_rows_not_records(db_url, monkeypatch):
     """20,000 trials: no TrialRecord is built, and csv + json + markdown take well under the
     time records took (about 3 s for the three on a quiet 2-core box before)."""

@@ -77,6 +77,7 @@ def sqlite_study(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_page_in_a_real_browser(tmp_path, browser):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -117,6 +117,7 @@ def test_stats_from_records_match_stats_from_rows(big):
     assert from_rows == from_records
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_importance_imports_neither_sklearn_nor_scipy():
     code = textwrap.dedent("""
         import random, sys

@@ -148,6 +148,7 @@ def test_rounds_have_distinct_markers_and_colours(db_url, invoke, figures):
     assert len(colours) == 3 and len(shapes) == 3
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_log_axes_are_log_scaled_with_plain_labels_that_do_not_collide(db_url, invoke, figures):
     make_study(db_url, PARAMS, rounds=(30,))
     assert invoke("report", "s", "--plot", "plots", "--format", "json").exit_code == 0
@@ -173,6 +174,7 @@ def test_log_axes_are_log_scaled_with_plain_labels_that_do_not_collide(db_url, i
     assert len({round(x, 6) for x in xs}) > 2
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_seventeen_parameters_never_overlap(db_url, invoke, figures):
     params = dict(PARAMS)
     for i in range(13):

@@ -46,6 +46,7 @@ PINNED = {
 }
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 @pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 @pytest.mark.parametrize("sampler", ["tpe", "gp"])
 def test_pinned_proposals_for_a_seeded_history(project, request, db, sampler):
@@ -61,6 +62,7 @@ def test_pinned_proposals_for_a_seeded_history(project, request, db, sampler):
     assert got == PINNED[sampler]
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_auto_says_which_model_it_picked(project, db_url):
     f = space(project / "proj" / "space.toml", sampler="auto", trials=5)
     r = run_cli(db_url, "run", str(f), cwd=project / "work")
@@ -75,6 +77,7 @@ def test_auto_says_which_model_it_picked(project, db_url):
     assert set(picked) <= {"gp", "tpe"}
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_restarted_run_continues_from_the_database_alone(project):
     """Three runs of --add 3, 3, 2 propose exactly what one run of 8 trials proposes."""
     f = space(project / "proj" / "space.toml", sampler="tpe", trials=8)
@@ -153,6 +156,7 @@ def test_a_fit_prepared_outside_the_lock_is_used_only_for_the_history_it_saw(pro
         storage.dispose()
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_changed_sampler_takes_over_the_rest_of_the_round(project, db_url):
     """Editing `[study] sampler` (or passing --sampler) on a study with trials is no "space
     changed" refusal: the round's next trials come from the new sampler, and the round says so."""

@@ -255,6 +255,7 @@ def test_a_packed_run_stopped_by_failures_gives_back_its_unstarted_trials(projec
     assert states == {0: "failed", 1: "failed", 2: "interrupted", 3: "interrupted"}
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_packed_run_honours_the_timeout(project, db_url):
     import time
 
@@ -360,6 +361,7 @@ def test_the_window_and_the_groups():
     assert sizes == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]  # 9 of a shape: 3 packs of 3, not 4+4+1
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_the_timeout_between_groups_gives_the_unstarted_trials_back(project, db_url):
     import time
 

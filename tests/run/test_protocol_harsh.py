@@ -326,6 +326,7 @@ def finish_clean(study: Study, module: Any) -> None:
     assert t.steps == [(0, {"score": 0.25}), (1, {"score": 0.5})]
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_python_objective_garbage_is_recorded(python_study):
     study, module = python_study
     python_property(study, module, FAST)()
@@ -365,6 +366,7 @@ def isolated_property(study: Study, plan: Path, profile: settings):
     return prop
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_isolated_python_objective_garbage_is_recorded(isolated_study):
     study, plan = isolated_study
     isolated_property(study, plan, FAST_ISOLATED)()
@@ -490,6 +492,7 @@ def finish_clean_command(study: Study, plan: Path) -> None:
     assert t.steps == [(0, {"score": 0.1}), (1, {"score": 0.75})]
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_command_objective_garbage_is_recorded(command_study):
     study, plan = command_study
     command_property(study, plan, FAST_COMMAND)()

@@ -131,6 +131,7 @@ def train(params, report):
 '''
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_asha_rungs_are_shared_between_two_processes(project, db_url, blocker):
     """Process A's trial (0.9) reaches rung 0 and waits there; process B's (0.1) arrives
     later and is pruned against A's stored value. Alone at the rung it would be promoted (the
@@ -157,6 +158,7 @@ def test_asha_rungs_are_shared_between_two_processes(project, db_url, blocker):
     assert trials_of(db_url, "two")[0].state == "complete"
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_pruned_trial_is_never_resumed_as_interrupted(project, db_url):
     """SIGINT right after the pruning decision: the trial is recorded pruned (finished), the
     run stops as interrupted, and the next run does not run that trial again."""

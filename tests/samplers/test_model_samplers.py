@@ -100,6 +100,7 @@ def test_without_a_completed_trial_the_model_waits() -> None:
 
 
 # ---------------------------------------------------------------------------- conditions
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_conditions_are_respected_over_thousands_of_draws() -> None:
     space = space_of(MIXED)
     coords = Coordinates(space)

@@ -182,6 +182,7 @@ SLOW = settings(max_examples=3000, deadline=None, suppress_health_check=list(Hea
 
 
 # ------------------------------------------------------------------------------ the tests
+@pytest.mark.slow  # over a second: out of `make test-fast`
 @FAST
 @given(mutated_dicts())
 def test_mutated_tables(d: dict[str, Any]) -> None:

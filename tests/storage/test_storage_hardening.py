@@ -176,6 +176,7 @@ def _fill(folder: Path) -> None:
             f.flush()
 
 
+@pytest.mark.slow  # over a second: out of `make test-fast`
 def test_a_database_on_a_read_only_file_system_is_read_and_not_written(tmp_path):
     with _tmpfs(tmp_path / "ro", "4m") as mnt:
         url = f"sqlite:///{mnt}/h.db"
