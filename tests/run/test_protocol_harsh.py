@@ -21,7 +21,6 @@ The quick versions run in the edit-test loop; the ``slow`` ones run thousands of
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import math
@@ -31,11 +30,13 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+
+from support import bounds
 
 from hpsearch.run import RunOptions, prepare_study, run_study
 from hpsearch.space import load_space
@@ -55,19 +56,9 @@ FAST_COMMAND, SLOW_COMMAND = settings(FAST, max_examples=80), settings(SLOW, max
 FAST_ISOLATED, SLOW_ISOLATED = settings(FAST, max_examples=40), settings(SLOW, max_examples=150)
 
 
-@contextlib.contextmanager
-def time_bound(seconds: float = BOUND_S) -> Iterator[None]:
+def time_bound(seconds: float = BOUND_S):
     """Fail (not hang) when the body runs longer than ``seconds``."""
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"example took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    return bounds.time_bound(seconds)
 
 
 # ------------------------------------------------------------------------------ strategies

@@ -7,16 +7,16 @@ The quick versions run in the edit-test loop; the ``slow`` ones run thousands of
 
 from __future__ import annotations
 
-import contextlib
 import math
-import signal
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from support import bounds
 
 from hpsearch.errors import SpaceError
 from hpsearch.samplers import SAMPLERS, make_sampler
@@ -43,19 +43,9 @@ expr = "n * lr > 1"
 """
 
 
-@contextlib.contextmanager
-def time_bound(seconds: float = BOUND_S) -> Iterator[None]:
+def time_bound(seconds: float = BOUND_S):
     """Fail (not hang) when the body runs longer than ``seconds``."""
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"example took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    return bounds.time_bound(seconds)
 
 
 def check_one_line(exc: SpaceError) -> None:
