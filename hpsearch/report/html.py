@@ -35,6 +35,7 @@ from hpsearch.report import html_figures as figs
 from hpsearch.report.html_assets import CSS, JS
 from hpsearch.report.html_data import RoundStats, StudyData, load_study_data, param_axes
 from hpsearch.report.importance import param_importance
+from hpsearch.report.rows import fmt_value
 
 __all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS"]
 
@@ -170,13 +171,7 @@ def _card(title: str, body: str) -> str:
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
+    return fmt_value(v, digits=6)
 
 
 def _duration(seconds: float | None) -> str:

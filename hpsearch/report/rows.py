@@ -16,14 +16,15 @@ __all__ = [
 ]
 
 
-def fmt_value(v: Any) -> str:
-    """The one formatter of a value for people: ``-`` for none, TOML booleans, 4 digits."""
+def fmt_value(v: Any, *, digits: int = 4) -> str:
+    """The one formatter of a value for people: ``-`` for none, TOML booleans, ``digits``
+    significant digits (4 in terminal tables; the HTML page shows 6)."""
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return f"{v:.{digits}g}"
     return str(v)
 
 

@@ -127,8 +127,8 @@ def test_export_into_a_read_only_folder_is_one_line_exit_2(study, invoke, read_o
 
 
 def test_export_onto_a_full_disk_is_one_line_exit_2(study, invoke):
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
+    if not os.path.exists("/dev/full") and not os.environ.get("CI"):
+        pytest.skip("no /dev/full here")  # Linux has it: in CI this test always runs
     result = invoke("best", "edge", "--export", "/dev/full")
     assert result.exit_code == 2, result.output
     assert "No space left on device" in result.output and "Traceback" not in result.output
