@@ -5,7 +5,7 @@ proposed; our trials live in our database, so instead the distribution is *repla
 round's completed trials: in trial-number order, every full batch of ``popsize`` trials is one
 generation told to ``cmaes.CMA`` (start-up Sobol points included: they act as the first
 uniform generations). The state after the last full generation is cached (pickled, keyed by the
-generations' contents), so a long round costs one ``tell`` per new generation, and the proposal
+generations' points, compared), so a long round costs one ``tell`` per new generation, and the proposal
 is ``ask()`` with the random stream reseeded from ``(seed, index)``: the same history and index
 give the same point on any machine.
 
@@ -26,6 +26,8 @@ from hpsearch.samplers.model import Finished, ModelSampler, derived_seed
 
 __all__ = ["CmaEsSampler"]
 
+_MISSING = object()
+
 SIGMA0 = 1 / 6
 """Initial step size in unit coordinates (Optuna's choice: a sixth of the range)."""
 
@@ -37,45 +39,64 @@ class CmaEsSampler(ModelSampler):
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self._cache: tuple[tuple[int, ...], bytes] | None = None
+        self._cache: tuple[list[Any], bytes] | None = None
+        self._converted: dict[tuple[Any, ...], Any] = {}
 
     def popsize(self) -> int:
         return 4 + math.floor(3 * math.log(max(self.space.dim, 1)))
 
-    def _points(self, history: list[Finished]) -> list[tuple[Any, float]]:
-        import numpy as np
-
-        sign = -1.0 if self._maximize() else 1.0
-        names = [p.name for p in self.space.search_params]
+    def _points(self, history: list[Finished]) -> list[tuple[tuple[float, ...], float]]:
+        converted: dict[tuple[Any, ...], Any] = {}
         out = []
-        for t in history:
+        for i, t in enumerate(history):
             if not t.usable:
                 continue
-            if any(n in t.params and not self.space.params[n].contains(t.params[n]) for n in names):
-                continue  # a value outside this round's box
-            u = [0.5 if v is None else v for v in self.space.to_unit(t.params)]
-            out.append((np.clip(np.array(u, dtype=float), 0.0, 1.0), sign * float(t.value)))
+            # One conversion per trial, cached by position and content: the same objects come
+            # back for an unchanged history, so the generations compare by identity below.
+            key = (i, t.value, tuple(t.params.items()))
+            point = self._converted.get(key, _MISSING)
+            if point is _MISSING:
+                point = self._point(t)
+            converted[key] = point
+            if point is not None:
+                out.append(point)
+        self._converted = converted
         return out
 
-    def _optimizer(self, points: list[tuple[Any, float]]) -> Any:
+    def _point(self, t: Finished) -> tuple[tuple[float, ...], float] | None:
+        # Plain tuples (not arrays), so that points compare by value.
+        names = [p.name for p in self.space.search_params]
+        if any(n in t.params and not self.space.params[n].contains(t.params[n]) for n in names):
+            return None  # a value outside this round's box
+        sign = -1.0 if self._maximize() else 1.0
+        u = tuple(min(max(0.5 if v is None else float(v), 0.0), 1.0)
+                  for v in self.space.to_unit(t.params))
+        return (u, sign * float(t.value))
+
+    def _optimizer(self, points: list[tuple[tuple[float, ...], float]]) -> Any:
         import numpy as np
         from cmaes import CMA
 
         pop = self.popsize()
-        gens = [points[i:i + pop] for i in range(0, len(points) - pop + 1, pop)]
-        keys = tuple(hash(tuple((tuple(x.tolist()), f) for x, f in g)) for g in gens)
+        told = points[:len(points) - len(points) % pop]  # the full generations
         start = 0
         opt = None
-        if self._cache is not None and keys[:len(self._cache[0])] == self._cache[0]:
+        if self._cache is not None and told[:len(self._cache[0])] == self._cache[0]:
             start, opt = len(self._cache[0]), pickle.loads(self._cache[1])
         if opt is None:
             dim = self.space.dim
             opt = CMA(mean=np.full(dim, 0.5), sigma=SIGMA0, seed=self.seed,
                       bounds=np.array([[0.0, 1.0]] * dim), population_size=pop)
-        for g in gens[start:]:
-            opt.tell(g)
-        if len(keys) > start or self._cache is None:
-            self._cache = (keys, pickle.dumps(opt))
+        state = None
+        for g in range(start, len(told), pop):
+            opt.tell([(np.array(x, dtype=float), f) for x, f in told[g:g + pop]])
+            # Through pickle after every generation, cached or not: pickling keeps one triangle
+            # of the covariance, so a state that had been through it would differ from a fresh
+            # replay in the last bits (and the same history must give the same proposal).
+            state = pickle.dumps(opt)
+            opt = pickle.loads(state)
+        if state is not None or self._cache is None:
+            self._cache = (told, state if state is not None else pickle.dumps(opt))
         return opt
 
     def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],

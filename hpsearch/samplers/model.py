@@ -42,6 +42,7 @@ DEFAULT_STARTUP = 10
 MAX_RETRIES = 20
 """Re-asks of the model after a forbidden proposal before a random allowed point is taken."""
 _RANDOM_TRIES = 10_000
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -170,12 +171,19 @@ class OptunaModelSampler(ModelSampler):
     and its running ones as RUNNING trials: Optuna's constant liar (TPE) and pending-point
     handling (GP) then steer away from them. ``study.ask()`` with the Optuna sampler seeded
     from ``(seed, index)`` gives the proposal; the study is thrown away.
+
+    Building the study is cheap at any size: each finished trial is converted once (cached by
+    its position and content) into a :class:`_SharedTrial`, which Optuna's in-memory storage
+    adds without its per-trial deep copy (the copy was 80 % of a proposal at 10,000 trials).
+    Rebuilding per proposal, rather than keeping one study and appending to it, is what keeps
+    "same seed, same history, same proposal" true when trials finish out of number order and
+    running trials come and go. One sampler object serves one worker (not thread-safe).
     """
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
         self._coords: Any = None
-        self._frozen: dict[tuple[int, int], Any] = {}
+        self._frozen: dict[tuple[Any, ...], Any] = {}
 
     @abstractmethod
     def _optuna_sampler(self, seed: int) -> Any:
@@ -189,20 +197,31 @@ class OptunaModelSampler(ModelSampler):
             from hpsearch.samplers.coords import Coordinates
 
             self._coords = Coordinates(self.space)
-        study = optuna.create_study(direction=self.space.study.direction,
+        storage = optuna.storages.InMemoryStorage()
+        study = optuna.create_study(direction=self.space.study.direction, storage=storage,
                                     sampler=self._optuna_sampler(seed))
-        trials = [t for t in (self._frozen_trial(i, h) for i, h in enumerate(history)) if t]
-        trials += [t for t in (self._running_trial(p) for p in pending) if t]
-        study.add_trials(trials)
+        study_id = storage.get_study_id_from_name(study.study_name)
+        frozen: dict[tuple[Any, ...], Any] = {}
+        for i, h in enumerate(history):
+            converted = self._frozen_trial(i, h, frozen)
+            if converted is not None:
+                # What study.add_trial does, less its per-trial validation (done once, when
+                # the trial was converted by create_trial) and its copy (see _SharedTrial).
+                storage.create_new_trial(study_id, template_trial=converted)
+        self._frozen = frozen  # only the current history's trials stay cached
+        study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
         return study
 
-    def _frozen_trial(self, i: int, trial: Finished) -> Any:
-        # Finished trials never change: their FrozenTrial is cached by position and content,
-        # so a long round costs one conversion per new trial, not one per trial per proposal.
-        key = (i, hash((trial.state, trial.value, repr(sorted(trial.params.items())))))
-        if key not in self._frozen:
-            self._frozen[key] = self._convert(trial)
-        return self._frozen[key]
+    def _frozen_trial(self, i: int, trial: Finished, frozen: dict[tuple[Any, ...], Any]) -> Any:
+        # Finished trials never change: their FrozenTrial is cached by position and content
+        # (compared, not hashed, so two trials never share an entry), and a long round costs
+        # one conversion per new trial, not one per trial per proposal.
+        key = (i, trial.state, trial.value, tuple(trial.params.items()))
+        converted = self._frozen.get(key, _MISSING)
+        if converted is _MISSING:
+            converted = self._convert(trial)
+        frozen[key] = converted
+        return converted
 
     def _convert(self, trial: Finished) -> Any:
         from optuna.trial import TrialState, create_trial
@@ -212,13 +231,15 @@ class OptunaModelSampler(ModelSampler):
             return None
         params, dists = mapped
         if trial.usable:
-            return create_trial(state=TrialState.COMPLETE, value=float(trial.value),
+            made = create_trial(state=TrialState.COMPLETE, value=float(trial.value),
                                 params=params, distributions=dists)
-        if trial.state == "pruned" and trial.value is not None and math.isfinite(trial.value):
-            return create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
+        elif trial.state == "pruned" and trial.value is not None and math.isfinite(trial.value):
+            made = create_trial(state=TrialState.PRUNED, params=params, distributions=dists,
                                 intermediate_values={0: float(trial.value)})
-        state = TrialState.PRUNED if trial.state == "pruned" else TrialState.FAIL
-        return create_trial(state=state, params=params, distributions=dists)
+        else:
+            state = TrialState.PRUNED if trial.state == "pruned" else TrialState.FAIL
+            made = create_trial(state=state, params=params, distributions=dists)
+        return _shared(made)
 
     def _running_trial(self, config: Mapping[str, Any]) -> Any:
         from optuna.trial import TrialState, create_trial
@@ -244,3 +265,28 @@ class OptunaModelSampler(ModelSampler):
                     return config
                 study.tell(trial, worst)
         return None
+
+
+def _shared(trial: Any) -> Any:
+    """``trial`` as a :class:`_SharedTrial` (defined on first use: Optuna is imported lazily)."""
+    global _SharedTrial
+    if _SharedTrial is None:
+        from optuna.trial import FrozenTrial
+
+        class Shared(FrozenTrial):  # type: ignore[misc]
+            """A finished trial that Optuna's storage may hold without copying it.
+
+            ``InMemoryStorage.create_new_trial`` deep-copies its template; a finished trial is
+            never changed by a sampler (only the storage's ``number`` and ``_trial_id``, set
+            again each time it is added), so the copy is skipped.
+            """
+
+            def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+                return self
+
+        _SharedTrial = Shared
+    trial.__class__ = _SharedTrial
+    return trial
+
+
+_SharedTrial: Any = None

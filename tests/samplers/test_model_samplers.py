@@ -73,6 +73,20 @@ def test_same_seed_and_history_give_the_same_proposal_in_a_new_sampler(cls) -> N
     assert cls(space, seed=4).propose(history, [], index=13) != a
 
 
+@pytest.mark.parametrize("cls", [TPESampler, CmaEsSampler])
+def test_a_warm_sampler_proposes_what_a_new_one_does(cls) -> None:
+    # A worker's sampler caches converted trials (and CMA-ES its replayed state) between
+    # proposals. Histories that grow, reorder (a trial finishing out of number order) and
+    # shrink back must still give exactly a new sampler's proposal for each.
+    space = space_of(NUMERIC)
+    history = seeded_history(space, 30)
+    reordered = history[:10] + [history[12], history[10], history[11]] + history[13:]
+    warm = cls(space, seed=4)
+    for n, hist in [(20, history[:20]), (30, history), (30, reordered), (25, reordered[:25]),
+                    (30, history)]:
+        assert warm.propose(hist, [], index=n) == cls(space, seed=4).propose(hist, [], index=n)
+
+
 def test_proposals_are_values_of_the_space() -> None:
     space = space_of(MIXED)
     for p in (t.params for t in run(TPESampler(space, seed=0), 30)):
