@@ -32,7 +32,8 @@ Objectives (nobody tuned the samplers for them):
 
 Usage::
 
-    python benchmarks/bench_quality_model.py [--trials 100] [--seeds 10] [--gp-seeds 5]
+    python benchmarks/bench_quality_model.py [--trials 100] [--seeds 10] [--first-seed 0]
+        [--gp-seeds 5]
         [--objectives hartmann6,bump,conditional,digits] [--methods ...]
 """
 
@@ -230,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed+seeds-1 (held-out seeds: choices "
+                             "were made on 0..19)")
     parser.add_argument("--gp-seeds", type=int, default=None,
                         help="seeds for the GP methods (slow on a small machine); default --seeds")
     parser.add_argument("--objectives", default=",".join(OBJECTIVES))
@@ -241,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials] or [args.trials]
     methods = args.methods.split(",")
     result: dict[str, Any] = {"trials": args.trials, "seeds": args.seeds,
+                              "first_seed": args.first_seed,
                               "gp_seeds": args.gp_seeds or args.seeds, "checkpoints": checkpoints}
     for objective in args.objectives.split(","):
         print(f"{objective} ({OBJECTIVES[objective][1]}): best value, median [IQR]", flush=True)
@@ -251,14 +256,14 @@ def main(argv: list[str] | None = None) -> int:
             n = args.gp_seeds if method in GP_METHODS and args.gp_seeds else args.seeds
             traces, picks = [], []
             copy_of = None
-            for seed in range(n):
+            for k, seed in enumerate(range(args.first_seed, args.first_seed + n)):
                 if copy_of is not None:
-                    traces.append(all_traces[copy_of][seed])
+                    traces.append(all_traces[copy_of][k])
                     continue
                 tr, ms = trace(method, objective, seed, args.trials)
                 traces.append(tr)
                 picks.extend(ms)
-                if method == "hpsearch auto" and seed == 0:
+                if method == "hpsearch auto" and k == 0:
                     # auto delegates with the same seeds: where it always picks one model, its
                     # trace is that model's; checked here, then copied to save (GP) time.
                     models = set(ms) - {"sobol"}

@@ -229,3 +229,30 @@ PINNED_TPE = {"lr": 0.0011036766332965322, "beta": 0.9888301810760808, "n": 3, "
               "dropout": 0.0, "opt": "adam", "fixed": 7}
 PINNED_CMAES = {"lr": 0.0026697136751293996, "beta": 0.9761227734706994, "n": 3, "width": 123,
                 "dropout": 0.3}
+
+
+# ---------------------------------------------------------------------------- GP's value warp
+def test_power_warp_keeps_the_order_and_spreads_values_that_span_decades() -> None:
+    from hpsearch.samplers.gp import power_warp
+
+    values = [1e-30, 1e-12, 3e-6, 0.02, 0.4]
+    history = [Finished({"x": i}, v) for i, v in enumerate(values)]
+    history.insert(2, Finished({"x": 9}, None, "failed"))
+    warped = power_warp(history)
+    assert warped[2] == history[2]                       # not a completed trial: as it was
+    out = [t.value for t in warped if t.usable]
+    assert out == sorted(out) and len(set(out)) == 5     # monotone: same ranking, same best
+    # Raw, the two smallest are 1e-12 apart in a range of 0.4: flat to a GP. Warped (Box-Cox,
+    # lambda near 0: about a log) they are a third of the range apart.
+    assert (values[1] - values[0]) / (values[-1] - values[0]) < 1e-10
+    assert (out[1] - out[0]) / (out[-1] - out[0]) > 0.3
+
+
+def test_power_warp_handles_negative_values_and_leaves_too_few_alone() -> None:
+    from hpsearch.samplers.gp import power_warp
+
+    neg = [Finished({"x": i}, v) for i, v in enumerate([-3.3, -1.0, -0.2, -0.01, 0.0])]
+    out = [t.value for t in power_warp(neg)]             # Yeo-Johnson: zero and below are fine
+    assert out == sorted(out) and all(math.isfinite(v) for v in out)
+    two = [Finished({"x": 0}, 5.0), Finished({"x": 1}, 5.0), Finished({"x": 2}, 1.0)]
+    assert power_warp(two) == two                        # fewer than three distinct values
