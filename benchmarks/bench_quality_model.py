@@ -9,8 +9,8 @@ and interquartile range over the seeds.
     hpsearch random, sobol        hpsearch.samplers (``propose(index)``)
     hpsearch tpe, gp, cmaes, auto hpsearch.samplers.{tpe,gp,cmaes,auto} (10 Sobol start-up
                                   trials, then the model; ``propose(history, [], index=i)``)
-    hpsearch c2f sobol, c2f tpe   coarse to fine: 30 Sobol trials, then rounds of 20 inside
-                                  the refined box (top 20 %) with Sobol or TPE
+    hpsearch c2f sobol, c2f tpe,  coarse to fine: 30 Sobol trials, then rounds of 20 inside
+      c2f auto                    the refined box (top 20 %) with Sobol, TPE or auto
     optuna TPE, optuna GP         Optuna's samplers with their defaults, the anchors
                                   (``bench_quality.optuna_suggest`` translates the space)
 
@@ -50,8 +50,9 @@ from _common import BENCH_DIR, quartiles, silence_optuna, write_result
 
 CHECKPOINTS = (30, 50, 100)
 METHODS = ("hpsearch random", "hpsearch sobol", "hpsearch tpe", "hpsearch gp", "hpsearch cmaes",
-           "hpsearch auto", "hpsearch c2f sobol", "hpsearch c2f tpe", "optuna TPE", "optuna GP")
-GP_METHODS = {"hpsearch gp", "hpsearch auto", "optuna GP"}
+           "hpsearch auto", "hpsearch c2f sobol", "hpsearch c2f tpe", "hpsearch c2f auto",
+           "optuna TPE", "optuna GP")
+GP_METHODS = {"hpsearch gp", "hpsearch auto", "hpsearch c2f auto", "optuna GP"}
 
 # ------------------------------------------------------------------------------ objectives
 _HA = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8],
