@@ -175,10 +175,11 @@ def _end_run(summary, progress) -> None:
               help="Refine and run this many times, each round from the previous one.")
 @click.option("--from-round", type=click.IntRange(min=1), default=None,
               help="Refine from this round instead of the latest.")
-@click.option("--sampler", type=RegistryChoice(sampler_names, first=["sobol"]), default="sobol", show_default=True,
-              help="Sampler of the new rounds. Sobol fills the box evenly, so the next zoom is "
-                   "spanned by spread-out trials; tpe/gp/auto run a model inside the box (better "
-                   "best values in the benchmarks, narrower next boxes).")
+@click.option("--sampler", type=RegistryChoice(sampler_names, first=["auto", "sobol"]),
+              default="auto", show_default=True,  # = refine.DEFAULT_REFINE_SAMPLER (light import)
+              help="Sampler of the new rounds: auto runs a model inside the box after the "
+                   "study's n_startup_trials Sobol points (better best values in the "
+                   "benchmarks); sobol fills the box evenly, as the course does.")
 @click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
 @click.pass_context
 def refine(ctx, study, top, top_frac, trials, margin, n_rounds, from_round, sampler, device):

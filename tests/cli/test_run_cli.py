@@ -357,7 +357,7 @@ def test_rounds_export_writes_the_narrowed_space_as_a_runnable_file(project, inv
     assert r.exit_code == 0, r.output
     exported = load_space(out)
     rounds = json.loads(invoke("rounds", "toy", "--format", "json").stdout)
-    assert exported.study.name == "toy-round2" and exported.study.sampler == "sobol"
+    assert exported.study.name == "toy-round2" and exported.study.sampler == "auto"
     lr = exported.params["lr"]
     assert 1e-4 <= lr.low < lr.high <= 1.0 and (lr.low, lr.high) != (1e-4, 1.0)
     assert [r["round"] for r in rounds["rounds"]] == [1, 2]

@@ -264,7 +264,7 @@ def test_refinement_rounds_in_storage_zoom_in_and_survive_a_restart(tmp_path):
     assert [r.number for r, _ in done] == [2, 3] and all(s.ran == 15 for _, s in done)
     study = storage.get_study("bump")
     rounds = storage.rounds(study.id)
-    assert [r.parent for r in rounds] == [None, 1, 2] and rounds[2].sampler == "sobol"
+    assert [r.parent for r in rounds] == [None, 1, 2] and rounds[2].sampler == "auto"
     rule = rounds[1].rule
     assert rule["from_round"] == 1 and rule["top"] == 6 and len(rule["top_trials"]) == 6
     assert rule["margin"] == 0.1 and set(rule["params"]) == {"learning_rate", "dropout", "hidden_units"}
@@ -309,24 +309,30 @@ def test_refine_refuses_a_round_with_too_few_completed_trials(tmp_path):
     assert len(Storage(db).rounds(Storage(db).get_study("bump").id)) == 1  # nothing stored
 
 
-def test_refine_defaults_to_sobol_and_takes_its_samplers_from_the_registry(tmp_path):
+def test_refine_defaults_to_auto_and_takes_its_samplers_from_the_registry(tmp_path):
+    from hpsearch.refine import DEFAULT_REFINE_SAMPLER
     from hpsearch.run import run_study
     from hpsearch.samplers import SAMPLERS
     from hpsearch.space import load_space
     from hpsearch.storage import Storage
 
+    assert DEFAULT_REFINE_SAMPLER == "auto"  # the CLI's default repeats it (a light import)
     path = _bump_study(tmp_path, "bump_default", trials=6)
     db = f"sqlite:///{tmp_path}/x.db"
     run_study(Storage(db), load_space(path))
     result = CliRunner().invoke(cli, ["--db", db, "refine", "bump", "--sampler", "nope"])
     assert result.exit_code == 2
-    assert "Invalid value for '--sampler': 'nope' is not one of 'sobol'" in result.stderr
+    assert "Invalid value for '--sampler': 'nope' is not one of 'auto', 'sobol'" in result.stderr
     assert all(f"'{name}'" in result.stderr for name in SAMPLERS)
     result = CliRunner().invoke(cli, ["--db", db, "refine", "bump", "--top", "3", "--trials", "2"])
     assert result.exit_code == 0, result.output
-    assert "round 2 (from round 1, top 3 trials, sobol): ran 2 trials (2 complete)" in result.stdout
+    assert "round 2 (from round 1, top 3 trials, auto): ran 2 trials (2 complete)" in result.stdout
     storage = Storage(db)
-    assert storage.latest_round(storage.get_study("bump").id).sampler == "sobol"
+    assert storage.latest_round(storage.get_study("bump").id).sampler == "auto"
+    result = CliRunner().invoke(cli, ["--db", db, "refine", "bump", "--from-round", "1", "--top",
+                                      "3", "--trials", "2", "--sampler", "sobol"])
+    assert result.exit_code == 0, result.output
+    assert "round 3 (from round 1, top 3 trials, sobol): ran 2 trials (2 complete)" in result.stdout
 
 
 # ------------------------------------------------------------------------------ the CLI, digits
@@ -347,7 +353,7 @@ def test_refine_a_digits_study_end_to_end(tmp_path):
 
     invoke("run", str(space_file))
     out = invoke("refine", "digits-mlp", "--top", "3", "--trials", "3")
-    assert "round 2 (from round 1, top 3 trials, sobol): ran 3 trials" in out
+    assert "round 2 (from round 1, top 3 trials, auto): ran 3 trials" in out
 
     table = invoke("rounds", "digits-mlp")
     assert "round 1" in table and "round 2" in table and "learning_rate" in table
