@@ -191,10 +191,13 @@ def test_a_model_that_only_finds_forbidden_points_falls_back_to_random() -> None
 
 
 # ---------------------------------------------------------------------------- auto
-def test_auto_picks_tpe_with_choices_and_alternates_tpe_gp_for_few_numeric_trials() -> None:
-    assert pick(space_of(MIXED), 20, 13) == "tpe"
-    assert [pick(space_of(NUMERIC), 20, i) for i in (12, 13)] == ["tpe", "gp"]
-    assert pick(space_of(NUMERIC), 10_000, 13) == "tpe"
+def test_auto_alternates_tpe_and_gp_then_tpe_alone_past_gp_max_trials() -> None:
+    from hpsearch.samplers.auto import GP_MAX_TRIALS
+
+    for text in (NUMERIC, MIXED):
+        assert [pick(space_of(text), 20, i) for i in (12, 13)] == ["tpe", "gp"]
+        assert pick(space_of(text), GP_MAX_TRIALS - 1, 13) == "gp"
+        assert pick(space_of(text), GP_MAX_TRIALS, 13) == "tpe"
     space = space_of(NUMERIC)
     history = seeded_history(space)
     auto = AutoSampler(space, seed=0)
@@ -211,6 +214,9 @@ def test_auto_gives_the_proposal_of_the_model_it_picked() -> None:
     auto = AutoSampler(space, seed=6).propose(history, [], index=12)
     tpe = TPESampler(space, seed=6).propose(history, [], index=12)
     assert auto.params == tpe.params and auto.method == "tpe"
+    auto = AutoSampler(space, seed=6).propose(history, [], index=13)
+    gp = GPSampler(space, seed=6).propose(history, [], index=13)
+    assert auto.params == gp.params and auto.method == "gp"
 
 
 # ---------------------------------------------------------------------------- the coordinates
