@@ -5,7 +5,8 @@ Methods, each with the same budget of N trials per study, over ``--seeds`` seeds
     hpsearch random        ``[study] sampler = "random"``, run through ``runner.run_study``
     hpsearch sobol         ``sampler = "sobol"``
     hpsearch coarse→fine   N/2 random trials, then ``refine.refine_and_run`` for 2 rounds of
-                           N/4 (Sobol, narrowed around the best 20 %: the tool's defaults)
+                           N/4 (Sobol, narrowed around the best 20 %: the tool's defaults until
+                           refine's default became auto; kept on Sobol for comparison)
     optuna random          ``optuna.samplers.RandomSampler(seed)``
     optuna TPE             ``optuna.samplers.TPESampler(seed)`` (its defaults: 10 random
                            start-up trials)
@@ -133,7 +134,8 @@ def hpsearch_best(space, *, coarse_to_fine: bool, folder: Path) -> float:
             done = storage.counts(study, round_=latest).get("complete", 0)
             # The default top (20 %, at least 3) capped by what a tiny round completed.
             top = max(1, min(top_count(done), done))
-            for _ in refine_and_run(storage, space.study.name, rounds=1, trials=size, top=top):
+            for _ in refine_and_run(storage, space.study.name, rounds=1, trials=size, top=top,
+                                    sampler="sobol"):
                 pass
     study = storage.get_study(space.study.name)
     total = sum(storage.counts(study).values())

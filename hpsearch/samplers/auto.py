@@ -23,8 +23,9 @@ conditional space (seeds 0-19) 0.800/0.800/0.800 against 0.769/0.800/0.800. The 
 figures are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound.
 
 Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``sobol`` for the
-start-up trials, so the run log and ``report`` can show it. The pick depends only on the space,
-the history and the sample index, so it is as reproducible as the models themselves.
+start-up trials, so the run log and ``report`` can show it. The pick depends only on the
+number of completed trials and the sample index, so it is as reproducible as the models
+themselves. (``pick`` takes the space too, for rules that look at it; this one does not.)
 """
 
 from __future__ import annotations

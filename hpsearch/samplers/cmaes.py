@@ -22,7 +22,7 @@ import pickle
 from collections.abc import Mapping
 from typing import Any
 
-from hpsearch.samplers.model import Finished, ModelSampler, derived_seed
+from hpsearch.samplers.model import Finished, ModelSampler, content_key, derived_seed
 
 __all__ = ["CmaEsSampler"]
 
@@ -53,7 +53,7 @@ class CmaEsSampler(ModelSampler):
                 continue
             # One conversion per trial, cached by position and content: the same objects come
             # back for an unchanged history, so the generations compare by identity below.
-            key = (i, t.value, tuple(t.params.items()))
+            key = (i, t.value, content_key(t.params))
             point = self._converted.get(key, _MISSING)
             if point is _MISSING:
                 point = self._point(t)

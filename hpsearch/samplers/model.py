@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from hpsearch.errors import SpaceError
 
 __all__ = ["Finished", "Proposal", "ModelSampler", "OptunaModelSampler", "DEFAULT_STARTUP",
-           "MAX_RETRIES", "derived_seed", "allowed_random"]
+           "MAX_RETRIES", "content_key", "derived_seed", "allowed_random"]
 
 DEFAULT_STARTUP = 10
 """Start-up trials per round before the model (Optuna's TPE and GP use 10 too)."""
@@ -66,6 +66,12 @@ class Proposal:
 
     params: dict[str, Any]
     method: str
+
+
+def content_key(params: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A comparable key of a configuration that keeps ``1``, ``1.0`` and ``True`` apart (they
+    are equal in Python, not in a space)."""
+    return tuple((name, value.__class__, value) for name, value in params.items())
 
 
 def derived_seed(seed: int, index: int, *extra: int) -> int:
@@ -173,8 +179,9 @@ class OptunaModelSampler(ModelSampler):
     from ``(seed, index)`` gives the proposal; the study is thrown away.
 
     Building the study is cheap at any size: each finished trial is converted once (cached by
-    its position and content) into a :class:`_SharedTrial`, which Optuna's in-memory storage
-    adds without its per-trial deep copy (the copy was 80 % of a proposal at 10,000 trials).
+    its position and content) into a :class:`~hpsearch.samplers.shared.SharedTrial`, which
+    Optuna's in-memory storage adds without its per-trial deep copy (the copy was 80 % of a
+    proposal at 10,000 trials; GP's values change with every new trial, so GP converts again).
     Rebuilding per proposal, rather than keeping one study and appending to it, is what keeps
     "same seed, same history, same proposal" true when trials finish out of number order and
     running trials come and go. One sampler object serves one worker (not thread-safe).
@@ -206,7 +213,7 @@ class OptunaModelSampler(ModelSampler):
             converted = self._frozen_trial(i, h, frozen)
             if converted is not None:
                 # What study.add_trial does, less its per-trial validation (done once, when
-                # the trial was converted by create_trial) and its copy (see _SharedTrial).
+                # the trial was converted by create_trial) and its copy (see SharedTrial).
                 storage.create_new_trial(study_id, template_trial=converted)
         self._frozen = frozen  # only the current history's trials stay cached
         study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
@@ -216,7 +223,7 @@ class OptunaModelSampler(ModelSampler):
         # Finished trials never change: their FrozenTrial is cached by position and content
         # (compared, not hashed, so two trials never share an entry), and a long round costs
         # one conversion per new trial, not one per trial per proposal.
-        key = (i, trial.state, trial.value, tuple(trial.params.items()))
+        key = (i, trial.state, trial.value, content_key(trial.params))
         converted = self._frozen.get(key, _MISSING)
         if converted is _MISSING:
             converted = self._convert(trial)
@@ -239,7 +246,9 @@ class OptunaModelSampler(ModelSampler):
         else:
             state = TrialState.PRUNED if trial.state == "pruned" else TrialState.FAIL
             made = create_trial(state=state, params=params, distributions=dists)
-        return _shared(made)
+        from hpsearch.samplers.shared import shared
+
+        return shared(made)
 
     def _running_trial(self, config: Mapping[str, Any]) -> Any:
         from optuna.trial import TrialState, create_trial
@@ -266,27 +275,3 @@ class OptunaModelSampler(ModelSampler):
                 study.tell(trial, worst)
         return None
 
-
-def _shared(trial: Any) -> Any:
-    """``trial`` as a :class:`_SharedTrial` (defined on first use: Optuna is imported lazily)."""
-    global _SharedTrial
-    if _SharedTrial is None:
-        from optuna.trial import FrozenTrial
-
-        class Shared(FrozenTrial):  # type: ignore[misc]
-            """A finished trial that Optuna's storage may hold without copying it.
-
-            ``InMemoryStorage.create_new_trial`` deep-copies its template; a finished trial is
-            never changed by a sampler (only the storage's ``number`` and ``_trial_id``, set
-            again each time it is added), so the copy is skipped.
-            """
-
-            def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-                return self
-
-        _SharedTrial = Shared
-    trial.__class__ = _SharedTrial
-    return trial
-
-
-_SharedTrial: Any = None

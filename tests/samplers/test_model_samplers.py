@@ -73,18 +73,61 @@ def test_same_seed_and_history_give_the_same_proposal_in_a_new_sampler(cls) -> N
     assert cls(space, seed=4).propose(history, [], index=13) != a
 
 
-@pytest.mark.parametrize("cls", [TPESampler, CmaEsSampler])
+@pytest.mark.parametrize("cls", [TPESampler, CmaEsSampler,
+                                 pytest.param(GPSampler, marks=pytest.mark.slow),
+                                 pytest.param(AutoSampler, marks=pytest.mark.slow)])
 def test_a_warm_sampler_proposes_what_a_new_one_does(cls) -> None:
     # A worker's sampler caches converted trials (and CMA-ES its replayed state) between
     # proposals. Histories that grow, reorder (a trial finishing out of number order) and
-    # shrink back must still give exactly a new sampler's proposal for each.
-    space = space_of(NUMERIC)
+    # shrink back, with pruned and failed trials and running ones, must still give exactly a new
+    # sampler's proposal for each.
+    space = space_of(MIXED)
     history = seeded_history(space, 30)
+    history[4] = Finished(history[4].params, None, "failed")
+    history[7] = Finished(history[7].params, -3.0, "pruned")
     reordered = history[:10] + [history[12], history[10], history[11]] + history[13:]
+    pending = [history[0].params, history[20].params]
     warm = cls(space, seed=4)
-    for n, hist in [(20, history[:20]), (30, history), (30, reordered), (25, reordered[:25]),
-                    (30, history)]:
-        assert warm.propose(hist, [], index=n) == cls(space, seed=4).propose(hist, [], index=n)
+    for n, hist, running in [(20, history[:20], []), (30, history, pending), (30, reordered, []),
+                             (25, reordered[:25], pending[:1]), (31, history, [])]:
+        fresh = cls(space, seed=4).propose(hist, running, index=n)
+        assert warm.propose(hist, running, index=n) == fresh
+
+
+def test_the_cache_keeps_one_apart_from_true() -> None:
+    # 1 == True in Python, not in a space: two trials that differ only there, swapped, must
+    # not reuse each other's conversion. They tie for the best value, so their order decides
+    # which one TPE's "good" group holds.
+    space = space_of('flag = { type = "choice", values = [1, true] }\n'
+                     'x = { type = "uniform", low = 0.0, high = 1.0 }\n', 'direction = "minimize"')
+    rest = [Finished({"flag": f, "x": x}, 1 + x) for f, x in ((1, 0.2), (True, 0.9), (1, 0.6))]
+    a = [Finished({"flag": 1, "x": 0.5}, 0.0), Finished({"flag": True, "x": 0.5}, 0.0)] + rest
+    b = [a[1], a[0]] + rest
+    warm = TPESampler(space, seed=2, n_startup=0)
+    for index in range(5, 25):
+        warm.propose(a, [], index=index)
+        fresh = TPESampler(space, seed=2, n_startup=0).propose(b, [], index=index)
+        assert warm.propose(b, [], index=index) == fresh
+
+
+def test_cached_trials_come_out_of_proposals_unchanged() -> None:
+    # Optuna's storage holds the cached trials without copying them (samplers/shared.py): no
+    # proposal, forbidden re-asks included, may change one.
+    space = space_of(NUMERIC)
+    space.forbid = parse_forbid([{"expr": "lr > 1e-3 and lr < 1e-2"}], space.params)
+    history = seeded_history(space, 20)
+    history[3] = Finished(history[3].params, None, "failed")
+    sampler = TPESampler(space, seed=3)
+    for index in range(20, 26):
+        sampler.propose(history, [history[0].params], index=index)
+    cached = list(sampler._frozen.items())
+    assert len(cached) == 20
+    for (i, *_), trial in cached:
+        again = sampler._convert(history[i])
+        assert (trial.number, trial.state, trial.value, trial.params, trial.distributions,
+                trial.intermediate_values, trial.user_attrs, trial.system_attrs) == \
+               (i, again.state, again.value, again.params, again.distributions,
+                again.intermediate_values, again.user_attrs, again.system_attrs)
 
 
 def test_proposals_are_values_of_the_space() -> None:
