@@ -199,7 +199,6 @@ class OptunaModelSampler(ModelSampler):
     def _study(self, history: list[Finished], pending: list[Mapping[str, Any]], seed: int) -> Any:
         import optuna
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         if self._coords is None:
             from hpsearch.samplers.coords import Coordinates
 
@@ -263,15 +262,25 @@ class OptunaModelSampler(ModelSampler):
                  index: int) -> dict[str, Any] | None:
         import warnings
 
-        study = self._study(history, pending, derived_seed(self.seed, index))
-        worst = self._worst(history)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ExperimentalWarning, independent-sampling notes
-            for _ in range(self.max_retries + 1):
-                trial = study.ask()
-                config = self._coords.suggest(trial)
-                if not self.forbid or not self.forbid.is_forbidden(config):
-                    return config
-                study.tell(trial, worst)
-        return None
+        import optuna
+
+        # Optuna's log lines ("A new study created", GP's "optimization of kernel parameters
+        # failed ... default initial kernel parameters will be used") are its internals, not
+        # the run's: only errors pass during a proposal; the caller's level is restored.
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            study = self._study(history, pending, derived_seed(self.seed, index))
+            worst = self._worst(history)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ExperimentalWarning, independent sampling
+                for _ in range(self.max_retries + 1):
+                    trial = study.ask()
+                    config = self._coords.suggest(trial)
+                    if not self.forbid or not self.forbid.is_forbidden(config):
+                        return config
+                    study.tell(trial, worst)
+            return None
+        finally:
+            optuna.logging.set_verbosity(verbosity)
 

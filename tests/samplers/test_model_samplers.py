@@ -305,3 +305,31 @@ def test_power_warp_handles_negative_values_and_leaves_too_few_alone() -> None:
     assert out == sorted(out) and all(math.isfinite(v) for v in out)
     two = [Finished({"x": 0}, 5.0), Finished({"x": 1}, 5.0), Finished({"x": 2}, 1.0)]
     assert power_warp(two) == two                        # fewer than three distinct values
+
+
+@pytest.mark.slow  # GP: over a second
+def test_optunas_log_lines_stay_out_of_the_run_and_its_level_is_restored(capfd) -> None:
+    import optuna
+
+    class Chatty(GPSampler):  # GP's fallback warning, on demand
+        def _optuna_sampler(self, seed):
+            inner = super()._optuna_sampler(seed)
+            original = inner.sample_relative
+
+            def sample_relative(study, trial, search_space):
+                optuna.logging.get_logger("optuna._gp.gp").warning(
+                    "The optimization of kernel parameters failed")
+                return original(study, trial, search_space)
+
+            inner.sample_relative = sample_relative
+            return inner
+
+    space = space_of(NUMERIC)
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    try:
+        Chatty(space, seed=0).propose(seeded_history(space), [], index=12)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    finally:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    err = capfd.readouterr().err
+    assert "kernel parameters" not in err and "A new study created" not in err
