@@ -25,7 +25,7 @@ figures are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound.
 Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``sobol`` for the
 start-up trials, so the run log and ``report`` can show it. The pick depends only on the
 number of completed trials and the sample index, so it is as reproducible as the models
-themselves. (``pick`` takes the space too, for rules that look at it; this one does not.)
+themselves.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ GP_MAX_TRIALS = 200
 """Completed trials of a round after which auto uses TPE alone (GP's fit grows with n³)."""
 
 
-def pick(space: Any, completed: int, index: int = 0) -> str:
-    """``tpe`` or ``gp``: the model ``auto`` uses for ``space`` after ``completed`` trials, at
-    the round's sample ``index``."""
+def pick(completed: int, index: int = 0) -> str:
+    """``tpe`` or ``gp``: the model ``auto`` uses after ``completed`` trials of the round, at
+    its sample ``index``."""
     if completed >= GP_MAX_TRIALS:
         return "tpe"
     # TPE and GP take turns on the same history. GP exploits a smooth landscape (Hartmann-6),
@@ -70,7 +70,7 @@ class AutoSampler(ModelSampler):
 
     def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],
                  index: int) -> dict[str, Any] | None:
-        name = pick(self.space, sum(t.usable for t in history), index)
+        name = pick(sum(t.usable for t in history), index)
         self._picked = name
         if name not in self._models:
             cls = GPSampler if name == "gp" else TPESampler

@@ -4,10 +4,10 @@ Optuna's CmaEsSampler keeps its search distribution in the system attributes of 
 proposed; our trials live in our database, so instead the distribution is *replayed* from the
 round's completed trials: in trial-number order, every full batch of ``popsize`` trials is one
 generation told to ``cmaes.CMA`` (start-up Sobol points included: they act as the first
-uniform generations). The state after the last full generation is cached (pickled, keyed by the
-generations' points, compared), so a long round costs one ``tell`` per new generation, and the proposal
-is ``ask()`` with the random stream reseeded from ``(seed, index)``: the same history and index
-give the same point on any machine.
+uniform generations). The state after the last full generation is cached (pickled, with the
+generations' points it was told), so a long round costs one ``tell`` per new generation, and the
+proposal is ``ask()`` with the random stream reseeded from ``(seed, index)``: the same history
+and index give the same point on any machine.
 
 Every searchable coordinate is a CMA dimension, minimising (the value is negated for
 ``maximize``); a choice is then an ordered set of cells, which suits numeric spaces only, so
@@ -25,8 +25,6 @@ from typing import Any
 from hpsearch.samplers.model import Finished, ModelSampler, content_key, derived_seed
 
 __all__ = ["CmaEsSampler"]
-
-_MISSING = object()
 
 SIGMA0 = 1 / 6
 """Initial step size in unit coordinates (Optuna's choice: a sixth of the range)."""
@@ -51,12 +49,10 @@ class CmaEsSampler(ModelSampler):
         for i, t in enumerate(history):
             if not t.usable:
                 continue
-            # One conversion per trial, cached by position and content: the same objects come
-            # back for an unchanged history, so the generations compare by identity below.
+            # One conversion per trial, cached by position and content: an unchanged history
+            # gives back the same objects, so the generations below compare at identity speed.
             key = (i, t.value, content_key(t.params))
-            point = self._converted.get(key, _MISSING)
-            if point is _MISSING:
-                point = self._point(t)
+            point = self._converted[key] if key in self._converted else self._point(t)
             converted[key] = point
             if point is not None:
                 out.append(point)

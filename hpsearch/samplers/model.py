@@ -42,7 +42,6 @@ DEFAULT_STARTUP = 10
 MAX_RETRIES = 20
 """Re-asks of the model after a forbidden proposal before a random allowed point is taken."""
 _RANDOM_TRIES = 10_000
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ class Proposal:
 def content_key(params: Mapping[str, Any]) -> tuple[Any, ...]:
     """A comparable key of a configuration that keeps ``1``, ``1.0`` and ``True`` apart (they
     are equal in Python, not in a space)."""
-    return tuple((name, value.__class__, value) for name, value in params.items())
+    return tuple(params.items()), tuple(map(type, params.values()))  # C loops: a hot path
 
 
 def derived_seed(seed: int, index: int, *extra: int) -> int:
@@ -223,9 +222,7 @@ class OptunaModelSampler(ModelSampler):
         # (compared, not hashed, so two trials never share an entry), and a long round costs
         # one conversion per new trial, not one per trial per proposal.
         key = (i, trial.state, trial.value, content_key(trial.params))
-        converted = self._frozen.get(key, _MISSING)
-        if converted is _MISSING:
-            converted = self._convert(trial)
+        converted = self._frozen[key] if key in self._frozen else self._convert(trial)
         frozen[key] = converted
         return converted
 

@@ -69,11 +69,10 @@ def test_auto_says_which_model_it_picked(project, db_url):
     r = run_cli(db_url, "run", str(f), cwd=project / "work")
     assert r.returncode == 0, r.stderr
     from hpsearch.samplers.auto import pick
-    from hpsearch.space import load_space
 
     methods = [t.proposed_by for _, t in sorted(trials_of(db_url, "m").items())]
     # Each model trial names the model auto picked for it (numeric space: GP and TPE).
-    picked = [pick(load_space(f), i, i) for i in (3, 4)]
+    picked = [pick(i, i) for i in (3, 4)]
     assert methods == ["sobol"] * 3 + picked
     assert picked == ["gp", "tpe"]
 
