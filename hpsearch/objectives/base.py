@@ -109,7 +109,7 @@ class Objective(ABC):
     def run(self, params: Mapping[str, Any], context: TrialContext) -> Mapping[str, Any] | float:
         """Run one trial; return its metrics (or one number, taken as the study's metric)."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook with a default, not an abstract method
         """Release what ``from_space`` acquired (nothing by default)."""
 
 

@@ -343,7 +343,7 @@ def learning_curves(d: StudyData, ranked: list[TrialRecord], n_best: int = 8) ->
                      "x": [s for s, _ in steps], "y": [_metric_of(m, metric) for _, m in steps],
                      "line": {"color": PALETTE[k % len(PALETTE)], "width": 2}, "marker": {"size": 4}})
     pruned = [t for t in d.trials if t.state == "pruned" and t.number in d.curves]
-    for k, t in enumerate(pruned):
+    for t in pruned:
         steps = d.curves[t.number]
         data.append({"type": "scatter", "mode": "lines", "x": [s for s, _ in steps],
                      "y": [_metric_of(m, metric) for _, m in steps], "legendgroup": "pruned",

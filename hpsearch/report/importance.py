@@ -86,7 +86,7 @@ def param_importance(
 
     dists = _distributions(params, usable)
     frozen = []
-    for number, (config, value) in enumerate(usable):
+    for config, value in usable:
         values, used = {}, {}
         for name, (dist, to_internal) in dists.items():
             if name in config:

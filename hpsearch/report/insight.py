@@ -73,7 +73,7 @@ def column_order(storage: Storage, study: StudyRecord, *, round_: int | None = N
         if not p.searchable:
             continue
 
-        def hist(rows: list) -> list[float]:
+        def hist(rows: list, p=p) -> list[float]:
             counts = [0] * (bins + 1)
             for params, _ in rows:
                 try:

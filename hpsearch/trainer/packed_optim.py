@@ -73,7 +73,7 @@ class PackedOptimizer:
         for name, p in params.items():
             g = grads[name]
             shape = (-1,) + (1,) * (p.dim() - 1)
-            col = lambda key: c[key].view(shape)  # noqa: E731
+            col = lambda key, shape=shape: c[key].view(shape)  # noqa: E731
             if c["any_wd"] and name in self.decayed:
                 g = g.addcmul(p, col("wd"))
             st = self.state.setdefault(name, {})

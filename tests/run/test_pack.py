@@ -89,7 +89,7 @@ def test_trials_of_other_shapes_run_alone(project, db_url):
     by_shape: dict[int, list[int]] = {}
     for n, t in trials.items():
         by_shape.setdefault(t.params["hidden_units"], []).append(n)
-    for n, t in trials.items():
+    for t in trials.values():
         group = by_shape[t.params["hidden_units"]]
         if len(group) == 1:
             assert t.note is None

@@ -61,7 +61,7 @@ def sequential(params: list[TrialParams], s: TrainerSettings, seeds: list[int]):
     out = []
     for p, seed in zip(params, seeds):
         steps: list[dict[str, float]] = []
-        out.append((fit(p, s, seed=seed, report=lambda e, m: steps.append(m) and False,
+        out.append((fit(p, s, seed=seed, report=lambda e, m, steps=steps: steps.append(m) and False,
                         evaluate_test=True), steps))
     return out
 
