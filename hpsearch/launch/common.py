@@ -7,8 +7,28 @@ from urllib.parse import parse_qs, urlsplit
 
 from hpsearch.errors import ConfigError, LaunchError
 
-__all__ = ["LaunchError", "check_db_url", "url_has_password", "slug", "job_name_for",
+__all__ = ["LaunchError", "check_db_url", "check_text", "url_has_password", "slug", "job_name_for",
            "worker_options"]
+
+# Characters no value of a script or manifest may hold: C0 controls (newline, carriage return,
+# NUL, ESC ...), DEL, C1 controls, the Unicode line and paragraph separators (YAML breaks lines
+# there) and lone surrogates (undecodable command-line bytes).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def check_text(option: str, value: str, *, allow_tab: bool = False, show: bool = True) -> str:
+    """``value`` when it holds no control character (see ``_CONTROL``); else ConfigError naming
+    ``option`` and the first such character (the value itself too unless ``show`` is false: a
+    database URL may hold a password). Every value that reaches a job script or manifest passes
+    here, so none can start a line of its own there."""
+    text = str(value)
+    for m in _CONTROL.finditer(text):
+        if allow_tab and m.group() == "\t":
+            continue
+        what = f"{text!r} holds" if show else "the value holds"
+        raise ConfigError(f"{option}: {what} a control character ({m.group()!r}); give it on "
+                          "one line, without control characters")
+    return text
 
 
 def check_db_url(db_url: str, *, allow_sqlite: bool = False) -> None:
@@ -22,6 +42,7 @@ def check_db_url(db_url: str, *, allow_sqlite: bool = False) -> None:
     if not isinstance(db_url, str) or "://" not in db_url:
         raise ConfigError(f"--db: not a database URL: {db_url!r} "
                           "(expected postgresql://user@host/database)")
+    check_text("--db", db_url, show=False)
     scheme = db_url.split("://", 1)[0].lower()
     if scheme.startswith("sqlite") and not allow_sqlite:
         raise ConfigError(

@@ -21,16 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.errors import ConfigError
-from hpsearch.launch.common import job_name_for, slug, worker_options
+from hpsearch.launch.common import check_text, job_name_for, slug, worker_options
 from hpsearch.launch.identity import TAG_ENV
 
 __all__ = ["K8sOptions", "indexed_job", "render_indexed_job", "to_yaml"]
 
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_CPU = re.compile(r"^(\d+(\.\d+)?|\d+m)$")
-_MEMORY = re.compile(r"^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch everywhere: re's `$` also matches before a final newline ("ml\n" would pass).
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_CPU = re.compile(r"\d+(\.\d+)?|\d+m")
+_MEMORY = re.compile(r"\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class K8sOptions:
     worker_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.image or any(c.isspace() for c in self.image):
+        if not self.image or any(c.isspace() for c in check_text("--image", self.image)):
             raise ConfigError(f"--image: a container image is required, got {self.image!r}")
         for option, value in (("--tasks", self.tasks), ("--parallel", self.parallel),
                               ("--trials-per-task", self.trials_per_task)):
@@ -81,25 +82,27 @@ class K8sOptions:
             raise ConfigError(f"--time must be positive, got {self.time!r}")
         if self.cpus is not None:
             object.__setattr__(self, "cpus", str(self.cpus).strip())
-            if not _CPU.match(self.cpus) or float(self.cpus.rstrip("m")) == 0:
+            if not _CPU.fullmatch(self.cpus) or float(self.cpus.rstrip("m")) == 0:
                 raise ConfigError(f"--cpus-per-task: not a CPU quantity: {self.cpus!r} "
                                   "(4, 0.5, 500m)")
         if self.mem is not None:
             object.__setattr__(self, "mem", str(self.mem).strip())
-            if not _MEMORY.match(self.mem):
+            if not _MEMORY.fullmatch(self.mem):
                 raise ConfigError(f"--mem: not a memory quantity: {self.mem!r} (16Gi, 512Mi)")
         for option, value in (("--secret", self.secret), ("--namespace", self.namespace),
                               ("--job-name", self.job_name)):
-            if value is not None and (not _DNS_LABEL.match(value) or len(value) > 63):
+            if value is not None and (not _DNS_LABEL.fullmatch(value) or len(value) > 63):
                 raise ConfigError(f"{option}: {value!r} is not a Kubernetes name (lower-case "
                                   "letters, digits and '-', at most 63)")
-        if not re.match(r"^[-._a-zA-Z0-9]+$", self.secret_key):
+        if not _SECRET_KEY.fullmatch(self.secret_key):
             raise ConfigError(f"--secret-key: {self.secret_key!r} is not a Secret key")
         if self.image_pull_policy not in (None, "Always", "IfNotPresent", "Never"):
             raise ConfigError(f"--image-pull-policy: {self.image_pull_policy!r} is not Always, "
                               "IfNotPresent or Never")
-        object.__setattr__(self, "hpsearch", tuple(self.hpsearch))
-        object.__setattr__(self, "worker_args", tuple(self.worker_args))
+        object.__setattr__(self, "hpsearch", tuple(check_text("the hpsearch command", word)
+                                                   for word in self.hpsearch))
+        object.__setattr__(self, "worker_args", tuple(check_text("--worker-arg", arg)
+                                                      for arg in self.worker_args))
         if not self.hpsearch:
             raise ConfigError("the hpsearch command in the image is empty")
 
@@ -108,6 +111,7 @@ def indexed_job(study: str, opts: K8sOptions) -> dict[str, Any]:
     """The Job manifest as plain data (what :func:`render_indexed_job` writes as YAML)."""
     if not study:
         raise ConfigError("the study name is empty")
+    check_text("study name", study)
     name = opts.job_name or job_name_for(study)
     labels = {"app.kubernetes.io/name": "hpsearch", "app.kubernetes.io/instance": name,
               "hpsearch/study": slug(study)[:63].rstrip("-")}
@@ -195,6 +199,7 @@ def render_indexed_job(study: str, opts: K8sOptions) -> str:
 
 # ----------------------------------------------------------------------------------- YAML text
 _PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./-]*$")
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 
 
@@ -208,7 +213,12 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
-    return json.dumps(text)  # a JSON string is a valid double-quoted YAML scalar
+    # A JSON string is a valid double-quoted YAML scalar. Not ensure_ascii: YAML reads the
+    # surrogate pair JSON writes for U+10000 and above as two characters. What YAML does not
+    # allow raw in a stream (DEL, C1 controls, U+FFFE/FFFF) or reads as a line break (NEL,
+    # U+2028/2029) is escaped.
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}",
+                            json.dumps(text, ensure_ascii=False))
 
 
 def to_yaml(data: Any, indent: int = 0) -> str:

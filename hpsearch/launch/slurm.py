@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hpsearch.errors import ConfigError
-from hpsearch.launch.common import (LaunchError, check_db_url, job_name_for, slug,
+from hpsearch.launch.common import (LaunchError, check_db_url, check_text, job_name_for, slug,
                                     url_has_password, worker_options)
 from hpsearch.launch.identity import TAG_ENV
 
@@ -46,11 +46,13 @@ __all__ = ["SlurmOptions", "render_sbatch", "write_script", "submit", "slurm_tim
 
 DB_ENV = "HPSEARCH_DB"
 DEFAULT_LOG_DIR = "hpsearch-logs"
-_MEM = re.compile(r"^\d+[KMGT]?$", re.IGNORECASE)
+_MEM = re.compile(r"\d+[KMGT]?", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SUFFIXED = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])")
 _CLOCK = re.compile(r"^(?:(?P<days>\d+)-)?(?P<rest>\d+(?::\d+){0,2})$")
-_SAFE_WORD = re.compile(r"^[^\s'\"\\$`;&|<>()]+$")
+_SAFE_WORD = re.compile(r"[^\s'\"\\$`;&|<>()]+")
+# A log folder lands unquoted in `#SBATCH --output=`, which sbatch splits at white space.
+_LOG_DIR_BAD = re.compile(r"[\s'\"\\]")
 
 
 def slurm_time(text: str) -> str:
@@ -151,25 +153,32 @@ class SlurmOptions:
         if self.time is not None:
             object.__setattr__(self, "time", slurm_time(self.time))
         if self.mem is not None:
-            if not _MEM.match(str(self.mem).strip()):
+            if not _MEM.fullmatch(str(self.mem).strip()):
                 raise ConfigError(f"--mem: not a Slurm memory size: {self.mem!r} "
                                   "(a number of megabytes, or with K, M, G or T: 16G)")
             object.__setattr__(self, "mem", str(self.mem).strip().upper())
         for option, value in (("--partition", self.partition), ("--job-name", self.job_name)):
-            if value is not None and not _SAFE_WORD.match(value):
+            if value is not None and not _SAFE_WORD.fullmatch(check_text(option, value)):
                 raise ConfigError(f"{option}: {value!r} must be one word without quotes or "
                                   "shell characters")
         object.__setattr__(self, "setup", _lines("--setup", self.setup))
-        args = tuple(self.sbatch_args)
+        args = tuple(check_text("--sbatch-arg", arg) for arg in self.sbatch_args)
         for arg in args:
-            if not arg.startswith("-") or "\n" in arg:
+            if not arg.startswith("-"):
                 raise ConfigError(f"--sbatch-arg: {arg!r} must be one sbatch option starting with "
                                   "'-' (--qos=high), on one line")
         object.__setattr__(self, "sbatch_args", args)
+        if self.log_dir is not None:
+            log_dir = check_text("--log-dir", self.log_dir)
+            if not log_dir or _LOG_DIR_BAD.search(log_dir):
+                raise ConfigError(f"--log-dir: {log_dir!r} must be a folder name without white "
+                                  "space, quotes or backslashes (sbatch reads it unquoted)")
         if not self.hpsearch:
             raise ConfigError("the hpsearch command to run on the nodes is empty")
-        object.__setattr__(self, "hpsearch", tuple(self.hpsearch))
-        object.__setattr__(self, "worker_args", tuple(self.worker_args))
+        object.__setattr__(self, "hpsearch", tuple(check_text("the hpsearch command", word)
+                                                   for word in self.hpsearch))
+        object.__setattr__(self, "worker_args", tuple(check_text("--worker-arg", arg)
+                                                      for arg in self.worker_args))
 
 
 def _positive(option: str, value: object) -> None:
@@ -182,7 +191,9 @@ def _lines(option: str, lines: tuple[str, ...] | str) -> tuple[str, ...]:
         lines = (lines,)
     out: list[str] = []
     for text in lines:
-        out.extend(line.rstrip() for line in str(text).splitlines())
+        # Split where bash does (at newlines only); any other control character is refused.
+        for line in str(text).split("\n"):
+            out.append(check_text(option, line.rstrip(), allow_tab=True))
     if any(line.lstrip().startswith("#SBATCH") for line in out):
         raise ConfigError(f"{option}: put #SBATCH options in --sbatch-arg (sbatch ignores them "
                           "after the first command)")
@@ -202,8 +213,9 @@ def render_sbatch(study: str, db_url: str, opts: SlurmOptions) -> str:
     Raises ConfigError for a SQLite URL (unless ``opts.allow_sqlite``) or a malformed one.
     """
     check_db_url(db_url, allow_sqlite=opts.allow_sqlite)
-    if not study or "\n" in study:
-        raise ConfigError(f"study name {study!r} is empty or spans lines")
+    if not study:
+        raise ConfigError("the study name is empty")
+    check_text("study name", study)
     logs = log_dir_for(study, opts)
     last = opts.tasks - 1
     array = f"0-{last}" + (f"%{opts.parallel}" if opts.parallel is not None else "")
@@ -269,9 +281,12 @@ def _db_lines(db_url: str) -> list[str]:
             "# resubmitting this file.",
             f': "${{{DB_ENV}:?set {DB_ENV} to the database URL of the study, then sbatch}}"',
         ]
+    # Not ${HPSEARCH_DB:-URL}: inside that expansion `}` ends the default and quotes pair up
+    # across it, so a URL holding either would name another database or break the script.
     return [
         f"# The study's database ({DB_ENV} from the environment of `sbatch` wins).",
-        f'export {DB_ENV}="${{{DB_ENV}:-{_dq(db_url)}}}"',
+        f'if [ -z "${{{DB_ENV}:-}}" ]; then {DB_ENV}={shlex.quote(db_url)}; fi',
+        f"export {DB_ENV}",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any, Sequence
 
 import click
@@ -15,10 +16,12 @@ __all__ = ["echo_created", "echo_submitted", "print_workers"]
 
 
 def echo_created(study: StudyRecord, round_: RoundRecord) -> None:
-    """``create``: the study exists; how to start its workers."""
+    """``create``: the study exists; how to start its workers (the commands shown with the
+    study name shell-quoted, ready to copy)."""
+    name = shlex.quote(study.name)
     click.echo(f"study {study.name} ready: round {round_.number}, target {round_.target} trials, "
                f"sampler {round_.sampler}; start workers with `hpsearch launch slurm "
-               f"{study.name} --tasks N` or `hpsearch worker DB_URL {study.name}`")
+               f"{name} --tasks N` or `hpsearch worker DB_URL {name}`")
 
 
 def echo_submitted(study: str, job: str, *, tasks: int, script, logs) -> None:
@@ -26,7 +29,7 @@ def echo_submitted(study: str, job: str, *, tasks: int, script, logs) -> None:
     click.echo(f"submitted job {job}: {tasks} task{'s' if tasks != 1 else ''} of study {study} "
                f"(script {script})")
     click.echo(f"  watch: squeue -j {job}    logs: {logs}/{job}_*.log    "
-               f"workers: hpsearch launch status {study}")
+               f"workers: hpsearch launch status {shlex.quote(study)}")
 
 
 def print_workers(study: str, rows: Sequence[Any]) -> None:

@@ -174,3 +174,10 @@ def test_launch_k8s_passes_worker_options(invoke):
     job = yaml.safe_load(result.output)
     command = job["spec"]["template"]["spec"]["containers"][0]["command"]
     assert command == ["hpsearch", "worker", "cl", "--pruner=asha"]
+
+
+def test_create_prints_the_next_command_with_the_study_name_quoted(project, invoke):
+    result = invoke("create", write_space(project), "--study", "a b;touch x")
+    assert result.exit_code == 0, result.output
+    assert "`hpsearch launch slurm 'a b;touch x' --tasks N`" in result.output
+    assert "`hpsearch worker DB_URL 'a b;touch x'`" in result.output

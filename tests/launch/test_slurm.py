@@ -85,7 +85,8 @@ def test_sqlite_is_refused_with_the_reason(url):
 
 def test_sqlite_allowed_on_request():
     text = render_sbatch("s", "sqlite:////scratch/s.db", SlurmOptions(tasks=2, allow_sqlite=True))
-    assert 'export HPSEARCH_DB="${HPSEARCH_DB:-sqlite:////scratch/s.db}"' in lines(text)
+    assert ('if [ -z "${HPSEARCH_DB:-}" ]; then HPSEARCH_DB=sqlite:////scratch/s.db; fi'
+            in lines(text))
 
 
 def test_not_a_url():
@@ -119,7 +120,10 @@ def test_script_for_every_option():
     first_command = next(i for i, line in enumerate(got) if line and not line.startswith("#"))
     assert max(i for i, line in enumerate(got) if line.startswith("#SBATCH")) < first_command
     assert got.index("module load cuda/12") < got.index("source ~/venv/bin/activate") < len(got) - 2
-    assert 'export HPSEARCH_DB="${HPSEARCH_DB:-postgresql://hp@db.example.org/sweeps}"' in got
+    assert ('if [ -z "${HPSEARCH_DB:-}" ]; then HPSEARCH_DB=postgresql://hp@db.example.org/sweeps; '
+            'fi') in got
+    assert got[got.index('if [ -z "${HPSEARCH_DB:-}" ]; then HPSEARCH_DB=postgresql://hp@db.example.org/'
+                         'sweeps; fi') + 1] == "export HPSEARCH_DB"
     assert 'export HPSEARCH_WORKER_TAG="slurm=${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"' in got
     assert got[-1] == 'exec hpsearch worker digits-mlp --add 5 --device cuda'
     assert text.endswith("\n")
