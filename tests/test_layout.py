@@ -16,9 +16,9 @@ LAYERS = [
     {"report"},
     {"refine", "validate"},
     {"run"},
-    {"objectives", "samplers"},
+    {"objectives", "samplers", "launch"},
     {"space", "storage"},
-    {"trainer", "pruners", "launch", "ranking", "timeparse"},
+    {"trainer", "pruners", "ranking", "timeparse"},
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}

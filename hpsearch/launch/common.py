@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 from hpsearch.errors import ConfigError, LaunchError
+from hpsearch.storage.urls import mask_url, url_has_secret
 
 __all__ = ["LaunchError", "check_db_url", "check_text", "url_has_password", "slug", "job_name_for",
            "worker_options"]
@@ -46,18 +46,15 @@ def check_db_url(db_url: str, *, allow_sqlite: bool = False) -> None:
     scheme = db_url.split("://", 1)[0].lower()
     if scheme.startswith("sqlite") and not allow_sqlite:
         raise ConfigError(
-            f"--db: {db_url} is a SQLite file, which workers on several nodes cannot share "
+            f"--db: {mask_url(db_url)} is a SQLite file, which workers on several nodes cannot share "
             "(SQLite's locking does not work over NFS or other shared file systems); use a "
             "PostgreSQL URL, or pass --allow-sqlite if every task runs on this one node")
 
 
 def url_has_password(db_url: str) -> bool:
-    """Whether the URL carries a secret (``user:secret@host`` or ``?password=``)."""
-    try:
-        parts = urlsplit(db_url)
-        return bool(parts.password) or "password" in parse_qs(parts.query)
-    except ValueError:
-        return True  # unparsable: treat it as secret rather than write it out
+    """Whether the URL carries a secret (``user:secret@host``, ``?password=``, a token: what
+    :func:`~hpsearch.storage.urls.mask_url` hides)."""
+    return url_has_secret(db_url)
 
 
 def slug(study: str) -> str:

@@ -13,12 +13,11 @@ import time
 from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Connection, Engine
 
 from hpsearch.errors import StorageError
 from hpsearch.storage.limits import json_dumps
-from hpsearch.storage.urls import DbUrl, parse_db_url
+from hpsearch.storage.urls import DbUrl, mask_url, parse_db_url
 
 __all__ = ["SQLITE_BUSY_TIMEOUT_S", "make_engine", "with_pg_driver", "redact_url", "error_line"]
 
@@ -133,13 +132,9 @@ def with_pg_driver(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL for messages, its password shown as ``***`` (SQLAlchemy's own rendering). A
-    string SQLAlchemy cannot parse is shown as given: the message must still say which
-    database was meant, and the error is about that string."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    """The URL for messages: :func:`~hpsearch.storage.urls.mask_url` (every secret as ``***``,
+    the rest as given, so the message still says which database was meant)."""
+    return mask_url(url)
 
 
 def error_line(exc: BaseException) -> str:

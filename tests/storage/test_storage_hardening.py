@@ -351,3 +351,54 @@ def test_values_postgresql_would_refuse_are_refused_on_sqlite_too(tmp_path, fiel
         storage.create_study(**args)
     assert storage.study_names() == []
     storage.dispose()
+
+
+# ----------------------------------------------------------- secrets in URLs (issue 22, item 6)
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://hp:secret@db/sweeps", "postgresql://hp:***@db/sweeps"),
+    ("postgresql://postgres@127.0.0.1:55433/nodb?password=S3cr3tPW%21x",
+     "postgresql://postgres@127.0.0.1:55433/nodb?password=***"),
+    ("postgresql://u@h/d?sslmode=require&sslpassword=p1&sslkey=/home/u/k.pem",
+     "postgresql://u@h/d?sslmode=require&sslpassword=***&sslkey=/home/u/k.pem"),
+    ("postgresql://u@h/d?access_token=t0k&API-Key=k3y&passfile=/p&client_secret=s",
+     "postgresql://u@h/d?access_token=***&API-Key=***&passfile=/p&client_secret=***"),
+    ("postgresql://u:p@ss@h/d", "postgresql://u:***@h/d"),
+    ("postgresql://u@h:notaport/d?PASSWORD=x#frag", "postgresql://u@h:notaport/d?PASSWORD=***#frag"),
+    ("sqlite:///hpsearch.db?mode=ro", "sqlite:///hpsearch.db?mode=ro"),
+    ("nonsense?password=x", "nonsense?password=***"),
+])
+def test_every_secret_form_is_masked(url, shown):
+    from hpsearch.storage.urls import mask_url, url_has_secret
+
+    assert mask_url(url) == shown
+    assert url_has_secret(url) == (url != shown)
+
+
+def test_a_query_password_is_not_printed_in_errors(tmp_path):
+    """The audit's command: a refused connection printed `?password=S3cr3tPW%21x` in clear."""
+    result = _cli("postgresql://postgres@127.0.0.1:1/nodb?password=S3cr3tPW%21x&token=T0k", "studies")
+    assert result.exit_code == 4, result.output
+    assert "S3cr3tPW" not in result.output and "T0k" not in result.output
+    assert "nodb?password=***&token=***: cannot open the database" in result.output
+    result = _cli(f"sqlite:///{tmp_path}/x.db?password=S3cr3t", "studies")
+    assert result.exit_code == 2 and "S3cr3t" not in result.output
+
+
+# ----------------------------------------------------------- a port that is no number (item 10)
+@pytest.mark.parametrize("args", [["studies"], ["report", "s"], ["show", "s", "1"], ["best", "s"],
+                                  ["launch", "status", "s"], ["launch", "slurm", "s", "-n", "1",
+                                                               "--dry-run"]])
+def test_a_port_that_is_not_a_number_is_one_line_in_every_command(args):
+    result = _cli("postgresql://u:pw@127.0.0.1:notaport/hp", *args)
+    assert result.exit_code == 2, result.output
+    assert result.output == ("error: postgresql://u:***@127.0.0.1:notaport/hp: the port "
+                             "'notaport' is not a number (postgresql://user@host:5432/database)\n")
+
+
+def test_a_port_that_is_not_a_number_in_run_and_worker(tmp_path):
+    space = _project(tmp_path) / "space.toml"
+    for argv in (["--db", "postgresql://u@h:99x/hp", "run", str(space)],
+                 ["worker", "postgresql://u@h:99x/hp", "s"]):
+        result = CliRunner().invoke(cli, argv, catch_exceptions=False)
+        assert result.exit_code == 2, result.output
+        assert "the port '99x' is not a number" in result.output and "Traceback" not in result.output
