@@ -48,12 +48,15 @@ def cli(ctx: click.Context, db: str, quiet: bool, verbose: bool) -> None:
     """Hyperparameter search for PyTorch classifiers and any training program."""
     import logging
 
-    from hpsearch.render import LOG_FORMAT, TIME_FORMAT
+    from hpsearch.render.text import LOG_FORMAT, TIME_FORMAT, VisibleFormatter
 
-    # One format for the library's warnings and the run lines of cron mode (render.stamped).
+    # One format for the library's warnings and the run lines of cron mode (render.stamped);
+    # control characters in a record are shown, not sent to the terminal.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(VisibleFormatter(LOG_FORMAT, datefmt=TIME_FORMAT))
     logging.basicConfig(
         level=logging.DEBUG if verbose else (logging.ERROR if quiet else logging.WARNING),
-        format=LOG_FORMAT, datefmt=TIME_FORMAT, stream=sys.stderr,
+        handlers=[handler],
     )
     ctx.obj = {"db": db, "quiet": quiet, "verbose": verbose}
 

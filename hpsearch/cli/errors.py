@@ -33,8 +33,11 @@ class Stopped(KeyboardInterrupt):
 
 
 def fail(message: str, code: int) -> None:
-    """One red line on stderr, then exit ``code``."""
-    click.echo(click.style("error: ", fg="red") + message, err=True)
+    """One red line on stderr, then exit ``code``; control characters in ``message`` (a study
+    name, a command's output) are shown, not sent to the terminal."""
+    from hpsearch.render.text import visible
+
+    click.echo(click.style("error: ", fg="red") + visible(message), err=True)
     sys.exit(code)
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING, Any, Sequence
 
-import click
 
-from hpsearch.render.text import console, fmt_seconds
+from hpsearch.render.text import console, echo, esc, fmt_seconds
 
 if TYPE_CHECKING:
     from hpsearch.storage import RoundRecord, StudyRecord
@@ -19,33 +18,32 @@ def echo_created(study: StudyRecord, round_: RoundRecord) -> None:
     """``create``: the study exists; how to start its workers (the commands shown with the
     study name shell-quoted, ready to copy)."""
     name = shlex.quote(study.name)
-    click.echo(f"study {study.name} ready: round {round_.number}, target {round_.target} trials, "
-               f"sampler {round_.sampler}; start workers with `hpsearch launch slurm "
-               f"{name} --tasks N` or `hpsearch worker DB_URL {name}`")
+    echo(f"study {study.name} ready: round {round_.number}, target {round_.target} trials, "
+         f"sampler {round_.sampler}; start workers with `hpsearch launch slurm "
+         f"{name} --tasks N` or `hpsearch worker DB_URL {name}`")
 
 
 def echo_submitted(study: str, job: str, *, tasks: int, script, logs) -> None:
     """``launch slurm``: the job id and how to watch it."""
-    click.echo(f"submitted job {job}: {tasks} task{'s' if tasks != 1 else ''} of study {study} "
-               f"(script {script})")
-    click.echo(f"  watch: squeue -j {job}    logs: {logs}/{job}_*.log    "
-               f"workers: hpsearch launch status {shlex.quote(study)}")
+    echo(f"submitted job {job}: {tasks} task{'s' if tasks != 1 else ''} of study {study} "
+         f"(script {script})")
+    echo(f"  watch: squeue -j {job}    logs: {logs}/{job}_*.log    "
+         f"workers: hpsearch launch status {shlex.quote(study)}")
 
 
 def print_workers(study: str, rows: Sequence[Any]) -> None:
     """``launch status``: one row per worker process, alive ones first."""
-    from rich.markup import escape
     from rich.table import Table
 
     if not rows:
-        click.echo(f"study {study}: no trial has been run by any worker yet")
+        echo(f"study {study}: no trial has been run by any worker yet")
         return
     alive = sum(1 for w in rows if w.status == "alive")
     table = Table("worker", "scheduler", "job", "task", "status", "running", "heartbeat",
-                  "finished", title=f"{escape(study)}: {alive} of {len(rows)} workers alive")
+                  "finished", title=f"{esc(study)}: {alive} of {len(rows)} workers alive")
     for w in rows:
         table.add_row(
-            escape(f"{w.host}:{w.pid}" if w.host else w.worker), w.scheduler or "-", w.job or "-",
+            esc(f"{w.host}:{w.pid}" if w.host else w.worker), w.scheduler or "-", w.job or "-",
             "-" if w.task is None else str(w.task), w.status,
             ", ".join(map(str, w.running)) or "-",
             "-" if w.heartbeat_age is None else f"{fmt_seconds(w.heartbeat_age)} ago",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-import click
 
 from hpsearch.render.summary import step_text, trial_line
-from hpsearch.render.text import console, cron_mode, esc, plural, stamped
+from hpsearch.render.text import console, cron_mode, echo, esc, plural, stamped
 
 if TYPE_CHECKING:
     from hpsearch.run import TrialEvent
@@ -63,7 +62,7 @@ class RunProgress:
         if self.tty:
             self._draw(ev)
         elif not self.quiet and ev.kind == "end":
-            click.echo(stamped(trial_line(ev), self.stamp))
+            echo(stamped(trial_line(ev), self.stamp))
 
     def _draw(self, ev: TrialEvent) -> None:
         if self.bar is None:

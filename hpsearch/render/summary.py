@@ -9,9 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import click
-
-from hpsearch.render.text import TIME_FORMAT, fmt_seconds, fmt_value, plural, stamped
+from hpsearch.render.text import TIME_FORMAT, echo, fmt_seconds, fmt_value, plural, stamped
 
 if TYPE_CHECKING:
     from hpsearch.run import RunSummary, TrialEvent
@@ -98,8 +96,8 @@ def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
     workers as warnings on stderr."""
     if summary.stopped == "busy" and summary.ran == 0 and summary.busy is not None:
         running, limit = summary.busy
-        click.echo(stamped(f"study {summary.study}: {plural(running, 'trial')} already running "
-                           f"(--max-concurrent {limit}); started none", stamp))
+        echo(stamped(f"study {summary.study}: {plural(running, 'trial')} already running "
+                     f"(--max-concurrent {limit}); started none", stamp))
         return
     if summary.ran == 0 and summary.stopped in NOTHING_TO_RUN:
         line = (f"study {summary.study} round {summary.round}: nothing to run, "
@@ -126,9 +124,9 @@ def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
     startup = getattr(summary, "startup_s", None)
     if startup is not None and summary.ran and startup >= 0.1:
         line += f"; start-up {fmt_seconds(startup)}"
-    click.echo(stamped(line, stamp))
+    echo(stamped(line, stamp))
     for lost in summary.lost_workers:
-        click.echo(stamped(f"warning: {lost}", stamp), err=True)
+        echo(stamped(f"warning: {lost}", stamp), err=True)
 
 
 def echo_refined_round(new: RoundRecord, summary: RunSummary, *, stamp: bool = False) -> None:
@@ -140,4 +138,4 @@ def echo_refined_round(new: RoundRecord, summary: RunSummary, *, stamp: bool = F
     best = getattr(summary, "study_best", None) or summary.best
     if best is not None and best.value is not None:
         line += f"; best so far: trial {best.number}, {best.value:.6g}"
-    click.echo(stamped(line, stamp))
+    echo(stamped(line, stamp))

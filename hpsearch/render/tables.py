@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import click
 
 from hpsearch.render.text import (
-    console, echo_text, esc, fmt_seconds, fmt_value, range_text, report_width,
+    console, echo, echo_text, esc, fmt_seconds, fmt_value, range_text, report_width,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ __all__ = [
 def echo_configs(configs: Sequence[dict[str, Any]]) -> None:
     """One sampled configuration per line, as JSON, and nothing else."""
     for config in configs:
-        click.echo(json.dumps(config))
+        echo(json.dumps(config))
 
 
 def print_validation(result: Validation) -> None:
@@ -171,15 +170,15 @@ def param_names_of(trials: Sequence[TrialRecord], space: dict[str, Any]) -> list
 
 def print_importance(study: StudyRecord, shares: Sequence[tuple[str, float]]) -> None:
     """``report --importance``: one line per parameter, most important first, with a bar."""
-    click.echo(f"{study.name}: parameter importance for {study.direction} {study.metric} "
-               "(PED-ANOVA: what sets the top 10 % apart)")
+    echo(f"{study.name}: parameter importance for {study.direction} {study.metric} "
+         "(PED-ANOVA: what sets the top 10 % apart)")
     if not shares:
-        click.echo("  no searchable parameter varied among the completed trials")
+        echo("  no searchable parameter varied among the completed trials")
         return
     wide = max(len(n) for n, _ in shares)
     for name, share in shares:
         bar = "#" * round(30 * share)
-        click.echo(f"  {name:<{wide}}  {100 * share:5.1f}%  {bar}")
+        echo(f"  {name:<{wide}}  {100 * share:5.1f}%  {bar}")
 
 
 def print_rows(rows: list[dict[str, Any]], fmt: str, *, title: str) -> None:
@@ -216,7 +215,6 @@ def print_rows(rows: list[dict[str, Any]], fmt: str, *, title: str) -> None:
 
 def print_trial(study: StudyRecord, t: TrialRecord) -> None:
     """``show``: the headline, params and run facts, final metrics, the curve, the error."""
-    from rich.markup import escape
     from rich.table import Table
 
     from hpsearch.report import iso
@@ -251,7 +249,7 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
             curve.add_row(str(s), *(esc(fmt_value(m.get(k))) for k in keys))
         out.print(curve)
     if t.error:
-        out.print("[red]error:[/red] " + escape(t.error))
+        out.print("[red]error:[/red] " + esc(t.error))
 
 
 def state_text(t: TrialRecord) -> str:
@@ -263,15 +261,15 @@ def state_text(t: TrialRecord) -> str:
 
 def echo_best(study: StudyRecord, t: TrialRecord) -> None:
     """``best``: the trial's value and its parameters, one per line."""
-    click.echo(f"best trial {t.number} (round {t.round}): {study.metric} = {t.value:.6g}")
+    echo(f"best trial {t.number} (round {t.round}): {study.metric} = {t.value:.6g}")
     for k, v in t.params.items():
-        click.echo(f"  {k} = {fmt_value(v)}")
+        echo(f"  {k} = {fmt_value(v)}")
 
 
 def echo_test_metrics(metrics: dict[str, Any]) -> None:
     """``best --test``: the chosen model's metrics on the held-out test split."""
-    click.echo("test split (the chosen model only): "
-               + ", ".join(f"{k}={fmt_value(v)}" for k, v in metrics.items()))
+    echo("test split (the chosen model only): "
+         + ", ".join(f"{k}={fmt_value(v)}" for k, v in metrics.items()))
 
 
 def print_rounds(overview: RoundsOverview) -> None:

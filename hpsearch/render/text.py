@@ -7,6 +7,8 @@ durations by :func:`fmt_seconds`. rich is imported inside the functions, so
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 import time
 from typing import Any
@@ -17,7 +19,8 @@ from hpsearch.report.rows import fmt_value
 
 __all__ = [
     "console", "fmt_value", "fmt_seconds", "range_text", "echo_text", "esc", "plural",
-    "cron_mode", "stamped", "TIME_FORMAT", "LOG_FORMAT", "report_width",
+    "cron_mode", "stamped", "TIME_FORMAT", "LOG_FORMAT", "report_width", "visible", "echo",
+    "VisibleFormatter",
 ]
 
 
@@ -38,12 +41,45 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 LOG_FORMAT = "%(asctime)s %(levelname)s: %(message)s"
 
 
+# Control characters a terminal would act on (ESC starts colour, title and cursor sequences; CR
+# overwrites a line; BEL, backspace, DEL, the C1 range with its one-byte CSI and OSC): all but
+# tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(value: Any) -> str:
+    """``value`` as text with every control character a terminal would act on shown as its
+    escape (``\\x1b``, ``\\r``, ``\\x07``); tab and newline stay. Everything hpsearch prints
+    to a terminal or log passes here (:func:`esc`, :func:`echo`, error lines, log records); what
+    is stored is stored as it came."""
+    return _CONTROL.sub(_shown, str(value))
+
+
+def _shown(m: re.Match) -> str:
+    char = m.group()
+    return {"\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v"}.get(char, f"\\x{ord(char):02x}")
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True) -> None:
+    """``click.echo`` of :func:`visible` text: every plain line the commands print."""
+    click.echo(visible(message), err=err, nl=nl)
+
+
+class VisibleFormatter(logging.Formatter):
+    """Log records with control characters shown (:func:`visible`): a warning quoting a
+    command's output cannot drive the terminal either."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record))
+
+
 def esc(value: Any) -> str:
     """``value`` as text that rich prints as is: user strings (parameter names, choice values,
-    conditions such as ``optimizer in [sgd, rmsprop]``, errors) are never read as markup."""
+    conditions such as ``optimizer in [sgd, rmsprop]``, errors) are never read as markup, and
+    their control characters are shown (:func:`visible`), never sent to the terminal."""
     from rich.markup import escape
 
-    return escape(str(value))
+    return escape(visible(value))
 
 
 def plural(n: int, word: str) -> str:
@@ -81,8 +117,10 @@ def range_text(text: str | None, width: float | None) -> str:
 
 
 def echo_text(text: str) -> None:
-    """An export (csv, json, markdown) on stdout, with exactly one final newline."""
-    click.echo(text, nl=not text.endswith("\n"))
+    """An export (csv, json, markdown) on stdout, with exactly one final newline. Exports are
+    data: written as stored (JSON escapes control characters itself), except on a terminal,
+    where they are shown (:func:`visible`)."""
+    click.echo(visible(text) if sys.stdout.isatty() else text, nl=not text.endswith("\n"))
 
 
 def report_width() -> int:
