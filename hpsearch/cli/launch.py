@@ -26,7 +26,7 @@ def _default_hpsearch() -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("space_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("space_file", type=click.Path(path_type=Path))  # load_space names a folder
 @click.option("--study", "study_name", default=None, help="Study name (default: [study] name or the file's stem).")
 @click.option("--trials", type=click.IntRange(min=1), default=None, help="Target size (default: the file's `trials`).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of a new study (default: [study] seed).")

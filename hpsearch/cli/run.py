@@ -69,7 +69,7 @@ def _run_options(*, device, devices, stale_after, **options):
 
 
 @click.command()
-@click.argument("space_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("space_file", type=click.Path(path_type=Path))  # load_space names a folder
 @click.option("--trials", type=click.IntRange(min=1), default=None,
               help="Target size of the (latest round of the) study; default: the file's `trials`.")
 @click.option("--add", type=click.IntRange(min=1), default=None,

@@ -10,7 +10,7 @@ __all__ = ["COMMANDS", "validate"]
 
 
 @click.command()
-@click.argument("space_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("space_file", type=click.Path(path_type=Path))  # load_space names a folder
 @click.option("--sample", "n_samples", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many sample configurations to draw.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",

@@ -265,3 +265,71 @@ def test_validate_limits_are_one_line_exit_2(tmp_path, text: str, message: str) 
     r = validate(str(path))
     assert r.exit_code == 2, r.output
     assert message in r.stderr and r.stderr.count("\n") == 1 and "Traceback" not in r.output
+
+
+# ------------------------------------------------- non-regular files (issue 22, items 8 and 13)
+@pytest.mark.parametrize("path, kind", [("/dev/zero", "a character device"),
+                                        ("/dev/urandom", "a character device")])
+def test_a_device_is_refused_in_one_line(path, kind):
+    result = validate(path)
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {path}: is {kind}, not a space file (give a regular file)\n"
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    import os
+
+    fifo = tmp_path / "space.toml"
+    os.mkfifo(fifo)
+    for command in (["validate"], ["run"], ["create"]):
+        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/h.db", *command,
+                                          str(fifo)])
+        assert result.exit_code == 2, result.output
+        assert result.output == (f"error: {fifo}: is a FIFO (named pipe), not a space file "
+                                 "(give a regular file)\n")
+
+
+def test_a_directory_as_space_file_is_one_line(tmp_path):
+    for command in (["validate"], ["run"], ["create"]):
+        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/h.db", *command,
+                                          str(tmp_path)])
+        assert result.exit_code == 2, result.output
+        assert result.output == f"error: {tmp_path}: is a directory, not a space file\n"
+
+
+def test_a_file_over_the_size_cap_is_refused_unread(tmp_path, monkeypatch):
+    import hpsearch.space.files as files
+
+    monkeypatch.setattr(files, "MAX_SPACE_BYTES", 1000)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * 2000 + "\n")
+    with pytest.raises(SpaceError, match=r"big.toml: larger than 0 MB, too large"):
+        load_space(big)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(15, 143), (2, 130)])
+def test_a_signal_while_a_large_file_loads_stops_validate(tmp_path, signum, code):
+    """SIGTERM/SIGINT during loading (a 7.5 MB file parses for seconds) ends the command with
+    one line and 128 + signal, as anywhere else."""
+    import os
+    import subprocess
+
+    from support.runs import cli_argv, wait_until
+
+    big = tmp_path / "big.toml"
+    big.write_text('[study]\nmetric = "m"\n[params]\nx = { type = "choice", values = ['
+                   + ", ".join(["0"] * 2_500_000) + "] }\n")
+    proc = subprocess.Popen(cli_argv("validate", str(big)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+    def cpu_seconds() -> float:
+        fields = open(f"/proc/{proc.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    # Past start-up (imports take well under a second of CPU), inside the parse (seconds).
+    wait_until(lambda: cpu_seconds() > 1.5, proc=proc, what="loading", timeout=120)
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
