@@ -1,7 +1,10 @@
 """``kind = "command"``: run a training program, read its metric from stdout.
 
 ``argv = ["python", "train.py", "--lr={learning_rate}"]`` is formatted with the trial's params
-and run without a shell, in the space file's folder. The params also arrive as JSON in
+and run without a shell, in the space file's folder. An argument may hold ``{name}`` of a
+parameter (its value as ``str()`` gives it) and ``{{`` / ``}}`` for a literal brace; nothing
+else of Python's format syntax (``{x:>9}``, ``{x!r}``, ``{x.real}``, ``{x[0]}``, ``{}``) is
+accepted: validate refuses it, naming the field. The params also arrive as JSON in
 ``HPSEARCH_PARAMS`` (with ``HPSEARCH_TRIAL`` and ``HPSEARCH_SEED``). The metric is the last JSON
 line on stdout that holds the metric's key (earlier ones are intermediate reports; a ``"step"``
 key numbers them), or the last match of ``metric_regex``'s first group. ``timeout`` ("10m")
@@ -89,14 +92,25 @@ class CommandSettings:
                 raise SpaceError(f"{where}.kill_grace: {exc}") from exc
         for arg in argv:  # a bad {placeholder} is a mistake in the file, not in each trial
             try:
-                fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+                list(string.Formatter().parse(arg))
             except ValueError as exc:
                 raise SpaceError(f"{where}.argv: {arg!r}: {exc} (write a literal brace as {{{{ or }}}})") from exc
-            for field in fields:
-                name = re.split(r"[.\[!:]", field, maxsplit=1)[0]
-                if name not in space.params:
+            for _text, field, spec, conversion in string.Formatter().parse(arg):
+                if field is None:
+                    continue
+                # Only {name}: a conversion, format spec, attribute or index would run Python's
+                # formatting on each trial (a traceback, or a 100 GB padding).
+                shown = "{" + field + (f"!{conversion}" if conversion else "") + \
+                    (f":{spec}" if spec else "") + "}"
+                if field and re.split(r"[.\[]", field, maxsplit=1)[0] not in space.params:
                     raise SpaceError(f"{where}.argv: {{{field}}} in {arg!r} is not a parameter "
                                      f"(write a literal brace as {{{{ or }}}})")
+                if conversion or spec or re.search(r"[.\[\]]", field) or not field:
+                    raise SpaceError(
+                        f"{where}.argv: {shown} in {arg!r}: only {{name}} of a parameter is "
+                        "allowed (no format spec, conversion, attribute or index; a literal "
+                        "brace is {{ or }})")
+
         return cls(argv=tuple(argv), regex=regex, timeout=timeout, kill_grace=kill_grace)
 
 

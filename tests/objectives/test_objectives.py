@@ -109,6 +109,11 @@ def test_command_literal_braces_are_doubled(tmp_path):
         ('["python", "prog.py", "{nope}"]', "", "objective.argv: {nope} in '{nope}' is not a parameter"),
         ('["python", "prog.py", "--x={lr"]', "", "objective.argv: '--x={lr': expected '}' before end of string"),
         ('["python", "-c", "print({\\"acc\\": 1})"]', "", "is not a parameter (write a literal brace as {{ or }})"),
+        *[(f'["python", "prog.py", "{arg}"]', "",
+           f"objective.argv: {arg} in '{arg}': only {{name}} of a parameter is allowed (no format "
+           "spec, conversion, attribute or index; a literal brace is {{ or }})")
+          for arg in ("{lr[0]}", "{lr.real}", "{lr:>99999999999}", "{lr:{lr}}", "{lr:%}", "{lr!r}",
+                      "{}")],
         ('["python"]', 'metric_regex = "("', "objective.metric_regex: not a regular expression"),
         ('["python"]', 'metric_regex = "acc"', "objective.metric_regex: needs a group"),
         ('["python"]', 'timeout = "later"', "objective.timeout: not a duration: 'later'"),
