@@ -45,7 +45,12 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     from hpsearch.samplers import make_sampler
     from hpsearch.space import forbidden_share, load_space
 
+    from hpsearch.storage.limits import name_problem
+
     space = load_space(Path(path))
+    problem = name_problem(name=space.study.name, metric=space.study.metric)
+    if problem is not None:  # the rule `run` applies when it creates the study
+        raise SpaceError(f"{space.source}: {problem}")
     check_objective(space)
     share = None
     if space.forbid:

@@ -132,6 +132,7 @@ def launch_slurm(ctx, study, db_url, worker_args, tasks, parallel, trials_per_ta
 
 @launch.command("k8s")
 @click.argument("study")
+@_db_option
 @_worker_arg_option
 @click.option("--image", required=True, help="Container image with hpsearch and your code installed.")
 @click.option("--tasks", "-n", type=click.IntRange(min=1), required=True, help="Completions (workers) of the Indexed Job.")
@@ -146,15 +147,22 @@ def launch_slurm(ctx, study, db_url, worker_args, tasks, parallel, trials_per_ta
 @click.option("--time", "time_limit", callback=duration, default=None, metavar="DURATION",
               help="activeDeadlineSeconds of the Job (90m, 2h).")
 @click.option("--backoff-limit", type=click.IntRange(min=0), default=None)
-def launch_k8s(study, worker_args, image, tasks, parallel, trials_per_task, gpus_per_task, cpus,
-               mem, secret, secret_key, namespace, time_limit, backoff_limit):
-    """Print a Kubernetes Indexed Job that runs STUDY's workers (pipe it to kubectl apply -f -)."""
+@click.pass_context
+def launch_k8s(ctx, study, db_url, worker_args, image, tasks, parallel, trials_per_task,
+               gpus_per_task, cpus, mem, secret, secret_key, namespace, time_limit, backoff_limit):
+    """Print a Kubernetes Indexed Job that runs STUDY's workers (pipe it to kubectl apply -f -).
+
+    The study must exist in the database of --db (or HPSEARCH_DB): the pods read the URL from
+    the Secret, this command only checks that the study is there.
+    """
     from hpsearch.launch import K8sOptions, render_indexed_job
 
     opts = K8sOptions(image=image, tasks=tasks, parallel=parallel, trials_per_task=trials_per_task,
                       secret=secret, secret_key=secret_key, gpus_per_task=gpus_per_task,
                       cpus=cpus, mem=mem, time=time_limit, namespace=namespace,
                       backoff_limit=backoff_limit, worker_args=tuple(worker_args))
+    _use_db(ctx, db_url)
+    open_db(ctx, missing="create the study first").get_study(study)  # StudyError: exit 3
     click.echo(render_indexed_job(study, opts), nl=False)
 
 

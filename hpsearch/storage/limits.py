@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 __all__ = ["DbLimits", "DB_LIMITS", "json_dumps", "clean_text", "clean_steps", "valid_int", "join_notes",
-           "check_ints"]
+           "check_ints", "name_problem"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,17 @@ def clean_steps(steps: Iterable[tuple[Any, Any]]) -> tuple[list[tuple[int, dict[
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def name_problem(*, name: str = "", metric: str = "") -> str | None:
+    """The one rule for a study's name and metric, as a message (None: storable): each fits its
+    column (``DB_LIMITS.study_name``, ``.metric_name`` characters). ``run`` (storage) and
+    ``validate`` both ask here, so they refuse the same names."""
+    if len(name) > DB_LIMITS.study_name:
+        return f"study name: {len(name)} characters, at most {DB_LIMITS.study_name}"
+    if len(metric) > DB_LIMITS.metric_name:
+        return f"metric name: {len(metric)} characters, at most {DB_LIMITS.metric_name}"
+    return None
 
 
 def check_ints(values: Sequence[tuple[str, Any]]) -> str | None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from hpsearch.errors import ConfigError, StudyError
 from hpsearch.storage.base import StorageBase, storage_errors
 from hpsearch.storage.engine import redact_url
-from hpsearch.storage.limits import DB_LIMITS, check_ints
+from hpsearch.storage.limits import check_ints, name_problem
 from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary
 from hpsearch.storage.tables import ROUND, STUDY, TRIAL, best_row
 
@@ -181,9 +181,7 @@ def _check_limits(*, name: str = "", metric: str = "", seed: int = 0, target: in
     """Refuse what PostgreSQL would refuse later (SQLite takes anything): the same study must be
     storable in either database."""
     problem = check_ints([("seed", seed), ("trials", target)])
-    if problem is None and len(name) > DB_LIMITS.study_name:
-        problem = f"study name: {len(name)} characters, at most {DB_LIMITS.study_name}"
-    if problem is None and len(metric) > DB_LIMITS.metric_name:
-        problem = f"metric name: {len(metric)} characters, at most {DB_LIMITS.metric_name}"
+    if problem is None:
+        problem = name_problem(name=name, metric=metric)
     if problem is not None:
         raise ConfigError(problem)

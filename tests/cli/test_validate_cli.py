@@ -333,3 +333,20 @@ def test_a_signal_while_a_large_file_loads_stops_validate(tmp_path, signum, code
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_validate_refuses_the_study_name_run_refuses(tmp_path):
+    """One rule (storage.limits.name_problem): a 300-character name passed validate, then run
+    refused it."""
+    space = tmp_path / "long.toml"
+    space.write_text(f'[study]\nname = "{"n" * 300}"\nmetric = "m"\n[objective]\nkind = "command"\n'
+                     'argv = ["echo"]\n[params]\nx = { type = "uniform", low = 0, high = 1 }\n')
+    result = validate(str(space))
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {space}: study name: 300 characters, at most 200\n"
+    run = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/h.db", "run", str(space)])
+    assert run.exit_code == 2 and "study name: 300 characters, at most 200" in run.output
+    long_metric = space.read_text().replace('"' + "n" * 300 + '"', '"ok"').replace(
+        'metric = "m"', f'metric = "{"m" * 101}"')
+    space.write_text(long_metric)
+    assert validate(str(space)).output == f"error: {space}: metric name: 101 characters, at most 100\n"

@@ -89,7 +89,8 @@ def test_launch_slurm_bad_option_is_one_line_exit_2(project, invoke):
                                      "at most 2 tasks can run at once")
 
 
-def test_launch_k8s_prints_an_indexed_job(invoke):
+def test_launch_k8s_prints_an_indexed_job(project, invoke):
+    invoke("create", write_space(project))
     result = invoke("launch", "k8s", "cl", "--image", "reg/hp:1", "--tasks", "8", "--parallel", "2",
                     "--gpus-per-task", "1", "--time", "2h")
     assert result.exit_code == 0, result.output
@@ -168,7 +169,8 @@ def test_launch_slurm_takes_db_after_the_command_and_worker_options(project, db_
     assert result.exit_code == 0 and "no trial has been run by any worker yet" in result.output
 
 
-def test_launch_k8s_passes_worker_options(invoke):
+def test_launch_k8s_passes_worker_options(project, invoke):
+    invoke("create", write_space(project))
     result = invoke("launch", "k8s", "cl", "--image", "i", "--tasks", "2",
                     "--worker-arg=--pruner=asha")
     job = yaml.safe_load(result.output)
@@ -181,3 +183,11 @@ def test_create_prints_the_next_command_with_the_study_name_quoted(project, invo
     assert result.exit_code == 0, result.output
     assert "`hpsearch launch slurm 'a b;touch x' --tasks N`" in result.output
     assert "`hpsearch worker DB_URL 'a b;touch x'`" in result.output
+
+
+def test_launch_k8s_for_a_study_that_does_not_exist_is_exit_3(project, invoke, db_url):
+    invoke("create", write_space(project))
+    result = invoke("launch", "k8s", "nosuch", "--image", "i", "--tasks", "2")
+    assert result.exit_code == 3, result.output
+    assert result.output.startswith("error: no study named 'nosuch' in ")
+    assert "kind: Job" not in result.output
