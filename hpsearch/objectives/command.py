@@ -48,8 +48,11 @@ KILL_GRACE_S = 10.0
 #: After the program exits, its output is read this much longer (what it wrote is in the pipe
 #: already; only a background child still holding the pipe makes the drain last this long).
 DRAIN_S = 1.0
-#: A line longer than this is read in pieces (no single line may take all the memory).
+#: A line longer than this is read in pieces and dropped (no single line may take all the
+#: memory); a trial whose result was lost so says.
 LINE_LIMIT = 1 << 20
+#: What is kept of an overlong stderr line.
+_CUT_AT = 2000
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,9 @@ class CommandObjective(Objective):
             raise TrialFailed(f"cannot start {argv[0]!r}: {exc}") from exc
         tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
         lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True).start()
+        long_lines: list[int] = []
+        threading.Thread(target=_pump, args=(proc.stdout, lines.put, long_lines.append),
+                         daemon=True).start()
         err = threading.Thread(target=_pump, args=(proc.stderr, _skip_none(tail.append)),
                                daemon=True)
         err.start()
@@ -191,6 +196,12 @@ class CommandObjective(Objective):
             raise TrialFailed(f"exit code {proc.returncode}" + (f"; stderr:\n{stderr}" if stderr else ""))
         if final is None:
             how = "no match of metric_regex" if self.regex else f"no JSON line with {self.metric!r}"
+            if long_lines:
+                how += (f" on stdout; {len(long_lines)} line{'s' if len(long_lines) > 1 else ''} "
+                        f"longer than the {LINE_LIMIT // (1 << 20)} MB limit "
+                        f"({max(long_lines) / (1 << 20):.1f} MB the longest) skipped unread: print "
+                        "the metric on a short line of its own")
+                raise TrialFailed(how)
             raise TrialFailed(f"{how} on stdout")
         return final
 
@@ -244,15 +255,28 @@ def _as_step(value: Any, default: int) -> int:
         return default
 
 
-def _pump(stream, put) -> None:
+def _pump(stream, put, on_long=None) -> None:
     """Read ``stream`` line by line into ``put``, decoded with replacement; ``None`` at the end.
 
-    Never dies of what the program writes: a reader that stopped would leave the program
-    blocked on a full pipe."""
+    A line longer than :data:`LINE_LIMIT` is read to its end and dropped (never held whole):
+    ``on_long(size)`` is told its size in bytes; without ``on_long`` its start is put, marked
+    as cut. Never dies of what the program writes: a reader that stopped would leave the
+    program blocked on a full pipe."""
     try:
         while True:
             try:
                 chunk = stream.readline(LINE_LIMIT)
+                if len(chunk) == LINE_LIMIT and not chunk.endswith(b"\n"):
+                    size = len(chunk)
+                    while True:  # the rest of the line, read and dropped
+                        rest = stream.readline(LINE_LIMIT)
+                        size += len(rest)
+                        if not rest or rest.endswith(b"\n"):
+                            break
+                    if on_long is not None:
+                        on_long(size)
+                        continue
+                    chunk = chunk[:_CUT_AT] + f"... (a line of {size} bytes, cut)\n".encode()
             except (OSError, ValueError):  # the pipe went away
                 break
             if not chunk:

@@ -34,6 +34,13 @@ PROGRAM = textwrap.dedent('''
         open("child.pid", "w").write(str(child.pid))
         print(json.dumps({"acc": 0.5}), flush=True)
         sys.exit(0 if mode == "background" else 3)
+    elif mode in ("huge-line", "huge-then-ok"):
+        # The result as one 50 MB line (a metric beside a huge array).
+        sys.stdout.write('{"acc": 0.5, "blob": "' + "x" * (50 << 20) + '"}\\n')
+        sys.stderr.write("e" * (3 << 20) + "\\n")
+        if mode == "huge-then-ok":
+            print(json.dumps({"acc": 0.75}))
+        sys.stdout.flush()
     elif mode == "hang-with-child":
         child = subprocess.Popen(["sleep", "40"])
         open("child.pid", "w").write(str(child.pid))
@@ -124,3 +131,16 @@ def test_timeout_kills_the_whole_process_group(tmp_path):
         run(objective(tmp_path, "hang-with-child", 'timeout = "1s"'))
     assert time.monotonic() - start < 20  # not the 40 s of the program or its child (was < 4)
     assert gone(int((tmp_path / "child.pid").read_text()))
+
+
+def test_a_result_line_over_the_limit_says_it_was_too_long(tmp_path):
+    """Issue 22, item 13: a 50 MB result line gave "no JSON line with 'acc' on stdout"."""
+    with pytest.raises(TrialFailed) as info:
+        run(objective(tmp_path, "huge-line"))
+    assert str(info.value) == ("no JSON line with 'acc' on stdout; 1 line longer than the 1 MB "
+                               "limit (50.0 MB the longest) skipped unread: print the metric on a "
+                               "short line of its own")
+
+
+def test_an_overlong_line_is_skipped_and_a_later_result_read(tmp_path):
+    assert run(objective(tmp_path, "huge-then-ok")) == {"acc": 0.75}
