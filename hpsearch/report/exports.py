@@ -99,15 +99,27 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
     """A text file written under a temporary name in the same folder, renamed to ``path`` when
     the block ends without error: a reader (or the next cron tick) never sees half a file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:  # a read-only or missing folder: name the file asked for
+        raise _naming(exc, path) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             yield f
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            # A full disk (ENOSPC on write or close names no file) or the temporary file:
+            # the message names the file asked for.
+            raise _naming(exc, path) from exc
         raise
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """``exc`` again, its file ``path`` (what the user asked for, not a temporary name)."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def export_study(storage: Storage, name: str, out: TextIO, fmt: str, *, round_: int | None = None,

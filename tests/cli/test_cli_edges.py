@@ -126,6 +126,48 @@ def test_export_into_a_read_only_folder_is_one_line_exit_2(study, invoke, read_o
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_report_into_a_read_only_folder_names_the_target_file(study, invoke, read_only_folder,
+                                                               fmt):
+    """Issue 22, item 13: the message named the temporary file (`.out.csv.x1y2.tmp`)."""
+    target = f"{read_only_folder}/out.csv"
+    result = invoke("report", "edge", "--format", fmt, "-o", target)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error: {target}: "), result.output
+    assert ".tmp" not in result.output
+
+
+@pytest.mark.slow
+def test_report_onto_a_full_disk_names_the_target_file(study, invoke, tmp_path):
+    """A real full file system (a 64 KiB tmpfs, filled): ENOSPC names no file by itself."""
+    import contextlib
+    import subprocess
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs as root and needs this test")
+        pytest.skip("mounting a small file system needs root")
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs: {r.stderr}")
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        with contextlib.suppress(OSError), open(mnt / "filler", "wb") as f:
+            while True:
+                f.write(b"x" * 4096)
+                f.flush()
+        result = invoke("report", "edge", "--format", "json", "-o", str(mnt / "out.json"))
+        assert result.exit_code == 2, result.output
+        assert result.output == f"error: {mnt}/out.json: No space left on device\n"
+        assert sorted(p.name for p in mnt.iterdir()) == ["filler"]   # no temporary file left
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
 def test_export_onto_a_full_disk_is_one_line_exit_2(study, invoke):
     if not os.path.exists("/dev/full") and not os.environ.get("CI"):
         pytest.skip("no /dev/full here")  # Linux has it: in CI this test always runs
