@@ -82,8 +82,10 @@ def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, 
             return
     study = studies[0]
     if importance:
+        if fmt not in ("table", "json") or output is not None:
+            raise click.UsageError("--importance prints a table or --format json on stdout")
         rec = storage.get_study(study)
-        render.print_importance(rec, lib.study_importance(storage, rec, round_=round_))
+        render.print_importance(rec, lib.importance_of(storage, rec, round_=round_), fmt)
         return
     chosen = dict(round_=round_, states=states)
     if plot_dir is not None:

@@ -16,6 +16,7 @@ from hpsearch.render.text import (
 
 if TYPE_CHECKING:
     from hpsearch.report import RoundsOverview, TrialSelection
+    from hpsearch.report.insight import StudyImportance
     from hpsearch.storage import StudyRecord, TrialRecord
     from hpsearch.validate import Validation
 
@@ -168,8 +169,14 @@ def param_names_of(trials: Sequence[TrialRecord], space: dict[str, Any]) -> list
     return param_names(trials, space)
 
 
-def print_importance(study: StudyRecord, shares: Sequence[tuple[str, float]]) -> None:
-    """``report --importance``: one line per parameter, most important first, with a bar."""
+def print_importance(study: StudyRecord, result: StudyImportance, fmt: str = "table") -> None:
+    """``report --importance``: one line per parameter, most important first, with a bar, and
+    a caution when the top 10 % is a handful of trials; ``fmt="json"``: the same as JSON."""
+    if fmt == "json":
+        echo_text(json.dumps({"study": study.name, "metric": study.metric,
+                              "direction": study.direction, **result.to_dict()}, indent=1))
+        return
+    shares = result.shares
     echo(f"{study.name}: parameter importance for {study.direction} {study.metric} "
          "(PED-ANOVA: what sets the top 10 % apart)")
     if not shares:
@@ -179,6 +186,8 @@ def print_importance(study: StudyRecord, shares: Sequence[tuple[str, float]]) ->
     for name, share in shares:
         bar = "#" * round(30 * share)
         echo(f"  {name:<{wide}}  {100 * share:5.1f}%  {bar}")
+    if result.caution:
+        echo(f"  note: {result.caution}")
 
 
 def print_rows(rows: list[dict[str, Any]], fmt: str, *, title: str) -> None:

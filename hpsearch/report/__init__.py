@@ -16,7 +16,8 @@ Public names are re-exported here; the modules behind them:
     rounds.py    rounds_overview, RoundsOverview, round_space_file
     html.py      write_html, build_html, load_study_data (plotly, imported when called)
     importance.py param_importance (optuna's PED-ANOVA, imported when called)
-    insight.py   study_importance (importance of a stored study, subsampled)
+    insight.py   study_importance, importance_of (importance of a stored study, subsampled,
+                 with how many trials it rests on)
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -48,7 +49,7 @@ __all__ = [
     "select_trials",
     "study_param_names", "study_rows", "study_tie_breaker", "trial_json",
     "RoundsOverview", "rounds_overview", "round_space_file",
-    "write_html", "load_study_data", "param_importance", "study_importance",
+    "write_html", "load_study_data", "param_importance", "study_importance", "importance_of",
 ]
 
 # rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and
@@ -57,7 +58,8 @@ __all__ = [
 _LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearch.report.rounds",
          "round_space_file": "hpsearch.report.rounds", "write_html": "hpsearch.report.html",
          "load_study_data": "hpsearch.report.html", "param_importance": "hpsearch.report.importance",
-         "study_importance": "hpsearch.report.insight"}
+         "study_importance": "hpsearch.report.insight",
+         "importance_of": "hpsearch.report.insight"}
 
 
 def __getattr__(name: str) -> Any:

@@ -6,14 +6,16 @@ table's choice of parameter columns: a histogram distance that needs no optuna).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from hpsearch.errors import StudyError
 
 if TYPE_CHECKING:
     from hpsearch.storage import Storage, StudyRecord
 
-__all__ = ["study_importance", "column_order", "MIN_TRIALS", "MAX_TRIALS"]
+__all__ = ["study_importance", "importance_of", "StudyImportance", "column_order", "MIN_TRIALS",
+           "MAX_TRIALS", "TOP_FRACTION", "STEADY_TOP"]
 
 #: Fewer completed trials than this say nothing about importance (PED-ANOVA compares the top
 #: 10 % with the rest: with 10 trials, that is one trial).
@@ -21,11 +23,50 @@ MIN_TRIALS = 10
 #: At most about this many trials are read (every k-th by number): the quantile statistics are
 #: stable well below it, and a 100,000-trial study answers in a fraction of a second.
 MAX_TRIALS = 2000
+#: PED-ANOVA's top quantile (what sets the top 10 % apart).
+TOP_FRACTION = 0.1
+#: With fewer trials than this in the top 10 % (under 100 completed), the shares rest on a
+#: handful of trials: the report says so beside them.
+STEADY_TOP = 10
+
+
+@dataclass(frozen=True)
+class StudyImportance:
+    """``shares``: ``(name, share)`` of each searchable parameter, most important first (summing
+    to 1); ``n_trials`` completed trials, ``n_top`` of them the top 10 % the shares describe;
+    ``caution``: a sentence when ``n_top`` is too small for the shares to be more than a
+    rough guess (None otherwise)."""
+
+    shares: list[tuple[str, float]]
+    n_trials: int
+    n_top: int
+    caution: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"completed_trials": self.n_trials, "top_trials": self.n_top,
+                "caution": self.caution,
+                "importance": [{"name": n, "share": s} for n, s in self.shares]}
+
+
+def _caution(n: int, top: int) -> str | None:
+    if top >= STEADY_TOP:
+        return None
+    return (f"the top 10 % of {n} completed trials is {top} trial{'' if top == 1 else 's'}: "
+            f"these shares are a rough guess (a few more trials may reorder them; "
+            f"{math.ceil(STEADY_TOP / TOP_FRACTION)} or more give a steadier answer)")
 
 
 def study_importance(storage: Storage, study: StudyRecord, *, round_: int | None = None,
                      max_trials: int = MAX_TRIALS) -> list[tuple[str, float]]:
-    """``(name, share)`` of each searchable parameter, most important first (shares sum to 1).
+    """``(name, share)`` of each searchable parameter, most important first (shares sum to 1):
+    the shares of :func:`importance_of`."""
+    return importance_of(storage, study, round_=round_, max_trials=max_trials).shares
+
+
+def importance_of(storage: Storage, study: StudyRecord, *, round_: int | None = None,
+                  max_trials: int = MAX_TRIALS) -> StudyImportance:
+    """The importance of each searchable parameter (PED-ANOVA over the completed trials, an
+    even subsample of at most ``max_trials``), with how many trials it rests on.
 
     Raises
     ------
@@ -47,7 +88,10 @@ def study_importance(storage: Storage, study: StudyRecord, *, round_: int | None
     pairs = [(t.params, t.value) for t in storage.iter_trials(
         study, round_=round_, states=["complete"], every=every)]
     space = Space.from_dict(study.space, source=study.source or "<stored>")
-    return param_importance(space, pairs, direction=study.direction, max_trials=None)
+    shares = param_importance(space, pairs, direction=study.direction, max_trials=None,
+                              target_quantile=TOP_FRACTION)
+    top = max(1, math.ceil(TOP_FRACTION * n))
+    return StudyImportance(shares, n, top, _caution(n, top))
 
 
 def column_order(storage: Storage, study: StudyRecord, *, round_: int | None = None,

@@ -272,12 +272,32 @@ def test_html_of_two_studies_is_written_atomically(db_url, invoke, project):
     assert r.exit_code == 2 and "several studies go only with --html FILE" in r.stderr
 
 
+def test_importance_as_json(study, invoke, db_url):
+    """Issue 22, item 13: --format json was ignored (text printed)."""
+    r = invoke("report", "wide", "--importance", "--format", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert (data["study"], data["completed_trials"], data["top_trials"]) == ("wide", 40, 4)
+    assert data["caution"].startswith("the top 10 % of 40 completed trials is 4 trials")
+    assert data["importance"][0]["name"] == "learning_rate"
+    assert abs(sum(p["share"] for p in data["importance"]) - 1) < 1e-9
+    make_study(db_url, n=120, name="big")
+    assert json.loads(invoke("report", "big", "--importance", "--format", "json").stdout)[
+        "caution"] is None
+    r = invoke("report", "wide", "--importance", "--format", "csv")
+    assert r.exit_code == 2 and "--importance prints a table or --format json" in r.stderr
+
+
 def test_importance_in_the_terminal(study, invoke, db_url):
     r = invoke("report", "wide", "--importance")
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert lines[0].startswith("wide: parameter importance for maximize val_accuracy")
-    assert lines[1].split()[0] == "learning_rate" and len(lines) == 1 + len(SPACE["params"])
+    assert lines[1].split()[0] == "learning_rate" and len(lines) == 2 + len(SPACE["params"])
+    # 40 trials: the top 10 % is 4 of them, and the report says what that is worth.
+    assert lines[-1] == ("  note: the top 10 % of 40 completed trials is 4 trials: these shares are "
+                         "a rough guess (a few more trials may reorder them; 100 or more give a "
+                         "steadier answer)")
     make_study(db_url, n=4, name="small")
     r = invoke("report", "small", "--importance")
     assert r.exit_code == 3
