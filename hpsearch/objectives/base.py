@@ -156,9 +156,11 @@ def extract_value(result: Mapping[str, Any] | float | int, metric: str) -> tuple
 
 def _scalar(v: Any) -> Any:
     """``v`` as a str, bool, int, float or None: numpy/torch scalars become floats, anything
-    else its ``str``."""
+    else its ``str`` (bytes too: ``float(b"0")`` is 0.0, but bytes are no number)."""
     if isinstance(v, (str, bool, int, float)) or v is None:
         return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return str(v)
     try:
         return float(v)
     except (TypeError, ValueError):

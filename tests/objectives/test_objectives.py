@@ -132,6 +132,8 @@ def test_command_settings_are_checked_up_front(tmp_path, argv, extra, message):
 
 @pytest.mark.parametrize("result, message", [
     (True, "returned a bool"), ("x", "returned str"), ({"acc": "high"}, "is not a number"),
+    ({"acc": b"0"}, "metric 'acc' is not a number: \"b'0'\""),
+    ({"acc": bytearray(b"1")}, "is not a number"),
     ({"acc": float("nan")}, "'acc' is nan"), ({"other": 1}, "missing from the result (got: 'other')"),
 ])
 def test_extract_value_rejects_bad_results(result, message):
