@@ -2,6 +2,8 @@
 #   make demo    a real 20-trial search on the bundled digits data (SQLite, CPU), then its report
 #   make test    the whole test suite (what CI runs)
 #   make test-fast   the edit-test loop: everything not marked slow (under a minute)
+#   make test-fresh  the property suites (hypothesis) with new random examples, not CI's fixed
+#                    ones: run it now and then, it finds what the fixed seed never draws
 #   make bench   benchmarks side by side with Optuna and a plain PyTorch loop (see benchmarks/README.md)
 
 VENV ?= .venv
@@ -17,7 +19,7 @@ HPSEARCH := $(VENV)/bin/hpsearch
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install sysdeps demo test test-fast bench clean
+.PHONY: install sysdeps demo test test-fast test-fresh bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,6 +42,12 @@ test: $(VENV)/.installed sysdeps
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -q -rs -m "not slow"
+
+# Every test file that uses hypothesis, with fresh seeds (CI unset: not derandomized).
+PROPERTY_TESTS = $(shell grep -rl --include='test_*.py' -e '^from hypothesis' tests | sort)
+
+test-fresh: $(VENV)/.installed
+	env -u CI HPSEARCH_FRESH_SEEDS=1 $(PY) -m pytest -q -rs $(PROPERTY_TESTS)
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"

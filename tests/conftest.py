@@ -19,9 +19,14 @@ pytest_plugins = ["support.pgserver"]  # the pg_server / pg_url fixtures, for ev
 
 # Property tests must not fail on a slow or busy machine (hypothesis's 200 ms deadline), and
 # in CI they run the same examples every time: a failure there is reproducible, not luck.
+# `make test-fresh` (HPSEARCH_FRESH_SEEDS=1) runs the property suites with new random examples
+# every time, none replayed from the example database: what CI's fixed seed never draws.
+FRESH_SEEDS = bool(os.environ.get("HPSEARCH_FRESH_SEEDS"))
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
-settings.load_profile("ci" if os.environ.get("CI") else "default")
+settings.register_profile("fresh", deadline=None, derandomize=False, print_blob=True,
+                          database=None)
+settings.load_profile("fresh" if FRESH_SEEDS else "ci" if os.environ.get("CI") else "default")
 
 
 # ------------------------------------------------------------------ shared fixtures

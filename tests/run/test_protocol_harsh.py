@@ -42,15 +42,18 @@ from hpsearch.run import RunOptions, prepare_study, run_study
 from hpsearch.space import load_space
 from hpsearch.storage import Storage
 
+FRESH_SEEDS = bool(os.environ.get("HPSEARCH_FRESH_SEEDS"))  # make test-fresh
 INT_MAX = 2**31 - 1
 # Per example: a trial here takes well under a second (a drain: ~1 s); a hang is caught
 # either way, and a loaded 2-core CI machine must not turn a slow example into a failure.
 BOUND_S = 60.0
 
-FAST = settings(max_examples=150, deadline=None, derandomize=True, database=None, print_blob=True,
+FAST = settings(max_examples=150, deadline=None, derandomize=not FRESH_SEEDS, database=None,
+                print_blob=True,
                 suppress_health_check=list(HealthCheck))
 # In CI the same examples every time (a failure there is reproducible), elsewhere new ones.
-SLOW = settings(FAST, max_examples=1000, derandomize=bool(os.environ.get("CI")))
+SLOW = settings(FAST, max_examples=1000,
+                derandomize=bool(os.environ.get("CI")) and not FRESH_SEEDS)
 # A command trial starts a process (~0.1 s), an isolated one forks a child: fewer of those.
 FAST_COMMAND, SLOW_COMMAND = settings(FAST, max_examples=80), settings(SLOW, max_examples=600)
 FAST_ISOLATED, SLOW_ISOLATED = settings(FAST, max_examples=40), settings(SLOW, max_examples=150)

@@ -8,6 +8,7 @@ The quick versions run in the edit-test loop; the ``slow`` ones run thousands of
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,9 @@ def mutated_text(draw: st.DrawFn) -> str:
     return text
 
 
-FAST = settings(max_examples=150, deadline=None, derandomize=True,
+# make test-fresh (HPSEARCH_FRESH_SEEDS=1): new examples in FAST too.
+FAST = settings(max_examples=150, deadline=None,
+                derandomize=not os.environ.get("HPSEARCH_FRESH_SEEDS"),
                 suppress_health_check=list(HealthCheck))
 SLOW = settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 
