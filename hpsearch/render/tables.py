@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 
 from hpsearch.render.text import (
-    console, echo, echo_text, esc, fmt_seconds, fmt_value, range_text, report_width,
+    console, echo, echo_text, esc, visible, fmt_seconds, fmt_value, range_text, report_width,
 )
 
 if TYPE_CHECKING:
@@ -32,10 +32,13 @@ def echo_configs(configs: Sequence[dict[str, Any]]) -> None:
         echo(json.dumps(config))
 
 
+#: Above this many parameters, ``validate`` prints its tables as plain aligned text: rich lays
+#: a table out in time that grows fast with its rows (25,000 parameters: over a minute).
+PLAIN_TABLE_ROWS = 500
+
+
 def print_validation(result: Validation) -> None:
     """The study line, the parameter table, the grid size and the samples table."""
-    from rich.table import Table
-
     out = console()
     space, configs = result.space, result.configs
     study = space.study
@@ -44,11 +47,9 @@ def print_validation(result: Validation) -> None:
         f"  trials={study.trials}  seed={study.seed}"
         f"  objective={esc(space.objective.get('kind', 'builtin'))}"
     )
-    table = Table("name", "type", "range", "scale", "condition", title=f"{esc(space.source)}: parameters")
-    for param in space.params.values():
-        row = param.describe()
-        table.add_row(*(esc(row[k]) for k in ("name", "type", "range", "scale", "condition")))
-    out.print(table)
+    keys = ("name", "type", "range", "scale", "condition")
+    rows = [[str(row[k]) for k in keys] for row in (p.describe() for p in space.params.values())]
+    _table(out, f"{space.source}: parameters", list(keys), rows)
     if result.grid_size is not None:
         out.print(f"grid: {result.grid_size} distinct configurations")
     if getattr(result, "forbidden_share", None) is not None:
@@ -57,11 +58,28 @@ def print_validation(result: Validation) -> None:
                   f"({rules} [[forbid]] rule{'s' if rules != 1 else ''}; never run)")
     if configs:
         # One row per parameter, one column per sample: stays readable with many parameters.
-        samples = Table("name", *(f"#{i}" for i in range(len(configs))),
-                        title=f"{len(configs)} sample configurations ('-': inactive)")
-        for name in space.params:
-            samples.add_row(esc(name), *(esc(fmt_value(c[name])) if name in c else "-" for c in configs))
-        out.print(samples)
+        rows = [[name, *(fmt_value(c[name]) if name in c else "-" for c in configs)]
+                for name in space.params]
+        _table(out, f"{len(configs)} sample configurations ('-': inactive)",
+               ["name", *(f"#{i}" for i in range(len(configs)))], rows)
+
+
+def _table(out, title: str, headers: list[str], rows: list[list[str]]) -> None:
+    """A rich table of ``rows``; above :data:`PLAIN_TABLE_ROWS` rows, the same as plain
+    aligned text (linear in the rows). Cells are shown with control characters visible."""
+    if len(rows) <= PLAIN_TABLE_ROWS:
+        from rich.table import Table
+
+        table = Table(*headers, title=esc(title))
+        for row in rows:
+            table.add_row(*(esc(cell) for cell in row))
+        out.print(table)
+        return
+    cells = [headers, *([visible(cell) for cell in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [visible(title)]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in cells]
+    echo("\n".join(lines))
 
 
 def _fitted_table(title: str, headers: Sequence[str], cells: list[list[str]], width: int):

@@ -8,7 +8,7 @@ from typing import Any
 
 from hpsearch.errors import SpaceError
 from hpsearch.samplers.base import Sampler
-from hpsearch.space import DEFAULT_GRID_POINTS, MAX_GRID_POINTS, Space
+from hpsearch.space import DEFAULT_GRID_POINTS, MAX_GRID_POINTS, Space, same_value
 
 __all__ = ["GridSampler", "MAX_GRID_SIZE"]
 
@@ -34,8 +34,15 @@ class GridSampler(Sampler):
     def __init__(self, space: Space, *, seed: int) -> None:
         super().__init__(space, seed=seed)
         default = space.study.grid_points or DEFAULT_GRID_POINTS
-        self._axes = {p.name: p.grid_values(default) for p in space.search_params}
-        self._points: list[tuple[list[float], dict[str, Any]]] = []
+        # Distinct values only (by repr, as a configuration is told apart): a repeated value
+        # would repeat every configuration below it.
+        self._axes = {p.name: list({repr(v): v for v in p.grid_values(default)}.values())
+                      for p in space.search_params}
+        self._params = list(space.params.values())
+        self._slot = {p.name: i for i, p in enumerate(space.search_params)}
+        # Each point is the last node of its path: (parent, param index, value, unit or None).
+        # Paths share their prefixes, so a chain of conditions costs memory linear in depth.
+        self._points: list[tuple | None] = []
         # Unconditional parameters alone give a lower bound on the size: refuse early and cheaply.
         if math.prod(len(self._axes[p.name]) for p in space.search_params if not p.when) \
                 > MAX_GRID_SIZE:
@@ -46,33 +53,60 @@ class GridSampler(Sampler):
             raise SpaceError(f"{space.source}: forbid: every point of the grid is forbidden")
 
     def _enumerate(self) -> None:
-        space = self.space
-        params = list(space.params.values())
-        forbid = space.forbid
-        seen: set[str] = set()
-        # Depth-first with an explicit stack (thousands of parameters must not recurse); each
-        # level's values are pushed in reverse so they come off in order, last parameter fastest.
-        stack: list[tuple[int, dict[str, Any], list[float]]] = [(0, {}, [])]
+        """Depth-first over the parameters in dependency order, with one mutable configuration
+        that is cut back to the branching parameter when the next branch starts (entries are
+        added in parameter order, so ``popitem`` removes exactly the later ones). A parameter
+        whose condition fails, or that has one value, does not branch; only the values of
+        active parameters are ever in the configuration, so a condition is checked against its
+        parents' values directly. Each point costs time linear in the number of parameters."""
+        params, forbid = self._params, self.space.forbid
+        n = len(params)
+        config: dict[str, Any] = {}
+        depths: list[int] = []          # the parameter index of each entry of ``config``
+        start = object()
+        stack: list[tuple[int, tuple | None, Any, float | None]] = [(0, None, start, None)]
         while stack:
-            i, config, units = stack.pop()
-            if i == len(params):
-                key = repr(sorted(config.items()))
-                if key in seen or (forbid and forbid.is_forbidden(config)):
+            i, node, value, unit = stack.pop()
+            while depths and depths[-1] >= i:
+                config.popitem()
+                depths.pop()
+            if value is not start:
+                config[params[i].name] = value
+                depths.append(i)
+                node = (node, i, value, unit)
+                i += 1
+            while i < n:  # the parameters that do not branch here
+                param = params[i]
+                if param.when and not _holds(param.when, config):
+                    i += 1
+                elif not param.searchable:
+                    fixed = param.from_unit(0.5)
+                    config[param.name] = fixed
+                    depths.append(i)
+                    node = (node, i, fixed, None)
+                    i += 1
+                else:
+                    break
+            if i == n:
+                if forbid and forbid.is_forbidden(config):
                     continue
-                seen.add(key)
-                self._points.append((units, config))
+                self._points.append(node)
                 if len(self._points) > MAX_GRID_SIZE:
                     self._too_large()
                 continue
             param = params[i]
-            if not space.is_active(param.name, config):
-                stack.append((i + 1, config, units + [0.5] if param.searchable else units))
-            elif not param.searchable:
-                stack.append((i + 1, {**config, param.name: param.from_unit(0.5)}, units))
-            else:
-                for value in reversed(self._axes[param.name]):
-                    stack.append((i + 1, {**config, param.name: value},
-                                  units + [param.to_unit(value)]))
+            # Reversed, so that they come off the stack in order: last parameter fastest.
+            for v in reversed(self._axes[param.name]):
+                stack.append((i, node, v, param.to_unit(v)))
+
+    def _path(self, index: int) -> list[tuple[int, Any, float | None]]:
+        out = []
+        node = self._points[index]
+        while node is not None:
+            node, i, value, unit = node
+            out.append((i, value, unit))
+        out.reverse()
+        return out
 
     def _too_large(self) -> None:
         raise SpaceError(f"{self.space.source}: study.sampler: the grid has more than "
@@ -80,10 +114,30 @@ class GridSampler(Sampler):
 
     def unit(self, index: int) -> list[float] | None:
         self._check_index(index)
-        return list(self._points[index][0]) if index < len(self._points) else None
+        if index >= len(self._points):
+            return None
+        units = [0.5] * len(self._slot)  # an inactive parameter sits at the centre
+        for i, _value, unit in self._path(index):
+            if unit is not None:
+                units[self._slot[self._params[i].name]] = unit
+        return units
 
     def propose(self, index: int) -> dict[str, Any] | None:
         """The grid's configuration with its exact values (``grid = [1e-5]`` gives 1e-05, where
         ``space.from_unit(self.unit(index))`` may differ in the last digit)."""
         self._check_index(index)
-        return dict(self._points[index][1]) if index < len(self._points) else None
+        if index >= len(self._points):
+            return None
+        return {self._params[i].name: value for i, value, _unit in self._path(index)}
+
+
+def _holds(when: dict[str, Any], config: dict[str, Any]) -> bool:
+    """Whether ``when`` holds: in the grid's configuration a parent is present exactly when
+    it is active, so a missing parent fails the condition (as in :meth:`Space.is_active`)."""
+    for key, allowed in when.items():
+        if key not in config:
+            return False
+        value = config[key]
+        if not any(same_value(value, v) for v in allowed):
+            return False
+    return True

@@ -350,3 +350,19 @@ def test_validate_refuses_the_study_name_run_refuses(tmp_path):
         'metric = "m"', f'metric = "{"m" * 101}"')
     space.write_text(long_metric)
     assert validate(str(space)).output == f"error: {space}: metric name: 101 characters, at most 100\n"
+
+
+def test_a_space_of_many_parameters_is_shown_as_plain_aligned_text(tmp_path):
+    """Issue 22, item 9: rich laid out a 25,000-row table in over a minute of CPU; above 500
+    parameters the tables are plain text, one line per parameter."""
+    space = tmp_path / "wide.toml"
+    space.write_text('[study]\nmetric = "m"\n[objective]\nkind = "command"\nargv = ["echo"]\n'
+                     "[params]\n" + "".join(f'p{i} = {{ type = "uniform", low = 0, high = 1 }}\n'
+                                            for i in range(600)))
+    result = validate(str(space), "--sample", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1:4] == [f"{space}: parameters", "name  type     range   scale   condition",
+                          "p0    uniform  [0, 1]  linear"]
+    assert "2 sample configurations ('-': inactive)" in lines
+    assert len(lines) == 1 + 2 * (2 + 600)

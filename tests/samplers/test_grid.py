@@ -96,3 +96,43 @@ def test_grid_order_and_units_are_pinned() -> None:
     ]
     assert sampler.unit(1) == [0.0, 0.0625, 0.5]
     assert make_sampler("grid", space_of(THREE), seed=7).propose(74) == sampler.propose(74)
+
+
+# --------------------------------------------------- deep `when` chains (issue 22, item 9)
+def chain_space(depth: int, values: str = '["a", "b"]'):
+    lines = ['[study]', 'metric = "m"', 'sampler = "grid"', '[params]',
+             f'p0 = {{ type = "choice", values = {values} }}']
+    lines += [f'p{i} = {{ type = "choice", values = {values}, when = {{ p{i - 1} = "a" }} }}'
+              for i in range(1, depth)]
+    return parse_space("\n".join(lines) + "\n", source="chain.toml")
+
+
+def test_a_deep_chain_is_enumerated_in_order():
+    depth = 2500
+    space = chain_space(depth)
+    sampler = GridSampler(space, seed=0)
+    assert sampler.size == depth + 1
+    assert sampler.propose(0) == {f"p{i}": "a" for i in range(depth)}
+    assert sampler.propose(1) == {**{f"p{i}": "a" for i in range(depth - 1)}, f"p{depth - 1}": "b"}
+    assert sampler.propose(depth) == {"p0": "b"}
+    assert sampler.unit(depth) == [space.params["p0"].to_unit("b")] + [0.5] * (depth - 1)
+    assert sampler.propose(depth + 1) is None
+
+
+def test_the_chain_costs_a_linear_number_of_condition_checks_per_point(monkeypatch):
+    """Each point costs work linear in the chain's depth: the condition checks grow as
+    depth x points (depth + 1 points), not faster (the enumeration was cubic in the depth)."""
+    import hpsearch.samplers.grid as grid
+
+    calls = []
+    real = grid._holds
+    monkeypatch.setattr(grid, "_holds", lambda when, config: calls.append(1) or real(when, config))
+    counts = {}
+    for depth in (100, 200, 400):
+        calls.clear()
+        GridSampler(chain_space(depth), seed=0)
+        counts[depth] = len(calls)
+    for depth, n in counts.items():
+        assert n <= depth * (depth + 1), (depth, n)
+    assert counts[400] / counts[200] < 4.5 and counts[200] / counts[100] < 4.5
+
