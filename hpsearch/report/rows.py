@@ -43,19 +43,12 @@ def study_rows(storage: Storage) -> list[dict[str, Any]]:
     return [
         {"name": s.name, "metric": s.metric, "direction": s.direction, "trials": s.n_trials,
          **{state: s.counts.get(state, 0) for state in STATES}, "rounds": s.rounds,
-         "best_value": s.best_value, "best_trial": _best_number(storage, s)}
+         "best_value": s.best_value, "best_trial": s.best_number}
         for s in storage.summaries()
     ]
 
 
-def _best_number(storage: Storage, summary: Any) -> int | None:
-    """The summary's best trial, or the one its tie breaker prefers among those of equal value."""
-    from hpsearch.report.select import tied_best
 
-    if summary.best_number is None:
-        return None
-    winner = tied_best(storage, storage.get_study(summary.name), summary.best_value)
-    return summary.best_number if winner is None else winner.number
 
 
 def get_trial(storage: Storage, name: str, number: int) -> tuple[StudyRecord, TrialRecord]:

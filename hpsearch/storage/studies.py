@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,8 @@ from hpsearch.errors import ConfigError, StudyError
 from hpsearch.storage.base import StorageBase, storage_errors
 from hpsearch.storage.engine import redact_url
 from hpsearch.storage.limits import check_ints, name_problem
-from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary
+from hpsearch.ranking import tie_breaker
+from hpsearch.storage.records import RoundRecord, StudyRecord, StudySummary, TrialRecord
 from hpsearch.storage.tables import ROUND, STUDY, TRIAL, best_row
 
 __all__ = ["StudyQueries"]
@@ -76,7 +78,10 @@ class StudyQueries(StorageBase):
 
     @storage_errors
     def summaries(self) -> list[StudySummary]:
-        out = []
+        """One summary per study; ``best_number`` is the best trial as ``best`` and ``report``
+        name it: ties on the value go to the study's tie breaker, then to the lowest number."""
+        out: list[StudySummary] = []
+        tied: list[tuple[int, StudyRecord, float]] = []
         with self.engine.connect() as conn:
             studies = conn.execute(select(STUDY).order_by(STUDY.c.id)).mappings().all()
             counts: dict[int, dict[str, int]] = {}
@@ -91,6 +96,9 @@ class StudyQueries(StorageBase):
             for s in studies:
                 best = best_row(conn, s["id"], s["direction"])
                 c = counts.get(s["id"], {})
+                if best is not None and best.value is not None:
+                    record = StudyRecord(**{k: s[k] for k in StudyRecord.__dataclass_fields__})
+                    tied.append((len(out), record, best.value))
                 out.append(StudySummary(
                     name=s["name"], metric=s["metric"], direction=s["direction"],
                     n_trials=sum(c.values()), counts=c,
@@ -98,7 +106,23 @@ class StudyQueries(StorageBase):
                     best_number=None if best is None else best.number,
                     rounds=rounds.get(s["id"], 1), created_at=s["created_at"],
                 ))
+        for i, record, value in tied:
+            number = self._tied_best_number(record, value)
+            if number is not None:
+                out[i] = dataclasses.replace(out[i], best_number=number)
         return out
+
+    iter_trials: Callable[..., Iterator[TrialRecord]]  # of TrialStream, beside this in Storage
+
+    def _tied_best_number(self, study: StudyRecord, value: float) -> int | None:
+        """Among the complete trials of value ``value``, the number of the one the study's tie
+        breaker prefers; None when fewer than two share it or there is no tie breaker."""
+        tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
+        if tie is None:
+            return None
+        first = list(self.iter_trials(study, states=["complete"], value=value, sort="value",
+                                      tie=(tie.metric, tie.descending), limit=2))
+        return first[0].number if len(first) > 1 else None
 
     @storage_errors
     def update_study_settings(self, study_id: int, *, space: dict[str, Any], source: str) -> None:

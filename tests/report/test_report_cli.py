@@ -175,6 +175,18 @@ def test_studies_best_trial_follows_the_tie_breaker(db_url, invoke):
     assert rows["plain"]["best_trial"] == plain["number"]
 
 
+def test_study_summary_best_number_honours_the_tie_breaker(db_url):
+    """Issue 22, item 14: StudySummary.best_number was the lowest number among the tied."""
+    from hpsearch.report import get_best
+
+    make_study(db_url, ties=True)
+    storage = Storage(db_url)
+    (summary,) = storage.summaries()
+    _study, best = get_best(storage, "wide")
+    assert summary.best_number == best.number
+    assert summary.best_number != storage.best(storage.get_study("wide")).number
+
+
 def test_tie_breaker_setting_and_refine_warns_on_mostly_ties(db_url, invoke, caplog):
     from hpsearch.refine import refine_study
 
