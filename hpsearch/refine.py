@@ -288,15 +288,30 @@ def refine_study(
     complete = [t for t in storage.trials(study, round_=round_.number, states=["complete"])
                 if t.value is not None and not math.isnan(t.value)]
     k = top_count(len(complete), top=top, top_frac=top_frac)
-    if len(complete) < k:
-        raise StudyError(
-            f"cannot refine study {study.name!r} from round {round_.number}: it has "
-            f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}, "
-            f"{k} are needed (run more trials, or pass a smaller --top)")
     # Ties on the value (an easy task: many trials at accuracy 1.0) go to the study's tie
     # breaker (the validation loss for the built-in trainer), not to the lowest number.
     tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
     ranked = rank(complete, maximize=study.maximize, tie=tie)
+    rung_trials, lowest_rung = [], None
+    if len(complete) < k:
+        # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
+        # furthest before they were stopped stand in, the highest rung first, each rung ranked
+        # by the value it reported there.
+        rung_trials, lowest_rung = _furthest_pruned(storage, study, round_.number, k - len(complete),
+                                                    tie)
+        ranked += rung_trials
+    if len(ranked) < k:
+        raise StudyError(
+            f"cannot refine study {study.name!r} from round {round_.number}: it has "
+            f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}"
+            + (f" and {len(rung_trials)} pruned at a later step" if rung_trials else "")
+            + f", {k} are needed (run more trials, or pass a smaller --top)")
+    if rung_trials:
+        log.warning(
+            "study %s round %d: %d completed trial%s, fewer than the %d the box needs: it also "
+            "spans %d trial%s pruned at step %d or later (the furthest the pruner let them go)",
+            study.name, round_.number, len(complete), "" if len(complete) == 1 else "s", k,
+            len(rung_trials), "" if len(rung_trials) == 1 else "s", lowest_rung)
     chosen = ranked[:k]
     n_tied = tied_with_others(chosen, ranked[k:])
     if 2 * n_tied > k:
@@ -326,11 +341,31 @@ def refine_study(
         "best_trial": best.number, "best_value": best.value, "params": changes,
         "tied_top": n_tied, "tie_breaker": None if tie is None else tie.describe(),
     }
+    if rung_trials:
+        rule["pruned_top"] = [t.number for t in chosen if t.state != "complete"]
+        rule["from_step"] = lowest_rung
     new = storage.add_round(study.id, parent=round_.number, space=new_space.to_dict(), rule=rule,
                             sampler=sampler, seed=seed, target=trials)
     log.info("study %s: round %d refined from round %d (top %d trials)", study.name, new.number,
              round_.number, k)
     return new
+
+
+def _furthest_pruned(storage: Storage, study: Any, round_: int, needed: int,
+                     tie: Any) -> tuple[list[Any], int | None]:
+    """At least ``needed`` pruned trials of the round with a value, those that reached the
+    highest step first (a whole rung at a time, each ranked by its value there), and the lowest
+    step taken; fewer when the round has fewer."""
+    pruned = [t for t in storage.trials(study, round_=round_, states=["pruned"])
+              if t.value is not None and not math.isnan(t.value) and t.pruned_step is not None]
+    out: list[Any] = []
+    lowest = None
+    for step in sorted({t.pruned_step for t in pruned}, reverse=True):
+        if len(out) >= needed:
+            break
+        out += rank([t for t in pruned if t.pruned_step == step], maximize=study.maximize, tie=tie)
+        lowest = step
+    return out, lowest
 
 
 def refine_and_run(

@@ -389,3 +389,39 @@ def test_refine_a_digits_study_end_to_end(tmp_path):
     narrowed = Space.from_dict(storage.get_round(study.id, 2).space)
     trials = storage.trials(study, round_=2)
     assert len(trials) == 4 and all(inside(narrowed, t.params) for t in trials)
+
+
+# ------------------------------------------ too few completed under a pruner (issue 22, item 14)
+def test_refine_draws_on_the_trials_that_went_furthest_when_too_few_completed(tmp_path, caplog):
+    """`run --sampler auto --pruner asha` at 20 trials completed 2 (ASHA lets about a ninth
+    finish) and refine refused; now the box also spans the trials pruned at the highest step."""
+    from hpsearch.refine import refine_study
+    from hpsearch.storage import Storage
+
+    sp = space_of('[params]\nx = { type = "uniform", low = 0.0, high = 10.0 }\n')
+    storage = Storage(f"sqlite:///{tmp_path}/h.db")
+    study = storage.create_study(name="s", metric="acc", direction="maximize", sampler="random",
+                                 seed=1, space=sp.to_dict(), source="s.toml", target=8)
+    rnd = storage.latest_round(study.id)
+    # (x, state, value, pruned at step): two complete, three reached step 3, three only step 1.
+    plan = [(5.0, "complete", 0.9, None), (5.5, "complete", 0.8, None),
+            (4.0, "pruned", 0.7, 3), (6.5, "pruned", 0.6, 3), (9.9, "pruned", 0.5, 3),
+            (0.1, "pruned", 0.95, 1), (0.2, "pruned", 0.4, 1), (9.5, "pruned", 0.3, 1)]
+    for x, state, value, step in plan:
+        t = storage.claim(study, rnd, propose=lambda _i, x=x: {"x": x}, limit=None, worker="w",
+                          device=None)
+        storage.finish(t.id, state=state, value=value, metrics={"acc": value},
+                       steps=[(s, {"acc": value}) for s in range(1, (step or 9) + 1)],
+                       pruned_step=step)
+    with caplog.at_level("WARNING"):
+        new = refine_study(storage, "s", top=4)
+    rule = new.rule
+    # The two complete ones, then the best two of those pruned at step 3; never step 1's.
+    assert rule["top_trials"] == [0, 1, 2, 3]
+    assert rule["pruned_top"] == [2, 3] and rule["from_step"] == 3
+    low, high = new.space["params"]["x"]["low"], new.space["params"]["x"]["high"]
+    assert low <= 4.0 and high >= 6.5 and (low > 0.2 or high < 9.5)
+    assert "spans 3 trials pruned at step 3 or later" in caplog.text
+    with pytest.raises(StudyError, match="it has 2 completed trials and 6 pruned at a later step, "
+                                         "9 are needed"):
+        refine_study(storage, "s", top=9, from_round=1)
