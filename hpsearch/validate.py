@@ -27,6 +27,8 @@ class Validation:
     grid_size: int | None = None
     sampler: str = ""
     forbidden_share: float | None = None
+    #: What share of the trials the study's pruner lets finish (None: no pruner, or median).
+    pruner_outlook: str | None = None
 
 
 def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = None) -> Validation:
@@ -42,6 +44,7 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     """
     from hpsearch.errors import SpaceError
     from hpsearch.objectives import check_objective
+    from hpsearch.pruners.outlook import pruner_outlook
     from hpsearch.samplers import make_sampler
     from hpsearch.space import forbidden_share, load_space
 
@@ -70,4 +73,6 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
             break
         configs.append(config)
     grid_size = sampler.size if name == "grid" else None
-    return Validation(space, configs, grid_size, sampler=name, forbidden_share=share)
+    outlook = pruner_outlook(space.study.pruner, space.pruner_settings, space.study.trials)
+    return Validation(space, configs, grid_size, sampler=name, forbidden_share=share,
+                      pruner_outlook=outlook)

@@ -95,6 +95,7 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
     --max-concurrent K a run that finds K trials running exits 0 at once, starting none.
     """
     from hpsearch import render
+    from hpsearch.pruners.outlook import pruner_outlook
     from hpsearch.run import run_study
     from hpsearch.space import load_space
 
@@ -106,6 +107,10 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
                            max_consecutive_failures=max_consecutive_failures, threads=threads)
     space = load_space(space_file)
     storage = open_db(ctx, create=True)
+    outlook = pruner_outlook(pruner or space.study.pruner, space.pruner_settings,
+                             trials or space.study.trials)
+    if outlook and not ctx.obj["quiet"]:
+        render.echo(render.stamped(f"note: {outlook}", render.cron_mode(False)), err=True)
     with render.RunProgress(quiet=ctx.obj["quiet"]) as progress:
         summary = run_study(storage, space, options, name=study_name, trials=trials, seed=seed,
                             on_event=progress.event)

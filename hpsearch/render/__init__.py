@@ -23,12 +23,13 @@ from hpsearch.render.tables import (
     print_rows, print_trial, print_trials, print_validation,
 )
 from hpsearch.render.text import (
-    LOG_FORMAT, TIME_FORMAT, console, cron_mode, echo_text, esc, fmt_seconds, fmt_value, plural,
-    range_text, report_width, stamped,
+    LOG_FORMAT, TIME_FORMAT, console, cron_mode, echo, echo_text, esc, fmt_seconds, fmt_value,
+    plural, range_text, report_width, stamped, visible,
 )
 
 __all__ = [
-    "console", "fmt_value", "fmt_seconds", "range_text", "RunProgress", "echo_text",
+    "console", "fmt_value", "fmt_seconds", "range_text", "RunProgress", "echo_text", "echo",
+    "visible",
     "esc", "plural", "cron_mode", "stamped", "TIME_FORMAT", "LOG_FORMAT",
     "print_validation", "echo_configs", "echo_run_summary", "echo_refined_round",
     "step_text", "trial_line", "echo_test_metrics", "best_text",

@@ -52,6 +52,8 @@ def print_validation(result: Validation) -> None:
     _table(out, f"{space.source}: parameters", list(keys), rows)
     if result.grid_size is not None:
         out.print(f"grid: {result.grid_size} distinct configurations")
+    if getattr(result, "pruner_outlook", None):
+        out.print(esc(result.pruner_outlook))
     if getattr(result, "forbidden_share", None) is not None:
         rules = len(space.forbid.to_list())
         out.print(f"forbidden: {result.forbidden_share:.1%} of the space "
