@@ -292,7 +292,8 @@ def refine_study(
     # breaker (the validation loss for the built-in trainer), not to the lowest number.
     tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
     ranked = rank(complete, maximize=study.maximize, tie=tie)
-    rung_trials, lowest_rung = [], None
+    rung_trials: list[Any] = []
+    lowest_rung: int | None = None
     if len(complete) < k:
         # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
         # furthest before they were stopped stand in, the highest rung first, each rung ranked
@@ -356,11 +357,12 @@ def _furthest_pruned(storage: Storage, study: Any, round_: int, needed: int,
     """At least ``needed`` pruned trials of the round with a value, those that reached the
     highest step first (a whole rung at a time, each ranked by its value there), and the lowest
     step taken; fewer when the round has fewer."""
-    pruned = [t for t in storage.trials(study, round_=round_, states=["pruned"])
-              if t.value is not None and not math.isnan(t.value) and t.pruned_step is not None]
+    pruned: list[Any] = [t for t in storage.trials(study, round_=round_, states=["pruned"])
+                         if t.value is not None and not math.isnan(t.value)
+                         and t.pruned_step is not None]
     out: list[Any] = []
     lowest = None
-    for step in sorted({t.pruned_step for t in pruned}, reverse=True):
+    for step in sorted({int(t.pruned_step) for t in pruned}, reverse=True):
         if len(out) >= needed:
             break
         out += rank([t for t in pruned if t.pruned_step == step], maximize=study.maximize, tie=tie)

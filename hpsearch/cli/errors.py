@@ -99,7 +99,7 @@ def catch_stop_signals() -> None:
     """SIGINT and SIGTERM raise :class:`Stopped` from now on (a run loop installs its own
     handlers while it runs and restores these). Only the first signal counts: another one while
     the process says so and exits is ignored, so it cannot cut that line short."""
-    fired = []
+    fired: list[int] = []
 
     def handler(signum: int, _frame: object) -> None:
         if not fired:

@@ -89,10 +89,10 @@ class K8sOptions:
             object.__setattr__(self, "mem", str(self.mem).strip())
             if not _MEMORY.fullmatch(self.mem):
                 raise ConfigError(f"--mem: not a memory quantity: {self.mem!r} (16Gi, 512Mi)")
-        for option, value in (("--secret", self.secret), ("--namespace", self.namespace),
+        for option, label in (("--secret", self.secret), ("--namespace", self.namespace),
                               ("--job-name", self.job_name)):
-            if value is not None and (not _DNS_LABEL.fullmatch(value) or len(value) > 63):
-                raise ConfigError(f"{option}: {value!r} is not a Kubernetes name (lower-case "
+            if label is not None and (not _DNS_LABEL.fullmatch(label) or len(label) > 63):
+                raise ConfigError(f"{option}: {label!r} is not a Kubernetes name (lower-case "
                                   "letters, digits and '-', at most 63)")
         if not _SECRET_KEY.fullmatch(self.secret_key):
             raise ConfigError(f"--secret-key: {self.secret_key!r} is not a Secret key")
