@@ -178,7 +178,7 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
         notes.append("proposed_by: the sampler of each trial (auto: its pick; sobol: start-up)")
     if any(t.state == "pruned" for t in trials) and "value" in shown:
         notes.append("pruned trials: value = their best before the stop, not a final value; "
-                     "best and refine skip them")
+                     "best skips them; refine uses them only when too few trials completed")
     for note in notes:
         out.print(note, markup=False)
 
