@@ -177,8 +177,8 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
     if "proposed_by" in shown:
         notes.append("proposed_by: the sampler of each trial (auto: its pick; sobol: start-up)")
     if any(t.state == "pruned" for t in trials) and "value" in shown:
-        notes.append("pruned trials: value = their best before the stop, not a final value; "
-                     "best skips them; refine uses them only when too few trials completed")
+        notes.append("pruned trials: value = their best before the stop, not a final value "
+                     "(best skips them)")
     for note in notes:
         out.print(note, markup=False)
 

@@ -84,8 +84,8 @@ def test_report_table_shows_the_pruned_step_and_that_the_value_is_partial(pruned
         '│ 1 │ 1     │ complete         │ 0.5    │ 1 │',
         '│ 5 │ 1     │ pruned at step 1 │ 0.0125 │ 5 │',
         '└───┴───────┴──────────────────┴────────┴───┘',
-        'pruned trials: value = their best before the stop, not a final value; '
-        'best skips them; refine uses them only when too few trials completed',
+        'pruned trials: value = their best before the stop, not a final value '
+        '(best skips them)',
     ]
     # Without a pruned trial among the rows, no word about them.
     r = invoke("report", "curves", "--state", "complete", "--columns", "value")
