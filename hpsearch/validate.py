@@ -45,8 +45,11 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     from hpsearch.samplers import make_sampler
     from hpsearch.space import forbidden_share, load_space
 
+    from hpsearch.run.pruning import check_pruner
+
     space = load_space(Path(path))
     check_objective(space)
+    check_pruner(space)
     share = None
     if space.forbid:
         share = forbidden_share(space)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpsearch.errors import SpaceError
-from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, TrialFailed,
-                                      extract_value, json_safe)
+from hpsearch.objectives.base import (Objective, PackedResult, ReportGate, TrialContext,
+                                      TrialFailed, extract_value, json_safe)
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
@@ -49,6 +49,6 @@ def check_objective(space: "Space") -> None:
     objective_class(space).check(space)
 
 
-__all__ = ["Objective", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
+__all__ = ["Objective", "PackedResult", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
            "evaluate_on_test",
            "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

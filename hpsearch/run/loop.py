@@ -22,11 +22,10 @@ from hpsearch.run.options import RunOptions
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
 from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
 from hpsearch.run.pruning import RoundPruner
-from hpsearch.run.isolate import isolated
 from hpsearch.run.records import FailureStreak, RunSummary, Tickets, TrialEvent, worker_id
 from hpsearch.run.signals import Stop, StopOnSignal, interrupted
 from hpsearch.run.studies import round_space
-from hpsearch.run.summary import check_failures, close_summary, failure_limit, warm_up
+from hpsearch.run.summary import check_failures, close_summary, failure_limit
 from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
@@ -91,7 +90,7 @@ def work(
     # Before the objective: a pruner that cannot be made (hyperband with no max_resource)
     # stops the run before any set-up.
     pruning = RoundPruner(storage, study, space, options.pruner)
-    objective = isolated(make_objective(space, device=device, threads=options.threads))
+    objective = make_objective(space, device=device, threads=options.threads).isolated()
     smp = make_sampler(options.sampler or round_.sampler, space, seed=round_.seed)
     limit = sampler_limit(smp, round_, add)
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
@@ -106,7 +105,7 @@ def work(
     beat = TrialsHeartbeat(storage, min(options.heartbeat_interval, stale_after / 4))
     total = trials_to_run(storage, study, round_, limit=limit, add=add)
     window = pack_window(k, objective, expected=total, workers=options.workers)
-    shapes = ShapeCount(k)  # the turn's look-ahead: claim until K trials share a shape
+    shapes = ShapeCount(k, objective)  # the turn's look-ahead: claim until K trials share a shape
     last_recovery = time.monotonic()
     claimed: list[TrialRecord] = []    # claimed, not yet recorded: marked on a signal
     unstarted: list[TrialRecord] = []  # claimed, not yet run: given back on an error
@@ -186,7 +185,7 @@ def work(
     stop = StopOnSignal()
     with stop, beat:
         try:
-            warm_up(objective)  # imports, data: the run's start-up, not trial 0's duration
+            objective.warm_up()  # imports, data: the run's start-up, not trial 0's duration
             summary.startup_s = time.monotonic() - started
             while True:
                 # The objective may have swallowed the stop request: start nothing more.

@@ -1,9 +1,11 @@
-"""``--pack K``: a worker claims up to K trials of the built-in trainer and trains those that
-share a shape as one stacked model (:func:`hpsearch.trainer.packed.fit_packed`).
+"""``--pack K``: a worker claims up to K trials and trains those that share a shape together
+(the objective's packing hooks: :meth:`~hpsearch.objectives.Objective.pack_key` and
+:meth:`~hpsearch.objectives.Objective.run_packed`; the built-in trainer stacks them as one
+model).
 
 Sample first, then group: proposals are claimed in the order the sampler makes them (packing
 never changes what is sampled), with a look-ahead: a turn claims until K of them share a shape
-(:func:`~hpsearch.trainer.packed.pack_key`) or the window (:func:`pack_window`: up to
+(:meth:`~hpsearch.objectives.Objective.pack_key`) or the window (:func:`pack_window`: up to
 ``LOOK_AHEAD`` × K, no more than this worker's share of the trials to run) is full. Every
 trial claimed in a turn runs in that turn: each group of two or more of one shape trains as one
 pack (of at most K), a trial alone in its group runs as it would without ``--pack``
@@ -23,7 +25,7 @@ import traceback
 from typing import Any, Callable
 
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted, StorageError
-from hpsearch.objectives import extract_value
+from hpsearch.objectives import Objective, PackedResult, extract_value, objective_class
 from hpsearch.run.pruning import TrialWatch, pruned_outcome
 from hpsearch.run.reports import Notes, check_metrics, check_report, clean_text
 from hpsearch.run.trial import STEP_FLUSH_S, StepBuffer
@@ -43,31 +45,25 @@ LOOK_AHEAD = 4
 def pack_size(space: Space, pack: int | None) -> int:
     """K for this run: ``--pack`` (``RunOptions.pack``), else ``[trainer] pack``, else 1.
 
-    Raises :class:`ConfigError` (exit 2) for K < 1 and for K > 1 with an objective other than
-    the built-in trainer.
+    Raises :class:`ConfigError` (exit 2) for K < 1 and for K > 1 with an objective that cannot
+    pack (:attr:`~hpsearch.objectives.Objective.can_pack`).
     """
     k = pack if pack is not None else space.trainer.get("pack", 1)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"--pack: {k!r} must be an integer >= 1")
-    kind = space.objective.get("kind", "builtin")
-    if k > 1 and kind != "builtin":
+    cls = objective_class(space)
+    if k > 1 and not cls.can_pack:
         raise ConfigError(f"--pack {k}: packing trains the built-in trainer's models together; "
-                          f"this study's objective is {kind!r} (run it without --pack)")
+                          f"this study's objective is {cls.kind!r} (run it without --pack)")
     return k
 
 
-def packable(objective: Any) -> bool:
-    """Whether ``objective``'s trials may train as packs: fp16 needs a gradient scaler per
-    trial, so such trials run one by one."""
-    return getattr(getattr(objective, "settings", None), "precision", "") != "fp16"
-
-
-def pack_window(k: int, objective: Any, *, expected: int | None, workers: int = 1) -> int:
+def pack_window(k: int, objective: Objective, *, expected: int | None, workers: int = 1) -> int:
     """How many trials one turn of the loop may claim with ``--pack K``: ``LOOK_AHEAD`` × K,
     but no more than this worker's share of the ``expected`` trials of the run (``workers``
     processes share them: one must not take them all while the others idle), and never fewer
-    than K. 1 without packing (K = 1, or fp16)."""
-    if k <= 1 or not packable(objective):
+    than K. 1 without packing (K = 1, or an objective that cannot pack now: fp16)."""
+    if k <= 1 or not objective.packable():
         return 1
     window = LOOK_AHEAD * k
     if expected is not None:
@@ -75,14 +71,12 @@ def pack_window(k: int, objective: Any, *, expected: int | None, workers: int = 
     return window
 
 
-def shape_key(trial: TrialRecord) -> Any:
-    """The shape a trial packs by (:func:`~hpsearch.trainer.packed.pack_key`); a trial whose
-    params do not check has a key of its own: it fails alone, as it would without packing."""
-    from hpsearch.trainer import TrialParams
-    from hpsearch.trainer.packed import pack_key
-
+def shape_key(objective: Objective, trial: TrialRecord) -> Any:
+    """The shape a trial packs by (:meth:`~hpsearch.objectives.Objective.pack_key`); a trial
+    whose params do not check has a key of its own: it fails alone, as it would without
+    packing."""
     try:
-        return pack_key(TrialParams.from_mapping(trial.params))
+        return objective.pack_key(trial.params)
     except ConfigError:
         return ("alone", trial.id)
 
@@ -90,15 +84,15 @@ def shape_key(trial: TrialRecord) -> Any:
 class ShapeCount:
     """The claim loop's look-ahead: how many trials of each shape a turn claimed so far."""
 
-    def __init__(self, k: int) -> None:
-        self.k = k
+    def __init__(self, k: int, objective: Objective) -> None:
+        self.k, self.objective = k, objective
         self.counts: dict[Any, int] = {}
 
     def add(self, trial: TrialRecord) -> bool:
         """Count ``trial``; True when its shape now has K trials (a full pack: claim no more)."""
         if self.k <= 1:
             return True
-        key = shape_key(trial)
+        key = shape_key(self.objective, trial)
         self.counts[key] = self.counts.get(key, 0) + 1
         return self.counts[key] >= self.k
 
@@ -106,12 +100,13 @@ class ShapeCount:
         self.counts.clear()
 
 
-def group_trials(trials: list[TrialRecord], k: int | None = None) -> list[list[TrialRecord]]:
+def group_trials(trials: list[TrialRecord], objective: Objective,
+                 k: int | None = None) -> list[list[TrialRecord]]:
     """The claimed trials grouped by shape (:func:`shape_key`), in claim order; a group of more
     than ``k`` is split into packs of at most ``k``, of sizes as even as can be."""
     groups: dict[Any, list[TrialRecord]] = {}
     for t in trials:
-        groups.setdefault(shape_key(t), []).append(t)
+        groups.setdefault(shape_key(objective, t), []).append(t)
     out: list[list[TrialRecord]] = []
     for group in groups.values():
         n = len(group)
@@ -125,24 +120,25 @@ def group_trials(trials: list[TrialRecord], k: int | None = None) -> list[list[T
     return out
 
 
-def pack_groups(trials: list[TrialRecord], objective: Any,
+def pack_groups(trials: list[TrialRecord], objective: Objective,
                 k: int | None = None) -> list[list[TrialRecord]]:
     """The claimed trials as the loop runs them: one group (of one trial, or of one shape,
-    trained as a pack of at most ``k``) at a time (:func:`group_trials`). fp16 trials run one
-    by one (:func:`packable`)."""
+    trained as a pack of at most ``k``) at a time (:func:`group_trials`). Trials of an
+    objective that cannot pack now (fp16) run one by one."""
     if len(trials) < 2:
         return [list(trials)]
-    if not packable(objective):
+    if not objective.packable():
         return [[t] for t in trials]
-    return group_trials(trials, k)
+    return group_trials(trials, objective, k)
 
 
-def run_pack(storage: Storage, study: StudyRecord, objective: Any, trials: list[TrialRecord],
+def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
+             trials: list[TrialRecord],
              device: str | None, *, watch: Callable[[TrialRecord], Any] | None = None,
              on_step: Callable[[TrialRecord], Callable[[int, dict[str, Any]], None] | None]
              | None = None,
              on_record: Callable[[TrialRecord], None] | None = None) -> list[TrialRecord]:
-    """Train ``trials`` (one shape) as one pack with ``objective``'s settings and record each;
+    """Train ``trials`` (one shape) as one pack (``objective.run_packed``) and record each;
     return them as recorded.
 
     ``watch(trial)`` gives the round pruner's watch of a trial (None: no pruning);
@@ -155,27 +151,19 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Any, trials: list[
     others keep their steps; the loop marks them interrupted. A member that cannot be recorded
     (the database refused it) is marked interrupted, the others recorded, and the error raised.
     """
-    from hpsearch.objectives.builtin import apply_threads
-    from hpsearch.trainer import TrialParams
-    from hpsearch.trainer.fit import resolve_device
-    from hpsearch.trainer.packed import fit_packed
-
-    settings = objective.settings
-    if device is not None and device != settings.device:
-        settings = dataclasses.replace(settings, device=device)
     pack = Pack(storage, study, trials, watch, on_step, on_record)
     fatal: HpsearchError | None = None
+    results: list[PackedResult | Exception]
     try:
-        checked = [TrialParams.from_mapping(t.params) for t in trials]
-        pack.device = str(resolve_device(settings.device))
-        apply_threads(settings, checked[0])  # the trial's thread count, as the objective sets it
-        results: list[Any] = fit_packed(checked, settings, seeds=[t.seed for t in trials],
-                                        reports=[pack.reporter(i) for i in range(len(trials))])
+        pack.device = objective.pack_device(device)
+        results = list(objective.run_packed(
+            [t.params for t in trials], seeds=[t.seed for t in trials],
+            reports=[pack.reporter(i) for i in range(len(trials))], device=device))
     except Interrupted:
         pack.wind_down()
         raise
     except HpsearchError as exc:
-        fatal, results = exc, [exc] * len(trials)
+        fatal, results = exc, [exc for _ in trials]
     except Exception as exc:  # noqa: BLE001 - a bug in packing fails these trials, not the study
         results = [RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-6)}")
                    ] * len(trials)
@@ -301,8 +289,8 @@ class Pack:
         self.finish(m, "pruned", value=out["value"], metrics=out["metrics"],
                     pruned_step=out["pruned_step"], reason=out["note"])
 
-    def record_result(self, m: Member, result: Any) -> None:
-        """Record ``m`` from what :func:`fit_packed` gave for it (or the error of the pack)."""
+    def record_result(self, m: Member, result: PackedResult | Exception) -> None:
+        """Record ``m`` from what ``run_packed`` gave for it (or the error of the pack)."""
         if isinstance(result, Exception):
             self.finish(m, "failed", error=str(result))
             return
@@ -320,7 +308,7 @@ class Pack:
             self.finish(m, "failed", error=result.error or "failed",
                         metrics=dict(result.metrics) or None)
 
-    def record_all(self, results: list[Any]) -> None:
+    def record_all(self, results: list[PackedResult | Exception]) -> None:
         """Record every member not recorded yet. One the database refuses does not stop the
         others; it is marked interrupted (the next run re-runs it) and the first error raised."""
         first: Exception | None = None

@@ -26,6 +26,7 @@ from typing import Callable
 
 from hpsearch import errors
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted
+from hpsearch.objectives import objective_class
 from hpsearch.run.loop import round_limit, trials_to_run
 from hpsearch.run.messages import Job, Message, TrialMessage, WorkerDone, WorkerFailed
 from hpsearch.run.options import RunOptions
@@ -150,10 +151,8 @@ def worker_body(job: Job, events, tickets_value, streak_value) -> int:
 
     try:
         file_space = None if job.space is None else Space.from_dict(job.space, source=job.source)
-        if round_space(job.study, job.round_, file_space).objective["kind"] == "builtin":
-            import torch
-
-            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        objective_class(round_space(job.study, job.round_, file_space)).prepare_process(
+            int(os.environ["OMP_NUM_THREADS"]))
         storage = Storage(job.url)
         timeout = None if job.deadline is None else max(0.0, job.deadline - time.time())
         tickets = None if tickets_value is None else SharedTickets(tickets_value)

@@ -105,6 +105,7 @@ def pruner_from_table(table: Any, kind: str) -> Any:
     try:
         # With no pruner in the file, the table holds the settings of whichever pruner
         # `--pruner` picks: any known field passes (an unknown one is still an error).
-        return parse_pruner_table(table, marker, kind=None if kind == "none" else kind)
+        return parse_pruner_table(table, marker, kind=None if kind == "none" else kind,
+                                  partial=True)
     except SpaceError as exc:
         raise SpaceError(str(exc).removeprefix(f"{marker}: ")) from exc
