@@ -60,12 +60,8 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     sampler = make_sampler(name, space, seed=space.study.seed if seed is None else seed)
     configs = []
     for i in range(samples):
-        if sampler.uses_history:
-            config = sampler.propose([], [], index=i).params
-        else:
-            config = sampler.propose(i)
-        if config is None:  # a finite grid ran out
+        if sampler.size is not None and i >= sampler.size:  # a finite grid ran out
             break
-        configs.append(config)
+        configs.append(sampler.proposal(i).params)  # no history: a model's start-up points
     grid_size = sampler.size if name == "grid" else None
     return Validation(space, configs, grid_size, sampler=name, forbidden_share=share)

@@ -18,7 +18,8 @@ LAYERS = [
     {"run"},
     {"objectives", "samplers"},
     {"space", "storage"},
-    {"trainer", "pruners", "launch", "ranking", "timeparse", "procs"},
+    {"trainer", "pruners", "launch", "ranking", "timeparse"},
+    {"procs", "names"},
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}

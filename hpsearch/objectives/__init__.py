@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpsearch.errors import SpaceError
+from hpsearch.names import OBJECTIVE_KINDS, registry
 from hpsearch.objectives.base import (Objective, PackedResult, ReportGate, TrialContext,
                                       TrialFailed, extract_value, json_safe)
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
@@ -20,9 +21,8 @@ from hpsearch.objectives.python import PythonObjective
 if TYPE_CHECKING:
     from hpsearch.space import Space
 
-OBJECTIVES: dict[str, type[Objective]] = {
-    cls.kind: cls for cls in (BuiltinObjective, CommandObjective, PythonObjective)
-}
+OBJECTIVES: dict[str, type[Objective]] = registry(
+    (BuiltinObjective, CommandObjective, PythonObjective), OBJECTIVE_KINDS, key="kind")
 
 
 def objective_class(space: "Space") -> type[Objective]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hpsearch.names import PRUNER_NAMES, registry
 from hpsearch.pruners.asha import AshaPruner
 from hpsearch.pruners.base import Pruner
 from hpsearch.pruners.hyperband import HyperbandPruner
@@ -10,6 +11,5 @@ from hpsearch.pruners.none import NonePruner
 
 __all__ = ["PRUNERS"]
 
-PRUNERS: dict[str, type[Pruner]] = {
-    cls.name: cls for cls in (NonePruner, MedianPruner, AshaPruner, HyperbandPruner)
-}
+PRUNERS: dict[str, type[Pruner]] = registry(
+    (NonePruner, MedianPruner, AshaPruner, HyperbandPruner), PRUNER_NAMES)

@@ -20,7 +20,7 @@ from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
-from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
+from hpsearch.run.proposing import SamplerProposer
 from hpsearch.run.pruning import RoundPruner
 from hpsearch.run.records import FailureStreak, RunSummary, Tickets, TrialEvent, worker_id
 from hpsearch.run.signals import Stop, StopOnSignal, interrupted
@@ -113,9 +113,7 @@ def work(
     # Model samplers read the round's finished and running trials, loaded in the claim's
     # transaction; their fit is prepared before each claim, outside the study lock
     # (hpsearch.run.proposing). Index samplers need the index alone.
-    with_history = uses_history(smp)
-    propose = (PreparedProposer(smp, storage, study, round_) if with_history
-               else index_proposer(smp))
+    propose = SamplerProposer(smp, storage, study, round_)
 
     def claim() -> str | None:
         """Claim up to ``window`` trials into ``claimed``, until K of them share a shape (one
@@ -125,16 +123,14 @@ def work(
         while len(claimed) < window:
             if tickets is not None and not tickets.take():
                 return "added"
-            if with_history:
-                propose.prepare(limit)  # the fit, before the lock (run/proposing.py)
+            propose.prepare(limit)  # a model's fit, before the lock (run/proposing.py)
             try:
                 # A signal while the claim commits would leave its trial running with
                 # nobody to mark it: it waits until ``claimed`` holds the trial.
                 with stop.deferred():
                     trial = storage.claim(study, round_, propose=propose, limit=limit,
                                           worker=me, device=device,
-                                          max_running=options.max_concurrent,
-                                          with_history=with_history)
+                                          max_running=options.max_concurrent)
                     if trial is not None:
                         claimed.append(trial)
             except StudyBusy as exc:
