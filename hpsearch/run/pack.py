@@ -18,17 +18,15 @@ a member pruned mid-pack is recorded when it is pruned, the others when the pack
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-from hpsearch.errors import ConfigError, HpsearchError, Interrupted, StorageError
+from hpsearch.errors import ConfigError, HpsearchError, Interrupted
 from hpsearch.objectives import Objective, PackedResult, extract_value, objective_class
-from hpsearch.run.pruning import TrialWatch, pruned_outcome
-from hpsearch.run.reports import Notes, check_metrics, check_report, clean_text
-from hpsearch.run.trial import STEP_FLUSH_S, StepBuffer
+from hpsearch.run.pruning import TrialWatch
+from hpsearch.run.recorder import OnStep, TrialRecorder
+from hpsearch.run.reports import check_metrics
 from hpsearch.space import Space
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
@@ -155,7 +153,7 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
     fatal: HpsearchError | None = None
     results: list[PackedResult | Exception]
     try:
-        pack.device = objective.pack_device(device)
+        pack.set_device(objective.pack_device(device))
         results = list(objective.run_packed(
             [t.params for t in trials], seeds=[t.seed for t in trials],
             reports=[pack.reporter(i) for i in range(len(trials))], device=device))
@@ -176,137 +174,48 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
     return [m.record for m in pack.members if m.record is not None]
 
 
-@dataclasses.dataclass
-class Member:
-    """One trial of a pack while it trains: its steps, notes, pruner watch, record once done."""
-
-    trial: TrialRecord
-    watch: TrialWatch | None
-    on_step: Callable[[int, dict[str, Any]], None] | None
-    steps: StepBuffer = dataclasses.field(default_factory=StepBuffer)
-    notes: Notes = dataclasses.field(default_factory=Notes)
-    flushed: float = dataclasses.field(default_factory=time.monotonic)
-    record: TrialRecord | None = None
-
-    @property
-    def pruned(self) -> bool:
-        return self.watch is not None and self.watch.pruned
-
-
 class Pack:
-    """The members of one pack: their reports as :func:`run_trial` keeps them, and their
-    records."""
+    """The members of one pack, each a :class:`~hpsearch.run.recorder.TrialRecorder` that
+    records it when it is pruned, the others when the pack ends."""
 
     def __init__(self, storage: Storage, study: StudyRecord, trials: list[TrialRecord],
-                 watch: Callable[[TrialRecord], Any] | None,
-                 on_step: Callable[[TrialRecord], Any] | None,
+                 watch: Callable[[TrialRecord], TrialWatch | None] | None,
+                 on_step: Callable[[TrialRecord], OnStep | None] | None,
                  on_record: Callable[[TrialRecord], None] | None) -> None:
-        self.storage, self.study, self.on_record = storage, study, on_record
-        self.device: str | None = None
-        self.members = [Member(t, watch(t) if watch is not None else None,
-                               on_step(t) if on_step is not None else None) for t in trials]
+        self.storage, self.study = storage, study
+        self.members = [
+            TrialRecorder(storage, study, t, watch=watch(t) if watch is not None else None,
+                          on_step=on_step(t) if on_step is not None else None,
+                          on_record=on_record, record_when_pruned=True) for t in trials]
+        for m in self.members:
+            others = [str(o.trial.number) for o in self.members if o is not m]
+            m.note = f"packed with trial{'s' if len(others) > 1 else ''} {', '.join(others)}"
 
-    def packed_note(self, trial: TrialRecord) -> str:
-        others = [str(m.trial.number) for m in self.members if m.trial.id != trial.id]
-        return f"packed with trial{'s' if len(others) > 1 else ''} {', '.join(others)}"
+    def set_device(self, device: str | None) -> None:
+        for m in self.members:
+            m.device = device
 
-    def write_steps(self, m: Member, *, final: bool) -> None:
-        batch = m.steps.pending(final=final)
-        if batch:
-            self.storage.add_steps(m.trial.id, batch)
-            m.steps.written(batch)
+    def reporter(self, i: int) -> Callable[[int, Mapping[str, Any]], bool]:
+        return self.members[i].report
 
-    def reporter(self, i: int) -> Callable[[int, dict[str, float]], bool]:
-        m = self.members[i]
-
-        def report(step: int, metrics: dict[str, float]) -> bool:
-            if m.record is not None:  # recorded (pruned) already
-                return True
-            checked = check_report(step, metrics, m.notes)
-            if checked is None:  # a step the database cannot hold: dropped, noted
-                return m.pruned
-            step, stored = checked
-            m.steps.add(step, stored)
-            if m.on_step is not None:
-                m.on_step(step, stored)
-            w = m.watch
-            if w is not None and w.observe(step, metrics) and w.due():
-                # Written before asking, as run_trial does: a peer asking later sees it.
-                try:
-                    self.write_steps(m, final=True)
-                    m.flushed = time.monotonic()
-                    w.decide()
-                except StorageError as exc:
-                    log.warning("trial %d: no pruning decision at step %d: %s",
-                                m.trial.number, step, exc)
-            if m.pruned:
-                # Recorded now: a signal later in the pack must not leave it running (to be
-                # resumed as interrupted); the pack drops it after this epoch.
-                try:
-                    self.record_pruned(m)
-                except StorageError as exc:
-                    log.warning("trial %d: pruned, recorded when the pack ends: %s",
-                                m.trial.number, exc)
-            elif time.monotonic() - m.flushed > STEP_FLUSH_S:
-                try:
-                    self.write_steps(m, final=False)
-                except StorageError as exc:  # kept in the buffer, written with the result
-                    log.warning("trial %d: intermediate steps not written yet: %s",
-                                m.trial.number, exc)
-                m.flushed = time.monotonic()
-            return m.pruned
-        return report
-
-    def finish(self, m: Member, state: str, *, value: Any = None,
-               metrics: dict[str, Any] | None = None, error: str | None = None,
-               pruned_step: int | None = None, reason: str | None = None) -> None:
-        """Record ``m`` (with all its steps) in one transaction, then tell ``on_record``."""
-        if metrics is not None:
-            metrics = check_metrics(metrics, m.notes, where="result")
-        note = clean_text("; ".join(filter(None, [reason, self.packed_note(m.trial),
-                                                  m.notes.text()])))
-        error = clean_text(error)
-        self.storage.finish(m.trial.id, state=state, value=value, metrics=metrics, error=error,
-                            steps=m.steps.pending(final=True), device=self.device,
-                            pruned_step=pruned_step, note=note)
-        m.record = dataclasses.replace(
-            m.trial, state=state, value=value, metrics=metrics, error=error,
-            device=self.device or m.trial.device, finished_at=time.time(),
-            pruned_step=pruned_step, note=note)
-        if self.on_record is not None:
-            self.on_record(m.record)
-
-    def record_pruned(self, m: Member, fallback: dict[str, Any] | None = None,
-                      step: int | None = None) -> None:
-        """Record ``m`` as pruned: its best value so far, the step where it stopped, why."""
-        study = self.study
-        if m.watch is not None:
-            out = m.watch.outcome(m.steps.steps, study.metric, maximize=study.maximize,
-                                  exc_step=step, exc_metrics=fallback)
-        else:
-            out = pruned_outcome(m.steps.steps, study.metric, maximize=study.maximize,
-                                 step=step, reason=None, fallback=fallback)
-        self.finish(m, "pruned", value=out["value"], metrics=out["metrics"],
-                    pruned_step=out["pruned_step"], reason=out["note"])
-
-    def record_result(self, m: Member, result: PackedResult | Exception) -> None:
+    def record_result(self, m: TrialRecorder, result: PackedResult | Exception) -> None:
         """Record ``m`` from what ``run_packed`` gave for it (or the error of the pack)."""
         if isinstance(result, Exception):
-            self.finish(m, "failed", error=str(result))
+            m.finish("failed", error=str(result))
             return
         check_metrics(result.metrics, m.notes, where="result")  # noted as run_trial notes them
         if result.state == "pruned":
-            self.record_pruned(m, result.metrics, result.pruned_step)
+            m.record_pruned(step=result.pruned_step, fallback=result.metrics)
         elif result.state == "complete":
             try:
                 value, metrics = extract_value(result.metrics, self.study.metric)
             except Exception as exc:  # noqa: BLE001 - TrialFailed: the metric is missing
-                self.finish(m, "failed", error=str(exc), metrics=dict(result.metrics))
+                m.finish("failed", error=str(exc), metrics=dict(result.metrics))
             else:
-                self.finish(m, "complete", value=value, metrics=metrics)
+                m.finish("complete", value=value, metrics=metrics)
         else:
-            self.finish(m, "failed", error=result.error or "failed",
-                        metrics=dict(result.metrics) or None)
+            m.finish("failed", error=result.error or "failed",
+                     metrics=dict(result.metrics) or None)
 
     def record_all(self, results: list[PackedResult | Exception]) -> None:
         """Record every member not recorded yet. One the database refuses does not stop the
@@ -343,8 +252,8 @@ class Pack:
                 continue
             try:
                 if m.pruned:
-                    self.record_pruned(m)
+                    m.record_pruned()
                 else:
-                    self.write_steps(m, final=True)
+                    m.write_steps(final=True)
             except Exception as exc:  # noqa: BLE001 - the signal is what the run ends with
                 log.warning("trial %d: not recorded after the signal: %s", m.trial.number, exc)
