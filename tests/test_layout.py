@@ -19,7 +19,7 @@ LAYERS = [
     {"objectives", "samplers"},
     {"space", "storage"},
     {"trainer", "pruners", "launch", "ranking", "timeparse"},
-    {"procs", "names"},
+    {"procs", "names", "lazy"},
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}

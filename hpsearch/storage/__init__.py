@@ -26,10 +26,10 @@ the tree in :mod:`hpsearch.errors`, re-exported here.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpsearch.errors import StudyBusy
+from hpsearch.lazy import lazy_attributes
 from hpsearch.storage.limits import DB_LIMITS, DbLimits
 from hpsearch.storage.records import (
     ByIndex, FinishedTrial, Proposal, Proposer, RoundHistory, RoundRecord, StepSeries, StudyRecord,
@@ -54,12 +54,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:
