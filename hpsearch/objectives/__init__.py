@@ -28,7 +28,7 @@ OBJECTIVES: dict[str, type[Objective]] = registry(
 def objective_class(space: "Space") -> type[Objective]:
     """The class of the space's objective (a loaded space always names its kind)."""
     kind = space.objective.get("kind")
-    cls = OBJECTIVES.get(kind)
+    cls = OBJECTIVES.get(str(kind))
     if cls is None:  # only for a Space built by hand: loading refuses an unknown kind
         raise SpaceError(f"{space.source}: objective.kind: must be one of "
                          f"{', '.join(OBJECTIVES)} (got {kind})")

@@ -265,7 +265,7 @@ def load_function(spec: str, *, search: list[Path]) -> Callable[..., Any]:
     except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
         raise ObjectiveError(
             f"objective.function: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
-    fn = module
+    fn: Any = module
     for part in attr.split("."):
         fn = getattr(fn, part, None)
         if fn is None:

@@ -28,7 +28,7 @@ import signal
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping, Protocol, cast
 
 from hpsearch import errors
 from hpsearch.errors import HpsearchError
@@ -81,7 +81,8 @@ class IsolatedObjective(Objective):
         """The space's python objective, isolated whatever its ``isolate`` setting says."""
         from hpsearch.objectives import objective_class
 
-        return cls(objective_class(space).from_space(space, device=device, threads=threads))
+        inner = objective_class(space).from_space(space, device=device, threads=threads)
+        return cls(cast(Isolatable, inner))  # a python objective: spec, search, timeout
 
     def close(self) -> None:
         self.inner.close()

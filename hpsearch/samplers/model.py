@@ -157,8 +157,8 @@ class ModelSampler(Sampler):
         return self.space.study.direction == "maximize"
 
     def _worst(self, history: Sequence[Finished]) -> float:
-        values = [t.value for t in history if t.usable]
-        return min(values) if self._maximize() else max(values)  # type: ignore[type-var]
+        values = [t.value for t in history if t.usable and t.value is not None]
+        return min(values) if self._maximize() else max(values)
 
 
 class OptunaModelSampler(ModelSampler):
@@ -195,7 +195,8 @@ class OptunaModelSampler(ModelSampler):
 
             self._coords = Coordinates(self.space)
         storage = optuna.storages.InMemoryStorage()
-        study = optuna.create_study(direction=self.space.study.direction, storage=storage,
+        study = optuna.create_study(direction="maximize" if self._maximize() else "minimize",
+                                    storage=storage,
                                     sampler=self._optuna_sampler(seed))
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
@@ -226,7 +227,7 @@ class OptunaModelSampler(ModelSampler):
             return None
         params, dists = mapped
         if trial.usable:
-            made = create_trial(state=TrialState.COMPLETE, value=float(trial.value),
+            made = create_trial(state=TrialState.COMPLETE, value=float(trial.value or 0.0),
                                 params=params, distributions=dists)
         elif trial.state == "pruned" and trial.value is not None and math.isfinite(trial.value):
             made = create_trial(state=TrialState.PRUNED, params=params, distributions=dists,

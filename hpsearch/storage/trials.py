@@ -94,7 +94,7 @@ class TrialQueries(StorageBase):
         is taken as ``ByIndex(propose)``.
         """
         proposer = propose if isinstance(propose, Proposer) else ByIndex(propose)
-        worker = clean_text(worker, DB_LIMITS.worker)
+        worker = clean_text(worker, DB_LIMITS.worker) or ""
         device = clean_text(device, DB_LIMITS.device)
         now = time.time()
         with self._write() as conn, conn.begin():

@@ -1,6 +1,6 @@
-"""Run hardening (issues 11 and 12): what an objective reports, KeyboardInterrupt without a
-signal, the run's best against the study's, trials running elsewhere, failing studies, the
-seed warning, start-up outside trial 0."""
+"""What an objective reports, KeyboardInterrupt without a signal, the run's best against the
+study's, trials running elsewhere, failing studies, the seed warning, start-up outside trial 0,
+isolated trials, and signals while workers start."""
 
 from __future__ import annotations
 
