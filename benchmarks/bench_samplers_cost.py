@@ -11,10 +11,10 @@ ones (pending). Timed, median of ``--repeats``:
                 sampler settings (TPE multivariate, group, constant liar; GPSampler;
                 CmaEsSampler), one more trial told, then ``study.ask()`` with its parameters
                 suggested: what ``study.optimize`` pays per trial.
-``lock``        (``--claim``) how long ``Storage.claim(..., with_history=True)`` holds the study
+``lock``        (``--claim``) how long ``Storage.claim`` with a model sampler holds the study
                 lock (on SQLite: the database's write lock) on a study with the same N trials
                 stored, as the run loop calls it: the fit prepared before the claim
-                (``PreparedProposer``), the history re-read and compared under the lock.
+                (``SamplerProposer.prepare``), the history re-read and compared under the lock.
 ``lock-fit``    the same claim with the fit done under the lock (no preparation).
 
 GP at 10,000 trials is skipped unless ``--gp-max`` allows it: an exact GP on 10,000 points
@@ -136,9 +136,9 @@ def time_optuna(name: str, n: int, repeats: int) -> float:
 
 
 def time_claim(name: str, n: int, repeats: int) -> tuple[float, float]:
-    """Storage.claim(with_history=True): the study lock's hold time per claim, with the fit
+    """Storage.claim with a model sampler: the study lock's hold time per claim, with the fit
     prepared outside the lock and with the fit under it."""
-    from hpsearch.run.proposing import PreparedProposer, history_proposer
+    from hpsearch.run.proposing import SamplerProposer
     from hpsearch.samplers import make_sampler
     from hpsearch.space import parse_space
     from hpsearch.storage import Storage
@@ -157,8 +157,8 @@ def time_claim(name: str, n: int, repeats: int) -> tuple[float, float]:
                                worker="bench", device=None)
             storage.finish(tr.id, state="complete", value=t.value)
         smp = make_sampler(name, space, seed=0)
-        prepared = PreparedProposer(smp, storage, study, round_)
-        inside = history_proposer(smp)
+        prepared = SamplerProposer(smp, storage, study, round_)
+        inside = SamplerProposer(smp)  # nothing prepared: the fit under the lock
         times: dict[str, list[float]] = {"prepared": [], "inside": []}
         for k in range(2 * repeats + 2):
             how = "prepared" if k % 2 == 0 else "inside"
@@ -166,7 +166,7 @@ def time_claim(name: str, n: int, repeats: int) -> tuple[float, float]:
                 prepared.prepare()
             t0 = time.perf_counter()
             tr = storage.claim(study, round_, propose=prepared if how == "prepared" else inside,
-                               limit=None, worker="bench", device=None, with_history=True)
+                               limit=None, worker="bench", device=None)
             times[how].append(time.perf_counter() - t0)
             storage.finish(tr.id, state="complete", value=value(tr.params))
         storage.dispose()

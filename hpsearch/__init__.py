@@ -17,13 +17,13 @@ SQLAlchemy nor PyTorch. Errors are classes of :mod:`hpsearch.errors`, each with 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpsearch.errors import (
-    ConfigError, DataError, HpsearchError, Interrupted, ObjectiveError, SpaceError, StorageError,
-    StudyBusy, StudyError,
+    ConfigError, DataError, HpsearchError, Interrupted, LaunchError, ObjectiveError, SpaceError,
+    StorageError, StudyBusy, StudyError, TooManyFailures,
 )
+from hpsearch.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from hpsearch.storage import Storage
@@ -51,7 +51,7 @@ _LAZY = {
 __all__ = [
     "open_storage", "DEFAULT_DB", *_LAZY,
     "HpsearchError", "SpaceError", "ConfigError", "DataError", "StudyError", "StudyBusy",
-    "StorageError", "ObjectiveError", "Interrupted",
+    "StorageError", "ObjectiveError", "Interrupted", "TooManyFailures", "LaunchError",
 ]
 
 
@@ -75,12 +75,7 @@ def open_storage(url: str = DEFAULT_DB, *, create: bool = True) -> Storage:
     return Storage(url, create=create)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # once loaded, a plain attribute
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -49,12 +49,14 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     from hpsearch.space import forbidden_share, load_space
 
     from hpsearch.storage.limits import name_problem
+    from hpsearch.run.pruning import check_pruner
 
     space = load_space(Path(path))
     problem = name_problem(name=space.study.name, metric=space.study.metric)
     if problem is not None:  # the rule `run` applies when it creates the study
         raise SpaceError(f"{space.source}: {problem}")
     check_objective(space)
+    check_pruner(space)
     share = None
     if space.forbid:
         share = forbidden_share(space)
@@ -65,13 +67,9 @@ def validate_space(path: str | Path, *, samples: int = 5, seed: int | None = Non
     sampler = make_sampler(name, space, seed=space.study.seed if seed is None else seed)
     configs = []
     for i in range(samples):
-        if sampler.uses_history:
-            config = sampler.propose([], [], index=i).params
-        else:
-            config = sampler.propose(i)
-        if config is None:  # a finite grid ran out
+        if sampler.size is not None and i >= sampler.size:  # a finite grid ran out
             break
-        configs.append(config)
+        configs.append(sampler.proposal(i).params)  # no history: a model's start-up points
     grid_size = sampler.size if name == "grid" else None
     outlook = pruner_outlook(space.study.pruner, space.pruner_settings, space.study.trials)
     return Validation(space, configs, grid_size, sampler=name, forbidden_share=share,

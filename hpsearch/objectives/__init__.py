@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from hpsearch.errors import SpaceError
-from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, TrialFailed,
-                                      extract_value, json_safe)
+from hpsearch.names import OBJECTIVE_KINDS, registry
+from hpsearch.objectives.base import (Objective, PackedResult, ReportGate, TrialContext,
+                                      TrialFailed, extract_value, json_safe)
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
@@ -20,15 +21,14 @@ from hpsearch.objectives.python import PythonObjective
 if TYPE_CHECKING:
     from hpsearch.space import Space
 
-OBJECTIVES: dict[str, type[Objective]] = {
-    cls.kind: cls for cls in (BuiltinObjective, CommandObjective, PythonObjective)
-}
+OBJECTIVES: dict[str, type[Objective]] = registry(
+    (BuiltinObjective, CommandObjective, PythonObjective), OBJECTIVE_KINDS, key="kind")
 
 
 def objective_class(space: "Space") -> type[Objective]:
     """The class of the space's objective (a loaded space always names its kind)."""
     kind = space.objective.get("kind")
-    cls = OBJECTIVES.get(kind)
+    cls = OBJECTIVES.get(str(kind))
     if cls is None:  # only for a Space built by hand: loading refuses an unknown kind
         raise SpaceError(f"{space.source}: objective.kind: must be one of "
                          f"{', '.join(OBJECTIVES)} (got {kind})")
@@ -49,6 +49,6 @@ def check_objective(space: "Space") -> None:
     objective_class(space).check(space)
 
 
-__all__ = ["Objective", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
+__all__ = ["Objective", "PackedResult", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
            "evaluate_on_test",
            "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

@@ -6,7 +6,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Hashable, Mapping, Sequence
 
 if TYPE_CHECKING:
     from hpsearch.space import Space
@@ -112,6 +112,69 @@ class Objective(ABC):
     def close(self) -> None:  # noqa: B027 - a hook with a default, not an abstract method
         """Release what ``from_space`` acquired (nothing by default)."""
 
+    # -------------------------------------------------------------- what the run asks of it
+    # Each capability of an objective is a hook here with a default that means "cannot" or
+    # "nothing to do"; the run loop asks the hook and never tests the kind.
+
+    #: Whether trials of this kind may train together (``run --pack K``).
+    can_pack: ClassVar[bool] = False
+    #: The metric (``-name``: descending) that orders trials of equal value when the study
+    #: names none; None: ties by trial number only.
+    default_tie_breaker: ClassVar[str | None] = None
+
+    @classmethod
+    def default_max_resource(cls, space: "Space") -> int | None:
+        """The largest step a trial of ``space`` reports, when the objective knows it (the
+        pruners' ``max_resource`` when ``[pruner]`` leaves it out); None: unknown."""
+        return None
+
+    @classmethod
+    def prepare_process(cls, threads: int) -> None:
+        """Set up a worker process that may use ``threads`` CPU threads, before it builds the
+        objective (``OMP_NUM_THREADS`` and friends are set already). Nothing by default."""
+        return None
+
+    def warm_up(self) -> None:  # noqa: B027 - a hook with a default
+        """Pay one-off costs (imports, loading data) before the first trial is claimed, so that
+        they are the run's start-up, not part of trial 0's duration. Nothing by default."""
+
+    def isolated(self) -> "Objective":
+        """The objective the run calls: this one, or one that runs each trial in a child
+        process (a python objective with ``isolate = true``)."""
+        return self
+
+    def packable(self) -> bool:
+        """Whether this objective's trials may train as packs now (its class ``can_pack``, and
+        its settings allow it)."""
+        return self.can_pack
+
+    def pack_key(self, params: Mapping[str, Any]) -> Hashable:
+        """The shape a trial with ``params`` packs by: trials of one key train as one pack.
+        Raises :class:`~hpsearch.errors.ConfigError` for params this objective refuses."""
+        raise NotImplementedError(f"{self.kind} objectives do not pack")
+
+    def pack_device(self, device: str | None) -> str | None:
+        """The device a pack of trials asked to run on ``device`` trains on."""
+        return device
+
+    def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
+                   reports: Sequence[Report], device: str | None) -> list["PackedResult"]:
+        """Train trials of one :meth:`pack_key` together; one result per trial, in order.
+        ``reports[i]`` is trial i's report (True: stop it). An :class:`HpsearchError` is a
+        setup problem every trial would hit."""
+        raise NotImplementedError(f"{self.kind} objectives do not pack")
+
+
+@dataclass(frozen=True)
+class PackedResult:
+    """How one member of a pack ended: ``state`` complete, pruned or failed, its metrics (the
+    best step's for a pruned one), the step it was pruned at, or why it failed."""
+
+    state: str
+    metrics: Mapping[str, Any]
+    pruned_step: int | None = None
+    error: str | None = None
+
 
 def space_dir(space: "Space") -> Path:
     """The folder relative paths of the objective are relative to: the space file's, or
@@ -183,3 +246,32 @@ def _key_text(key: Any) -> str:
         return repr(str(key))[:80]
     except Exception:  # noqa: BLE001 - ValueError (int digits), a user's broken __str__
         return f"<{type(key).__name__}>"
+
+
+def load_function(spec: str, *, search: list[Path]) -> Callable[..., Any]:
+    """``package.module:name`` imported with the ``search`` folders first on ``sys.path``
+    (a python objective's function, in the run or in an isolated trial's child)."""
+    import importlib
+    import sys
+
+    from hpsearch.errors import ObjectiveError
+
+    module_name, _, attr = spec.partition(":")
+    for folder in reversed(search):
+        path = str(Path(folder).resolve())
+        if path in sys.path:
+            sys.path.remove(path)
+        sys.path.insert(0, path)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
+        raise ObjectiveError(
+            f"objective.function: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
+    fn: Any = module
+    for part in attr.split("."):
+        fn = getattr(fn, part, None)
+        if fn is None:
+            raise ObjectiveError(f"objective.function: {module_name!r} has no attribute {attr!r}")
+    if not callable(fn):
+        raise ObjectiveError(f"objective.function: {spec!r} is not callable")
+    return fn

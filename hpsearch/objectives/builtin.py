@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping, Sequence
 
 from hpsearch.errors import ConfigError, DataError
-from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, TrialFailed,
-                                      space_dir)
+from hpsearch.objectives.base import (Objective, PackedResult, Report, ReportGate,
+                                      TrialContext, TrialFailed, space_dir)
 
 
 def _possible_values(param, grid_points: int) -> list[Any]:
@@ -51,6 +51,8 @@ def _check_space_values(space) -> None:
 
 class BuiltinObjective(Objective):
     kind = "builtin"
+    can_pack = True
+    default_tie_breaker = "val_loss"  # recorded by every trial; lower is better
 
     def __init__(self, settings) -> None:
         self.settings = settings
@@ -77,6 +79,63 @@ class BuiltinObjective(Objective):
     def check(cls, space) -> None:
         """``validate``: everything :meth:`from_space` checks but reading the data (fast)."""
         checked_settings(space)
+
+    @classmethod
+    def default_max_resource(cls, space) -> int | None:
+        """The last epoch a trial can reach: the ``epochs`` parameter's highest value when it
+        is searched, else ``[trainer] epochs`` (or its default)."""
+        epochs = space.params.get("epochs")
+        high = getattr(epochs, "high", None)
+        if high is None and epochs is not None:
+            high = max((v for v in getattr(epochs, "values", ()) if isinstance(v, int)),
+                       default=None)
+        if high is None:
+            from hpsearch.trainer.config import TrainerSettings
+
+            high = (space.trainer or {}).get("epochs", TrainerSettings.epochs)
+        if isinstance(high, int) and not isinstance(high, bool) and high >= 1:
+            return high
+        return None
+
+    @classmethod
+    def prepare_process(cls, threads: int) -> None:
+        """torch's intra-op threads for a worker process (torch is imported here, after the
+        worker set ``OMP_NUM_THREADS``)."""
+        import torch
+
+        torch.set_num_threads(threads)
+
+    def packable(self) -> bool:
+        """fp16 needs a gradient scaler per trial: such trials run one by one."""
+        return self.settings.precision != "fp16"
+
+    def pack_key(self, params: Mapping[str, Any]) -> Hashable:
+        from hpsearch.trainer import TrialParams
+        from hpsearch.trainer.packed import pack_key
+
+        return pack_key(TrialParams.from_mapping(params))
+
+    def pack_device(self, device: str | None) -> str | None:
+        from hpsearch.trainer.fit import resolve_device
+
+        return str(resolve_device(self._settings_on(device).device))
+
+    def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
+                   reports: Sequence[Report], device: str | None) -> list[PackedResult]:
+        """K trials of one shape as one stacked model (:func:`hpsearch.trainer.packed.fit_packed`)."""
+        from hpsearch.trainer import TrialParams
+        from hpsearch.trainer.packed import fit_packed
+
+        settings = self._settings_on(device)
+        checked = [TrialParams.from_mapping(p) for p in params]
+        apply_threads(settings, checked[0])  # the trial's thread count, as run() sets it
+        results = fit_packed(checked, settings, seeds=list(seeds), reports=list(reports))
+        return [PackedResult(r.state, r.metrics, r.pruned_step, r.error) for r in results]
+
+    def _settings_on(self, device: str | None):
+        if device is not None and device != self.settings.device:
+            return dataclasses.replace(self.settings, device=device)
+        return self.settings
 
     def warm_up(self) -> None:
         """Pay torch's first-use costs once, before the first trial is claimed, so that they

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from hpsearch.errors import ObjectiveError, SpaceError
-from hpsearch.objectives.base import Objective, ReportGate, TrialContext, space_dir
+from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, load_function,
+                                      space_dir)
 from hpsearch.space import fmt
 
 #: ``package.module:name`` (the name may be dotted: ``module:Class.method``).
@@ -34,7 +33,7 @@ class PythonObjective(Objective):
         self.fn = fn
         self.spec = spec
         #: ``[objective] isolate`` / ``timeout``: the run loop then calls the function in a
-        #: child process per trial (hpsearch.run.isolate), importing it from ``search``.
+        #: child process per trial (hpsearch.objectives.isolate), importing it from ``search``.
         self.isolate = isolate
         self.timeout = timeout
         self.search = search or []
@@ -65,6 +64,15 @@ class PythonObjective(Objective):
             raise SpaceError(f'{space.source}: objective.function: a python objective needs '
                              f'function = "package.module:name" (got {fmt(spec)})')
         return spec
+
+    def isolated(self) -> Objective:
+        """Each trial in a child process when ``[objective] isolate`` asks for it
+        (:mod:`hpsearch.objectives.isolate`)."""
+        if not self.isolate:
+            return self
+        from hpsearch.objectives.isolate import IsolatedObjective
+
+        return IsolatedObjective(self)
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         from hpsearch.pruners.base import Pruned
@@ -105,25 +113,3 @@ def isolation(space) -> tuple[bool, float | None]:
         raise SpaceError(f"{where}.timeout: a python objective's timeout needs isolate = true "
                          f"(a function running in the run's own process cannot be stopped)")
     return isolate, timeout
-
-
-def load_function(spec: str, *, search: list[Path]) -> Callable[..., Any]:
-    module_name, _, attr = spec.partition(":")
-    for folder in reversed(search):
-        path = str(Path(folder).resolve())
-        if path in sys.path:
-            sys.path.remove(path)
-        sys.path.insert(0, path)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
-        raise ObjectiveError(
-            f"objective.function: cannot import {module_name!r}: {type(exc).__name__}: {exc}") from exc
-    fn = module
-    for part in attr.split("."):
-        fn = getattr(fn, part, None)
-        if fn is None:
-            raise ObjectiveError(f"objective.function: {module_name!r} has no attribute {attr!r}")
-    if not callable(fn):
-        raise ObjectiveError(f"objective.function: {spec!r} is not callable")
-    return fn

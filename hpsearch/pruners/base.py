@@ -30,13 +30,10 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Protocol
-
-if TYPE_CHECKING:
-    from hpsearch.pruners.settings import PrunerSettings
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
-    "Decision", "TrialSteps", "StepHistory", "RoundSteps", "Pruner", "PRUNERS", "make_pruner",
+    "Decision", "TrialSteps", "StepHistory", "RoundSteps", "Pruner",
     "best_so_far", "value_at_or_after", "fmt_value", "Pruned",
 ]
 
@@ -78,10 +75,6 @@ class StepHistory:
 #: The other trials of the round, by trial number.
 RoundSteps = Mapping[int, TrialSteps]
 
-#: Every pruner by name, filled as the subclasses are defined (``hpsearch.pruners`` imports them).
-PRUNERS: dict[str, type["Pruner"]] = {}
-
-
 class Pruner(ABC):
     """Decides from stored curves whether a running trial should stop.
 
@@ -98,12 +91,8 @@ class Pruner(ABC):
     #: The states of the peers the rule reads (None: all); the storage query may filter on it.
     peer_states: ClassVar[tuple[str, ...] | None] = None
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
-            PRUNERS[cls.name] = cls
-
-    def __init__(self, settings: "PrunerSettings", *, seed: int = 0) -> None:
+    def __init__(self, settings: Any, *, seed: int = 0) -> None:
+        """``settings``: a :class:`~hpsearch.pruners.settings.PrunerSettings`."""
         self.settings = settings
         self.seed = seed
         self.metric = settings.metric or "value"
@@ -130,21 +119,6 @@ class Pruned(Exception):
         super().__init__(reason)
         self.reason = reason
         self.step = step
-
-
-def make_pruner(name: str, settings: "PrunerSettings | None" = None, *, seed: int = 0) -> Pruner:
-    """The pruner called ``name`` with its settings (defaults when None).
-
-    ``seed`` is the study's seed; only Hyperband uses it, to assign trials to brackets.
-    Raises :class:`~hpsearch.errors.SpaceError` for an unknown name.
-    """
-    from hpsearch.errors import SpaceError
-    from hpsearch.pruners.settings import PrunerSettings
-
-    cls = PRUNERS.get(name)
-    if cls is None:
-        raise SpaceError(f"study.pruner: unknown pruner {name} (known: {', '.join(PRUNERS)})")
-    return cls(settings if settings is not None else PrunerSettings(), seed=seed)
 
 
 def _better(a: float, b: float, maximize: bool) -> bool:

@@ -31,7 +31,6 @@ import zlib
 
 from hpsearch.pruners.asha import AshaPruner
 from hpsearch.pruners.base import Decision, Pruner, RoundSteps, TrialSteps
-from hpsearch.pruners.settings import hyperband_brackets
 
 __all__ = ["HyperbandPruner", "bracket_shares"]
 
@@ -42,6 +41,15 @@ def bracket_shares(n_brackets: int, reduction_factor: int) -> list[int]:
     """How many trials of each ``sum(shares)`` go to each bracket, most aggressive first."""
     n = n_brackets
     return [math.ceil(n * reduction_factor ** (n - 1 - b) / (n - b)) for b in range(n)]
+
+
+def hyperband_brackets(min_resource: int, max_resource: int, reduction_factor: int) -> int:
+    """How many brackets fit: ``floor(log_rf(max/min)) + 1`` (Optuna's and the paper's count)."""
+    # Integer arithmetic: log() of exact powers (27/1 with rf 3) may land just below the integer.
+    n, r = 1, min_resource * reduction_factor
+    while r <= max_resource:
+        n, r = n + 1, r * reduction_factor
+    return n
 
 
 class HyperbandPruner(Pruner):

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.errors import SpaceError
-from hpsearch.pruners.base import PRUNERS
+from hpsearch.pruners.hyperband import hyperband_brackets
+from hpsearch.pruners.registry import PRUNERS
 
-__all__ = ["PrunerSettings", "parse_pruner_table", "COMMON_KEYS", "hyperband_brackets"]
+__all__ = ["PrunerSettings", "parse_pruner_table", "check_settings", "COMMON_KEYS",
+           "hyperband_brackets"]
 
 #: Fields every pruner accepts.
 COMMON_KEYS = ("metric", "direction", "value")
@@ -90,17 +92,8 @@ _INT_MIN = {
 }
 
 
-def hyperband_brackets(min_resource: int, max_resource: int, reduction_factor: int) -> int:
-    """How many brackets fit: ``floor(log_rf(max/min)) + 1`` (Optuna's and the paper's count)."""
-    # Integer arithmetic: log() of exact powers (27/1 with rf 3) may land just below the integer.
-    n, r = 1, min_resource * reduction_factor
-    while r <= max_resource:
-        n, r = n + 1, r * reduction_factor
-    return n
-
-
 def parse_pruner_table(table: Mapping[str, Any], source: str, *,
-                       kind: str | None = None) -> PrunerSettings:
+                       kind: str | None = None, partial: bool = False) -> PrunerSettings:
     """Check a ``[pruner]`` table and return its settings.
 
     Parameters
@@ -112,6 +105,10 @@ def parse_pruner_table(table: Mapping[str, Any], source: str, *,
     kind:
         The pruner the table is for (``[study] pruner``). When given, a field that this pruner
         does not read is an error; Hyperband without ``max_resource`` is an error.
+    partial:
+        ``max_resource`` may still be filled in from the objective (the space file is read
+        before its objective is known): Hyperband without it passes here, and
+        :func:`check_settings` checks the settings once it is filled in.
 
     Raises
     ------
@@ -119,12 +116,23 @@ def parse_pruner_table(table: Mapping[str, Any], source: str, *,
         ``source: pruner.field: what is wrong``, echoing the value.
     """
     try:
-        return _parse(table, kind)
+        return _parse(table, kind, partial)
     except SpaceError as exc:
         raise SpaceError(f"{source}: {exc}") from exc
 
 
-def _parse(table: Mapping[str, Any], kind: str | None) -> PrunerSettings:
+def check_settings(settings: PrunerSettings, kind: str, source: str) -> PrunerSettings:
+    """``settings`` (with ``max_resource`` filled in where it can be) checked for pruner
+    ``kind`` as a complete ``[pruner]`` table is; returned as they are."""
+    if kind == "hyperband":
+        try:
+            _check_hyperband(settings)
+        except SpaceError as exc:
+            raise SpaceError(f"{source}: {exc}") from exc
+    return settings
+
+
+def _parse(table: Mapping[str, Any], kind: str | None, partial: bool) -> PrunerSettings:
     if not isinstance(table, Mapping):
         raise SpaceError(f"pruner: must be a table (got {_fmt(table)})")
     known = [f.name for f in dataclasses.fields(PrunerSettings)]
@@ -167,7 +175,7 @@ def _parse(table: Mapping[str, Any], kind: str | None) -> PrunerSettings:
     if settings.max_resource is not None and settings.max_resource < settings.min_resource:
         raise SpaceError(f"pruner.max_resource: must be >= min_resource "
                          f"({settings.min_resource}) (got {settings.max_resource})")
-    if kind == "hyperband":
+    if kind == "hyperband" and not (partial and settings.max_resource is None):
         _check_hyperband(settings)
     return settings
 

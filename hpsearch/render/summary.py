@@ -37,7 +37,7 @@ def _model_names() -> frozenset[str]:
     and a model's start-up trials) would only repeat itself, and stays in `show`/`report`."""
     from hpsearch.samplers import SAMPLERS
 
-    return frozenset(n for n, cls in SAMPLERS.items() if getattr(cls, "uses_history", False))
+    return frozenset(n for n, cls in SAMPLERS.items() if cls.uses_history)
 
 
 def trial_line(ev: TrialEvent) -> str:

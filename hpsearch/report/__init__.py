@@ -24,8 +24,7 @@ Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 
 from __future__ import annotations
 
-from typing import Any
-
+from hpsearch.lazy import lazy_attributes
 from hpsearch.report.columns import fit_columns
 from hpsearch.report.exports import (
     FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
@@ -62,9 +61,4 @@ _LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearc
          "importance_of": "hpsearch.report.insight"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -11,7 +11,6 @@ Modules, each importing only those above it in this list::
     proposing  how the claim asks a sampler: by index, or a model's fit prepared before the lock
     pruning    the round's pruner per reported step (RoundPruner, TrialWatch), a pruned outcome
     trial      run_trial: one trial through its objective, its steps, its end recorded
-    isolate    a python objective's trial in a child process ([objective] isolate)
     pack       --pack K: trials of one shape grouped and trained as one stacked model
     loop       work: the claim → run → record loop of one worker (1 trial, or a pack of K, a turn)
     messages   the typed records a worker process and its parent exchange

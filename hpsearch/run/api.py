@@ -18,6 +18,7 @@ from hpsearch.run.loop import work
 from hpsearch.run.options import RunOptions
 from hpsearch.run.pack import pack_size
 from hpsearch.run.pool import run_parallel
+from hpsearch.run.pruning import check_pruner
 from hpsearch.run.records import RunSummary, TrialEvent
 from hpsearch.run.studies import prepare_study
 from hpsearch.space import Space
@@ -49,6 +50,7 @@ def run_study(
     else:
         make_objective(space, device=options.device or options.first_device).close()
     pack_size(space, options.pack)  # --pack with a command objective: exit 2, nothing written
+    check_pruner(space, options.pruner)  # hyperband with no max_resource: the same
     study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
                                   trials=trials)
     return run_round(storage, study, round_, options, file_space=space, on_event=on_event)

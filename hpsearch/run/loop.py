@@ -6,6 +6,11 @@ same number; an objective that swallows the signal (``except BaseException``) st
 run, its trial marked interrupted, not complete. A trial whose process died stays ``running``
 until its heartbeat is older than ``stale_after``; then any run fails it as stale and queues
 its params once more.
+
+The objects: a :class:`RoundContext` (the round a process works on, its space built once), a
+:class:`Worker` (one worker's loop over it, its claims and budgets), its
+:class:`TrialsHeartbeat`; each trial's reports and end go through a
+:class:`~hpsearch.run.recorder.TrialRecorder` (:mod:`.trial`, :mod:`.pack`).
 """
 
 from __future__ import annotations
@@ -14,25 +19,63 @@ import logging
 import signal
 import threading
 import time
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
-from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
+from hpsearch.run.proposing import SamplerProposer
 from hpsearch.run.pruning import RoundPruner
-from hpsearch.run.isolate import isolated
-from hpsearch.run.records import FailureStreak, RunSummary, Tickets, TrialEvent, worker_id
+from hpsearch.run.records import (Budget, FailureStreak, RunSummary, Tickets, TrialEvent,
+                                  worker_id)
 from hpsearch.run.signals import Stop, StopOnSignal, interrupted
 from hpsearch.run.studies import round_space
-from hpsearch.run.summary import check_failures, close_summary, failure_limit, warm_up
+from hpsearch.run.summary import check_failures, close_summary, failure_limit
 from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
 
 log = logging.getLogger(__name__)
+
+OnEvent = Callable[[TrialEvent], None]
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """The round a process works on: where it is stored, its study and round, its space (built
+    once, from the stored round and the space file when there is one), how the run goes, and
+    who hears its events."""
+
+    storage: Storage
+    study: StudyRecord
+    round_: RoundRecord
+    space: Space
+    options: RunOptions
+    on_event: OnEvent | None = None
+
+    @classmethod
+    def of(cls, storage: Storage, study: StudyRecord, round_: RoundRecord,
+           options: RunOptions, *, file_space: Space | None = None,
+           on_event: OnEvent | None = None) -> RoundContext:
+        return cls(storage, study, round_, round_space(study, round_, file_space), options,
+                   on_event)
+
+    def sampler(self) -> Sampler:
+        """The round's sampler (``--sampler`` overrides the stored one)."""
+        return make_sampler(self.options.sampler or self.round_.sampler, self.space,
+                            seed=self.round_.seed)
+
+    def limit(self, sampler: Sampler | None = None) -> int | None:
+        """How many trials the round may draw in all (None: no limit, for ``--add``)."""
+        return sampler_limit(sampler or self.sampler(), self.round_, self.options.add)
+
+    def expected(self, limit: int | None) -> int | None:
+        """How many trials the run expects to run (:func:`trials_to_run`)."""
+        return trials_to_run(self.storage, self.study, self.round_, limit=limit,
+                             add=self.options.add)
 
 
 def round_limit(study: StudyRecord, round_: RoundRecord, *, add: int | None,
@@ -66,14 +109,22 @@ def trials_to_run(storage: Storage, study: StudyRecord, round_: RoundRecord, *,
 def work(
     storage: Storage, study: StudyRecord, round_: RoundRecord,
     options: RunOptions = RunOptions(), *, file_space: Space | None = None,
-    on_event: Callable[[TrialEvent], None] | None = None, tickets: Tickets | None = None,
+    on_event: OnEvent | None = None, tickets: Budget | None = None,
     worker: str | None = None, streak: FailureStreak | None = None,
 ) -> RunSummary:
-    """The claim → run → record loop of one worker on one round of an existing study.
+    """The claim → run → record loop of one worker on one round of an existing study
+    (:class:`Worker` on the round's :class:`RoundContext`; see there)."""
+    ctx = RoundContext.of(storage, study, round_, options, file_space=file_space,
+                          on_event=on_event)
+    return Worker(ctx, tickets=tickets, name=worker, streak=streak).run()
 
-    Of ``options``, ``workers`` and ``devices`` are ignored here: this is one worker on
+
+class Worker:
+    """The claim → run → record loop of one worker on one round.
+
+    Of ``ctx.options``, ``workers`` and ``devices`` are ignored here: this is one worker on
     ``options.device``. ``tickets`` shares the ``add`` budget between the worker processes of
-    one run (default: a budget of ``add`` for this worker alone); ``worker`` is the name
+    one run (default: a budget of ``add`` for this worker alone); ``name`` is the name
     recorded on its trials (default host:pid). ``streak`` counts failed trials in a row
     (shared by the workers of one run; see :func:`hpsearch.run.summary.check_failures`).
 
@@ -84,180 +135,219 @@ def work(
     failure streak are the same loop's. Past the timeout it starts no further group: the
     claimed trials it did not start are marked interrupted, and the next run runs them first.
     """
-    started = time.monotonic()
-    add, device, stale_after = options.add, options.device, options.stale_after
-    space = round_space(study, round_, file_space)
-    k = pack_size(space, options.pack)  # --pack K / [trainer] pack (hpsearch.run.pack)
-    # Before the objective: a pruner that cannot be made (hyperband with no max_resource)
-    # stops the run before any set-up.
-    pruning = RoundPruner(storage, study, space, options.pruner)
-    objective = isolated(make_objective(space, device=device, threads=options.threads))
-    smp = make_sampler(options.sampler or round_.sampler, space, seed=round_.seed)
-    limit = sampler_limit(smp, round_, add)
-    deadline = None if options.timeout is None else time.monotonic() + options.timeout
-    summary = RunSummary(study=study.name, round=round_.number)
-    summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
-    summary.study_best = storage.best(study)
-    streak = streak or FailureStreak(failure_limit(options, space))
-    me = worker or worker_id()
-    if tickets is None and add is not None:
-        tickets = Tickets(add)
-    # Beat well within --stale-after, or a short one would fail trials that are alive.
-    beat = TrialsHeartbeat(storage, min(options.heartbeat_interval, stale_after / 4))
-    total = trials_to_run(storage, study, round_, limit=limit, add=add)
-    window = pack_window(k, objective, expected=total, workers=options.workers)
-    shapes = ShapeCount(k)  # the turn's look-ahead: claim until K trials share a shape
-    last_recovery = time.monotonic()
-    claimed: list[TrialRecord] = []    # claimed, not yet recorded: marked on a signal
-    unstarted: list[TrialRecord] = []  # claimed, not yet run: given back on an error
 
-    # Model samplers read the round's finished and running trials, loaded in the claim's
-    # transaction; their fit is prepared before each claim, outside the study lock
-    # (hpsearch.run.proposing). Index samplers need the index alone.
-    with_history = uses_history(smp)
-    propose = (PreparedProposer(smp, storage, study, round_) if with_history
-               else index_proposer(smp))
+    def __init__(self, ctx: RoundContext, *, tickets: Budget | None = None,
+                 name: str | None = None, streak: FailureStreak | None = None) -> None:
+        self.started = time.monotonic()
+        o = ctx.options
+        self.ctx, self.storage, self.study, self.device = ctx, ctx.storage, ctx.study, o.device
+        self.k = pack_size(ctx.space, o.pack)  # --pack K / [trainer] pack (hpsearch.run.pack)
+        # Before the objective: a pruner that cannot be made (hyperband with no max_resource)
+        # stops the run before any set-up.
+        self.pruning = RoundPruner(ctx.storage, ctx.study, ctx.space, o.pruner)
+        self.objective = make_objective(ctx.space, device=o.device,
+                                        threads=o.threads).isolated()
+        self.sampler = ctx.sampler()
+        self.limit = ctx.limit(self.sampler)
+        self.deadline = None if o.timeout is None else time.monotonic() + o.timeout
+        self.summary = RunSummary(study=ctx.study.name, round=ctx.round_.number)
+        self.streak = streak or FailureStreak(failure_limit(o, ctx.space))
+        self.name = name or worker_id()
+        self.tickets: Budget | None = (tickets if tickets is not None or o.add is None
+                                       else Tickets(o.add))
+        # Beat well within --stale-after, or a short one would fail trials that are alive.
+        self.beat = TrialsHeartbeat(ctx.storage, min(o.heartbeat_interval, o.stale_after / 4))
+        self.total: int | None = None
+        self.window = 1
+        self.shapes = ShapeCount(self.k, self.objective)  # claim until K share a shape
+        self.claimed: list[TrialRecord] = []    # claimed, not yet recorded: marked on a signal
+        self.unstarted: list[TrialRecord] = []  # claimed, not yet run: given back on an error
+        # Model samplers read the round's finished and running trials, loaded in the claim's
+        # transaction; their fit is prepared before each claim, outside the study lock
+        # (hpsearch.run.proposing). Index samplers need the index alone.
+        self.propose = SamplerProposer(self.sampler, ctx.storage, ctx.study, ctx.round_)
+        self.stop = StopOnSignal()
+        self.last_recovery = time.monotonic()
 
-    def claim() -> str | None:
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> RunSummary:
+        """Run until the round's target, the budget, the timeout or a signal; the summary."""
+        stale_after = self.ctx.options.stale_after
+        self.recover_stale()
+        self.summary.study_best = self.storage.best(self.study)
+        self.total = self.ctx.expected(self.limit)
+        self.window = pack_window(self.k, self.objective, expected=self.total,
+                                  workers=self.ctx.options.workers)
+        with self.stop, self.beat:
+            try:
+                self.objective.warm_up()  # imports, data: the run's start-up, not trial 0's
+                self.summary.startup_s = time.monotonic() - self.started
+                self.summary.stopped = self.turns()
+                self.stop.check()  # a signal held back while the last claim failed (busy)
+            except (KeyboardInterrupt, Stop, Interrupted) as exc:
+                raise self.interrupted(exc) from None
+            except Exception:
+                self.give_back_unstarted()
+                raise
+            finally:
+                self.objective.close()
+        return close_summary(self.storage, self.study, self.summary, stale_after=stale_after)
+
+    def turns(self) -> str:
+        """Claim and run, a turn at a time; why the loop stopped."""
+        while True:
+            # The objective may have swallowed the stop request: start nothing more.
+            self.stop.check()
+            check_failures(self.storage, self.study, self.streak, None)  # another's streak
+            if self.past_deadline():
+                return "timeout"
+            if time.monotonic() - self.last_recovery > self.ctx.options.stale_after / 2:
+                self.recover_stale()
+            reason = self.claim_turn()
+            if not self.claimed:
+                return reason or "target"  # None only with trials claimed
+            reason = self.run_turn() or reason
+            if reason is not None:  # the claims stopped short, or the timeout passed
+                return reason
+
+    def run_turn(self) -> str | None:
+        """Run every trial claimed this turn, a group at a time; "timeout" when the deadline
+        passed before the last group started (the rest is given back)."""
+        groups = pack_groups(self.claimed, self.objective, self.k)
+        self.unstarted[:] = self.claimed
+        for n, group in enumerate(groups):
+            if n and self.past_deadline():
+                self.give_back()  # the timeout passed during this turn's earlier groups
+                return "timeout"
+            ids = {g.id for g in group}
+            self.unstarted[:] = [t for t in self.unstarted if t.id not in ids]
+            for trial in group:
+                self.event("start", trial)
+            records = self.run_group(group)
+            check_failures(self.storage, self.study, self.streak, records[-1])
+            self.stop.check()
+        return None
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def recover_stale(self) -> None:
+        self.summary.stale_recovered += self.storage.recover_stale(
+            self.study.id, older_than_s=self.ctx.options.stale_after)
+        self.last_recovery = time.monotonic()
+
+    # ------------------------------------------------------------------ claims
+    def claim_turn(self) -> str | None:
         """Claim up to ``window`` trials into ``claimed``, until K of them share a shape (one
         trial without --pack); why it stopped short ("added", "busy", "target",
         "exhausted"), or None."""
-        shapes.clear()
-        while len(claimed) < window:
-            if tickets is not None and not tickets.take():
+        self.shapes.clear()
+        while len(self.claimed) < self.window:
+            if self.tickets is not None and not self.tickets.take():
                 return "added"
-            if with_history:
-                propose.prepare(limit)  # the fit, before the lock (run/proposing.py)
+            self.propose.prepare(self.limit)  # a model's fit, before the lock
             try:
-                # A signal while the claim commits would leave its trial running with
-                # nobody to mark it: it waits until ``claimed`` holds the trial.
-                with stop.deferred():
-                    trial = storage.claim(study, round_, propose=propose, limit=limit,
-                                          worker=me, device=device,
-                                          max_running=options.max_concurrent,
-                                          with_history=with_history)
-                    if trial is not None:
-                        claimed.append(trial)
+                trial = self.claim_one()
             except StudyBusy as exc:
-                if tickets is not None:
-                    tickets.give_back()
-                summary.busy = (exc.running, exc.limit)
+                self.give_ticket_back()
+                self.summary.busy = (exc.running, exc.limit)
                 return "busy"
             if trial is None:
-                if tickets is not None:
-                    tickets.give_back()
-                exhausted = smp.size is not None and limit == smp.size
+                self.give_ticket_back()
+                exhausted = self.sampler.size is not None and self.limit == self.sampler.size
                 return "exhausted" if exhausted else "target"
-            beat.running.add(trial.id)
-            if shapes.add(trial):
+            self.beat.running.add(trial.id)
+            if self.shapes.add(trial):
                 break
         return None
 
-    def record(rec: TrialRecord) -> None:
-        """A claimed trial was recorded (alone, or a member of a pack, as it stopped)."""
-        claimed[:] = [t for t in claimed if t.id != rec.id]
-        beat.running.discard(rec.id)
-        summary.count(rec, maximize=study.maximize)
-        if on_event:
-            on_event(TrialEvent("end", rec, summary.best_so_far(), summary.ran, total))
-        streak.add(rec.state)
+    def claim_one(self) -> TrialRecord | None:
+        """One claim. A signal while it commits would leave its trial running with nobody to
+        mark it: it waits until ``claimed`` holds the trial."""
+        with self.stop.deferred():
+            trial = self.storage.claim(self.study, self.ctx.round_, propose=self.propose,
+                                       limit=self.limit, worker=self.name, device=self.device,
+                                       max_running=self.ctx.options.max_concurrent)
+            if trial is not None:
+                self.claimed.append(trial)
+        return trial
 
-    def give_back() -> None:
-        """The claimed trials not started yet are marked interrupted: the next run runs them."""
-        ids = {t.id for t in unstarted}
-        storage.mark_interrupted(sorted(ids))
-        claimed[:] = [t for t in claimed if t.id not in ids]
-        beat.running.difference_update(ids)
-        unstarted.clear()
+    def give_ticket_back(self) -> None:
+        if self.tickets is not None:
+            self.tickets.give_back()
 
-    def run_group(group: list[TrialRecord]) -> list[TrialRecord]:
+    # ------------------------------------------------------------------ trials
+    def run_group(self, group: list[TrialRecord]) -> list[TrialRecord]:
         """Run a group of claimed trials (one, or a pack of one shape) and return them as
         recorded."""
         if len(group) > 1:
-            return run_pack(storage, study, objective, group, device, watch=pruning.watch,
-                            on_step=lambda t: step_events(on_event, t, summary, total),
-                            on_record=record)
-        rec = run_trial(storage, study, objective, group[0], device, stop,
-                        watch=pruning.watch(group[0]),
-                        on_step=step_events(on_event, group[0], summary, total))
-        record(rec)
+            return run_pack(self.storage, self.study, self.objective, group, self.device,
+                            watch=self.pruning.watch, on_step=self.step_events,
+                            on_record=self.record)
+        trial = group[0]
+        rec = run_trial(self.storage, self.study, self.objective, trial, self.device,
+                        self.stop, watch=self.pruning.watch(trial),
+                        on_step=self.step_events(trial))
+        self.record(rec)
         return [rec]
 
-    stop = StopOnSignal()
-    with stop, beat:
+    def record(self, rec: TrialRecord) -> None:
+        """A claimed trial was recorded (alone, or a member of a pack, as it stopped)."""
+        self.claimed[:] = [t for t in self.claimed if t.id != rec.id]
+        self.beat.running.discard(rec.id)
+        self.summary.count(rec, maximize=self.study.maximize)
+        self.event("end", rec)
+        self.streak.add(rec.state)
+
+    def event(self, kind: str, trial: TrialRecord, step: int | None = None,
+              metrics: dict[str, Any] | None = None) -> None:
+        if self.ctx.on_event is not None:
+            self.ctx.on_event(TrialEvent(kind, trial, self.summary.best_so_far(),
+                                         self.summary.ran, self.total, step=step,
+                                         metrics=metrics))
+
+    def step_events(self, trial: TrialRecord) -> Callable[[int, dict[str, Any]], None] | None:
+        """``on_step`` of a trial: each of its reports as a "step" event."""
+        if self.ctx.on_event is None:
+            return None
+
+        def on_step(step: int, metrics: dict[str, Any]) -> None:
+            self.event("step", trial, step, metrics)
+
+        return on_step
+
+    # ------------------------------------------------------------------ ends
+    def give_back(self) -> None:
+        """The claimed trials not started yet are marked interrupted: the next run runs them."""
+        ids = {t.id for t in self.unstarted}
+        self.storage.mark_interrupted(sorted(ids))
+        self.claimed[:] = [t for t in self.claimed if t.id not in ids]
+        self.beat.running.difference_update(ids)
+        self.unstarted.clear()
+
+    def give_back_unstarted(self) -> None:
+        """After an error: a pack's later groups, never started (the failure streak or a setup
+        error stopped the run), are re-run by the next run, not left running until stale."""
+        if not self.unstarted:
+            return
         try:
-            warm_up(objective)  # imports, data: the run's start-up, not trial 0's duration
-            summary.startup_s = time.monotonic() - started
-            while True:
-                # The objective may have swallowed the stop request: start nothing more.
-                stop.check()
-                check_failures(storage, study, streak, None)  # another worker's streak
-                if deadline is not None and time.monotonic() >= deadline:
-                    summary.stopped = "timeout"
-                    break
-                if time.monotonic() - last_recovery > stale_after / 2:
-                    summary.stale_recovered += storage.recover_stale(
-                        study.id, older_than_s=stale_after)
-                    last_recovery = time.monotonic()
-                reason = claim()
-                if not claimed:
-                    summary.stopped = reason
-                    break
-                groups = pack_groups(claimed, objective, k)
-                unstarted[:] = claimed
-                for n, group in enumerate(groups):
-                    if n and deadline is not None and time.monotonic() >= deadline:
-                        give_back()  # the timeout passed during this turn's earlier groups
-                        reason = "timeout"
-                        break
-                    unstarted[:] = [t for t in unstarted if t.id not in {g.id for g in group}]
-                    if on_event:
-                        for trial in group:
-                            on_event(TrialEvent("start", trial, summary.best_so_far(),
-                                                summary.ran, total))
-                    records = run_group(group)
-                    check_failures(storage, study, streak, records[-1])
-                    stop.check()
-                if reason is not None:  # the claims stopped short, or the timeout passed
-                    summary.stopped = reason
-                    break
-            stop.check()  # a signal held back while the last claim failed (a busy study)
-        except (KeyboardInterrupt, Stop, Interrupted) as exc:
-            signum = getattr(exc, "signum", signal.SIGINT)
-            # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
-            # process group, and the parent of --workers forwards it as well).
-            stop.hold(signum)
-            # A trial may have been finished just before the signal: then nothing is marked.
-            marked = bool(claimed) and storage.mark_interrupted([t.id for t in claimed]) > 0
-            numbers = ", ".join(str(t.number) for t in claimed)
-            detail = (f"trial{'s' if len(claimed) > 1 else ''} {numbers} marked interrupted; "
-                      if marked else "")
-            raise interrupted(signum, detail) from None
-        except Exception:
-            # A pack's later groups, never started (the failure streak or a setup error
-            # stopped the run): re-run by the next run, not left running until stale.
-            if unstarted:
-                try:
-                    storage.mark_interrupted([t.id for t in unstarted])
-                except Exception as exc:  # noqa: BLE001 - the first error is the one to say
-                    log.warning("trials not given back: %s", exc)
-            raise
-        finally:
-            objective.close()
-    return close_summary(storage, study, summary, stale_after=stale_after)
+            self.storage.mark_interrupted([t.id for t in self.unstarted])
+        except Exception as exc:  # noqa: BLE001 - the first error is the one to say
+            log.warning("trials not given back: %s", exc)
 
-
-def step_events(on_event: Callable[[TrialEvent], None] | None, trial: TrialRecord,
-                summary: RunSummary, total: int | None):
-    """``on_step`` for :func:`run_trial`: each report of ``trial`` as a "step" event."""
-    if on_event is None:
-        return None
-
-    def on_step(step: int, metrics: dict) -> None:
-        on_event(TrialEvent("step", trial, summary.best_so_far(), summary.ran, total,
-                            step=step, metrics=metrics))
-
-    return on_step
+    def interrupted(self, exc: BaseException) -> Interrupted:
+        """A signal ended the loop: the claimed trials are marked interrupted."""
+        signum = getattr(exc, "signum", signal.SIGINT)
+        # A second signal must not cut the marking short (Ctrl-C reaches every worker of a
+        # process group, and the parent of --workers forwards it as well).
+        self.stop.hold(signum)
+        claimed = self.claimed
+        # A trial may have been finished just before the signal: then nothing is marked.
+        marked = bool(claimed) and self.storage.mark_interrupted([t.id for t in claimed]) > 0
+        numbers = ", ".join(str(t.number) for t in claimed)
+        detail = (f"trial{'s' if len(claimed) > 1 else ''} {numbers} marked interrupted; "
+                  if marked else "")
+        return interrupted(signum, detail)
 
 
 class TrialsHeartbeat:
@@ -289,5 +379,5 @@ class TrialsHeartbeat:
                     log.warning("heartbeat failed: %s", exc)
 
 
-__all__ = ["step_events", "work", "round_limit", "sampler_limit", "trials_to_run",
+__all__ = ["RoundContext", "Worker", "work", "round_limit", "sampler_limit", "trials_to_run",
            "TrialsHeartbeat"]

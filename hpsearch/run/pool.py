@@ -2,15 +2,18 @@
 
 :func:`run_parallel` starts ``workers`` processes (multiprocessing's "spawn" context: a fresh
 interpreter each, so no CUDA context, open database connection or lock is inherited). Each opens
-its own :class:`~hpsearch.storage.Storage` and runs :func:`hpsearch.run.loop.work` on the same
-round; :meth:`Storage.claim` hands every trial to exactly one of them. The parent only watches:
-it hears trial events on a queue (:mod:`hpsearch.run.messages`; it turns them into the caller's
-progress callback), forwards SIGINT/SIGTERM to its workers, re-queues at once the trial of a
-worker that died or stopped with an error, and merges the workers' summaries into one.
+its own :class:`~hpsearch.storage.Storage`, builds the round's
+:class:`~hpsearch.run.loop.RoundContext` once and runs a :class:`~hpsearch.run.loop.Worker` on
+it; :meth:`Storage.claim` hands every trial to exactly one of them. The parent, a
+:class:`Supervisor`, only watches: it hears trial events on a queue
+(:mod:`hpsearch.run.messages`; it turns them into the caller's progress callback), forwards
+SIGINT/SIGTERM to its workers, re-queues at once the trial of a worker that died or stopped
+with an error, and merges the workers' summaries into one.
 
 CPU workers share the machine's cores: each gets ``cpu_count // workers`` threads
-(``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set before torch is imported, and
-``torch.set_num_threads``), unless the user set ``OMP_NUM_THREADS`` already.
+(``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` set before the objective is made, and its
+``prepare_process`` hook: ``torch.set_num_threads`` for the built-in trainer), unless the user
+set ``OMP_NUM_THREADS`` already.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import os
 import queue as queue_mod
 import signal
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from hpsearch import errors
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted
+from hpsearch.objectives import objective_class
 from hpsearch.run.loop import round_limit, trials_to_run
 from hpsearch.run.messages import Job, Message, TrialMessage, WorkerDone, WorkerFailed
 from hpsearch.run.options import RunOptions
@@ -142,33 +146,29 @@ def worker_body(job: Job, events, tickets_value, streak_value) -> int:
                         format="%(asctime)s %(levelname)s %(name)s[w%(process)d]: %(message)s")
     # Imported here, after the environment is set: torch reads it when first imported (and
     # the objective, which may import torch, comes with the loop).
-    from hpsearch.run.loop import work
-    from hpsearch.run.studies import round_space
+    from hpsearch.run.loop import RoundContext, Worker
 
     def on_event(ev: TrialEvent) -> None:
         events.put(TrialMessage(job.index, ev.kind, ev.trial, ev.step, ev.metrics))
 
     try:
-        file_space = None if job.space is None else Space.from_dict(job.space, source=job.source)
-        if round_space(job.study, job.round_, file_space).objective["kind"] == "builtin":
-            import torch
-
-            torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        file_space = (None if job.space is None
+                      else Space.from_dict(job.space, source=str(job.source)))
         storage = Storage(job.url)
         timeout = None if job.deadline is None else max(0.0, job.deadline - time.time())
+        ctx = RoundContext.of(storage, job.study, job.round_,
+                              dataclasses.replace(job.options, timeout=timeout),
+                              file_space=file_space, on_event=on_event)
+        objective_class(ctx.space).prepare_process(int(os.environ["OMP_NUM_THREADS"]))
         tickets = None if tickets_value is None else SharedTickets(tickets_value)
-        space = round_space(job.study, job.round_, file_space)
-        streak = FailureStreak(failure_limit(job.options, space), streak_value)
-        summary = work(storage, job.study, job.round_,
-                       dataclasses.replace(job.options, timeout=timeout),
-                       file_space=file_space, on_event=on_event, tickets=tickets,
-                       worker=worker_id(), streak=streak)
+        streak = FailureStreak(failure_limit(job.options, ctx.space), streak_value)
+        summary = Worker(ctx, tickets=tickets, name=worker_id(), streak=streak).run()
         storage.dispose()
         events.put(WorkerDone(job.index, summary))
     except HpsearchError as exc:
         ignore_stop_signals()
         events.put(WorkerFailed(job.index, type(exc).__name__, str(exc), exc.exit_code))
-        code = exc.exit_code
+        return exc.exit_code
     except KeyboardInterrupt:
         raise  # a signal before the claim loop: worker_main reports it
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which re-raises
@@ -178,164 +178,210 @@ def worker_body(job: Job, events, tickets_value, streak_value) -> int:
         events.put(WorkerFailed(job.index, type(exc).__name__,
                                 f"worker {job.index} crashed: {type(exc).__name__}: {exc}\n"
                                 + traceback.format_exc(limit=-8), 1))
-        code = 1
-    else:
-        code = 0
-    return code
+        return 1
+    return 0
 
 
 def run_parallel(
     storage: Storage, study: StudyRecord, round_: RoundRecord, options: RunOptions, *,
     file_space: Space | None = None, on_event: Callable[[TrialEvent], None] | None = None,
 ) -> RunSummary:
-    """Run ``options.workers`` processes of :func:`hpsearch.run.loop.work` on ``round_`` and
-    merge their summaries. ``options.devices`` (default: ``options.device``) are dealt to the
-    workers round robin; ``options.add`` is one budget shared by all workers. Raises
-    :class:`Interrupted` after SIGINT/SIGTERM (every worker marked its running trial
-    interrupted), or the first worker's error once all have stopped."""
-    import multiprocessing as mp
+    """Run ``options.workers`` processes of the claim loop (:class:`~hpsearch.run.loop.Worker`)
+    on ``round_`` and merge their summaries (:class:`Supervisor`). ``options.devices``
+    (default: ``options.device``) are dealt to the workers round robin; ``options.add`` is one
+    budget shared by all workers. Raises :class:`Interrupted` after SIGINT/SIGTERM (every
+    worker marked its running trial interrupted), or the first worker's error once all have
+    stopped."""
+    return Supervisor(storage, study, round_, options, file_space=file_space,
+                      on_event=on_event).run()
 
-    if storage.url.startswith("sqlite") and (":memory:" in storage.url or storage.url == "sqlite://"):
-        raise ConfigError("--workers needs a database file or server; sqlite in memory is one process")
-    workers, add = options.workers, options.add
-    devices = options.devices or (options.device,)
-    ctx = mp.get_context("spawn")
-    limit = round_limit(study, round_, add=add, sampler=options.sampler, file_space=file_space)
-    total = trials_to_run(storage, study, round_, limit=limit, add=add)
-    summary = RunSummary(study=study.name, round=round_.number, workers=workers)
-    summary.study_best = storage.best(study)
-    events = ctx.Queue()
-    tickets_value = ctx.Value("i", add) if add is not None else None
-    streak_value = ctx.Value("i", 0)
-    deadline = None if options.timeout is None else time.time() + options.timeout
-    threads = threads_per_worker(workers)
-    log_level = logging.getLogger().getEffectiveLevel()
-    procs = []
-    for i in range(workers):
-        job = Job(
-            index=i, url=storage.url, study=study, round_=round_,
-            space=None if file_space is None else file_space.to_dict(),
-            source=None if file_space is None else str(file_space.source),
-            options=dataclasses.replace(options, device=devices[i % len(devices)]),
-            deadline=deadline, threads=threads, log_level=log_level, parent_pid=os.getpid())
-        procs.append(ctx.Process(target=worker_main, args=(job, events, tickets_value, streak_value),
-                                 name=f"hpsearch-worker-{i}", daemon=False))
 
-    # worker index -> its running trials by id (one, or the members of a pack: --pack K)
-    running: dict[int, dict[int, TrialRecord]] = {}
-    finished: set[int] = set()
-    child_summaries: list[RunSummary] = []
-    failures: list[WorkerFailed] = []
-    got_signal: list[int] = []
-    signalled_at: list[float] = []
+class Supervisor:
+    """The parent of a ``--workers`` run: it starts the worker processes, hears their messages
+    (:mod:`hpsearch.run.messages`) and turns them into the caller's events, forwards
+    SIGINT/SIGTERM to its workers (again while one still imports, then kills those past
+    :data:`SIGNAL_GRACE_S`), recovers at once the trials of a worker that died or stopped
+    with an error, and merges the workers' summaries into one."""
 
-    def forward(signum, _frame) -> None:
-        if not got_signal:
-            got_signal.append(signum)
-            signalled_at.append(time.monotonic())
-        for p in procs:
-            if p.is_alive():
-                try:
-                    os.kill(p.pid, signum)
-                except ProcessLookupError:
-                    pass
+    def __init__(self, storage: Storage, study: StudyRecord, round_: RoundRecord,
+                 options: RunOptions, *, file_space: Space | None = None,
+                 on_event: Callable[[TrialEvent], None] | None = None) -> None:
+        import multiprocessing as mp
 
-    def handle(msg: Message) -> None:
-        if isinstance(msg, TrialMessage):
-            if msg.kind == "start":
-                running.setdefault(msg.index, {})[msg.trial.id] = msg.trial
-            elif msg.kind == "end":
-                running.get(msg.index, {}).pop(msg.trial.id, None)
-                summary.count(msg.trial, maximize=study.maximize)
-            if on_event is not None:
-                on_event(TrialEvent(msg.kind, msg.trial, summary.best_so_far(), summary.ran,
-                                    total, step=msg.step, metrics=msg.metrics))
-        elif isinstance(msg, WorkerDone):
-            finished.add(msg.index)
-            child_summaries.append(msg.summary)
-        elif isinstance(msg, WorkerFailed):
-            finished.add(msg.index)
-            failures.append(msg)
-            first_line = (msg.message.splitlines() or [msg.error])[0]
-            # work() marks its trials unless it crashed: make sure
-            for trial in running.pop(msg.index, {}).values():
-                recover_trial(storage, study, summary, trial,
-                              interrupted=bool(got_signal) or msg.error == "Interrupted",
-                              reason=f"worker {msg.index} stopped: {first_line}")
+        self.storage, self.study, self.options, self.on_event = storage, study, options, on_event
+        self.mp = mp.get_context("spawn")
+        limit = round_limit(study, round_, add=options.add, sampler=options.sampler,
+                            file_space=file_space)
+        self.total = trials_to_run(storage, study, round_, limit=limit, add=options.add)
+        self.summary = RunSummary(study=study.name, round=round_.number, workers=options.workers)
+        self.summary.study_best = storage.best(study)
+        self.events = self.mp.Queue()
+        self.procs = self.processes(round_, file_space)
+        # worker index -> its running trials by id (one, or the members of a pack: --pack K)
+        self.running: dict[int, dict[int, TrialRecord]] = {}
+        self.finished: set[int] = set()
+        self.summaries: list[RunSummary] = []
+        self.failures: list[WorkerFailed] = []
+        self.signum: int | None = None              # the first signal received
+        self.signalled_at: float | None = None      # when (None again once stragglers died)
+        self.forwarded_at: float | None = None      # the last forward
 
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        start_ignoring_signals(procs)
+    def processes(self, round_: RoundRecord, file_space: Space | None) -> list[Any]:
+        """The worker processes (not started), each with its :class:`Job`."""
+        o = self.options
+        devices = o.devices or (o.device,)
+        # Kept on self: a started process drops its args, and the shared counters must live
+        # until every worker has unpickled them (their semaphores go with the last reference).
+        self.tickets_value = self.mp.Value("i", o.add) if o.add is not None else None
+        self.streak_value = self.mp.Value("i", 0)
+        deadline = None if o.timeout is None else time.time() + o.timeout
+        threads = threads_per_worker(o.workers)
+        log_level = logging.getLogger().getEffectiveLevel()
+        procs = []
+        for i in range(o.workers):
+            job = Job(
+                index=i, url=self.storage.url, study=self.study, round_=round_,
+                space=None if file_space is None else file_space.to_dict(),
+                source=None if file_space is None else str(file_space.source),
+                options=dataclasses.replace(o, device=devices[i % len(devices)]),
+                deadline=deadline, threads=threads, log_level=log_level,
+                parent_pid=os.getpid())
+            procs.append(self.mp.Process(target=worker_main,
+                                         args=(job, self.events, self.tickets_value,
+                                               self.streak_value),
+                                         name=f"hpsearch-worker-{i}", daemon=False))
+        return procs
+
+    def run(self) -> RunSummary:
+        old = {s: signal.signal(s, self.forward) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            start_ignoring_signals(self.procs)
+            self.watch()
+            _drain(self.events, self.handle, limit_s=math.inf)  # every worker is gone
+            for p in self.procs:
+                p.join()
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+        return self.result()
+
+    def watch(self) -> None:
+        """Handle messages until every worker is gone; a busy queue (step events of fast
+        epochs, a pack's members) must not keep this process from seeing a dead worker or its
+        own stop request."""
         checked = time.monotonic()
         while True:
             try:
-                handle(events.get(timeout=POLL_S))
-                # A busy queue (step events of fast epochs, a pack's members) must not keep
-                # the parent from seeing a dead worker or its own stop request.
+                self.handle(self.events.get(timeout=POLL_S))
                 if time.monotonic() - checked < POLL_S:
                     continue
             except queue_mod.Empty:
                 pass
             checked = time.monotonic()
-            alive = [p for p in procs if p.is_alive()]
-            for i, p in enumerate(procs):
-                if not p.is_alive() and i not in finished:
-                    _drain(events, handle)
-                    if i not in finished:  # died without a word: killed, out of memory
-                        finished.add(i)
-                        recover_lost_worker(storage, study, summary, i, p,
-                                            list(running.pop(i, {}).values()),
-                                            signalled=bool(got_signal))
-            if not alive:
-                break
-            if got_signal and signalled_at and time.monotonic() - signalled_at[-1] > 1.0:
-                # A worker still importing ignored the first forward (see worker_main).
-                signalled_at.append(time.monotonic())
-                for i, p in enumerate(procs):
-                    if p.is_alive() and i not in finished:
-                        try:
-                            os.kill(p.pid, got_signal[0])
-                        except ProcessLookupError:
-                            pass
-            if signalled_at and time.monotonic() - signalled_at[0] > SIGNAL_GRACE_S:
-                for p in alive:
-                    log.warning("worker %d did not stop within %.0f s; killing it", procs.index(p),
+            if not self.check_workers():
+                return
+            self.signal_stragglers()
+
+    def check_workers(self) -> bool:
+        """Recover the trials of workers that died without a word; whether any is alive."""
+        alive = False
+        for i, p in enumerate(self.procs):
+            if p.is_alive():
+                alive = True
+            elif i not in self.finished:
+                _drain(self.events, self.handle)
+                if i not in self.finished:  # died without a word: killed, out of memory
+                    self.finished.add(i)
+                    recover_lost_worker(self.storage, self.study, self.summary, i, p,
+                                        list(self.running.pop(i, {}).values()),
+                                        signalled=self.signum is not None)
+        return alive
+
+    def signal_stragglers(self) -> None:
+        """After a signal: forward it again each second (a worker still importing ignored the
+        first, see :func:`worker_main`); kill those alive past the grace period."""
+        now = time.monotonic()
+        if self.signum is not None and self.forwarded_at is not None and now - self.forwarded_at > 1.0:
+            self.forwarded_at = now
+            self.kill_all(self.signum, skip_finished=True)
+        if self.signalled_at is not None and now - self.signalled_at > SIGNAL_GRACE_S:
+            for i, p in enumerate(self.procs):
+                if p.is_alive():
+                    log.warning("worker %d did not stop within %.0f s; killing it", i,
                                 SIGNAL_GRACE_S)
                     p.kill()
-                signalled_at.clear()
-        _drain(events, handle, limit_s=math.inf)  # every worker is gone: read it all
-        for p in procs:
-            p.join()
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+            self.signalled_at = self.forwarded_at = None
 
-    for s in child_summaries:
-        summary.stale_recovered += s.stale_recovered
-        if s.startup_s is not None:
-            summary.startup_s = max(summary.startup_s or 0.0, s.startup_s)
-    if got_signal:
-        # A worker killed by the grace timeout left its trial running: mark it here.
-        storage.mark_interrupted([t.id for held in running.values() for t in held])
-        signum = got_signal[0]
-        raise Interrupted(
-            f"interrupted by {signal.Signals(signum).name}; {workers} workers stopped, their "
-            f"running trials marked interrupted; run the same command again to resume",
-            signum=signum)
-    for failure in failures:
-        if failure.error == "Interrupted":
-            # A worker was signalled directly, not through this process: it marked its trial
-            # interrupted, and the next claim (by any worker, now or in the next run) re-runs it.
-            summary.lost_workers.append(failure.message)
-            log.warning("a worker stopped: %s", failure.message)
-    real = [f for f in failures if f.error != "Interrupted"]
-    if real:
-        raise rebuild_error(real[0])
-    summary.stopped = merge_stopped([s.stopped for s in child_summaries])
-    busy = [s.busy for s in child_summaries if s.busy is not None]
-    if busy:
-        summary.busy = busy[0]
-    return close_summary(storage, study, summary, stale_after=options.stale_after)
+    def kill_all(self, signum: int, *, skip_finished: bool = False) -> None:
+        for i, p in enumerate(self.procs):
+            if p.is_alive() and not (skip_finished and i in self.finished):
+                try:
+                    os.kill(p.pid, signum)
+                except ProcessLookupError:
+                    pass
+
+    def forward(self, signum, _frame) -> None:
+        """This process's SIGINT/SIGTERM handler: the workers get the signal."""
+        if self.signum is None:
+            self.signum = signum
+            self.signalled_at = self.forwarded_at = time.monotonic()
+        self.kill_all(signum)
+
+    def handle(self, msg: Message) -> None:
+        if isinstance(msg, TrialMessage):
+            if msg.kind == "start":
+                self.running.setdefault(msg.index, {})[msg.trial.id] = msg.trial
+            elif msg.kind == "end":
+                self.running.get(msg.index, {}).pop(msg.trial.id, None)
+                self.summary.count(msg.trial, maximize=self.study.maximize)
+            if self.on_event is not None:
+                self.on_event(TrialEvent(msg.kind, msg.trial, self.summary.best_so_far(),
+                                         self.summary.ran, self.total, step=msg.step,
+                                         metrics=msg.metrics))
+        elif isinstance(msg, WorkerDone):
+            self.finished.add(msg.index)
+            self.summaries.append(msg.summary)
+        elif isinstance(msg, WorkerFailed):
+            self.finished.add(msg.index)
+            self.failures.append(msg)
+            first_line = (msg.message.splitlines() or [msg.error])[0]
+            # The worker's loop marks its trials unless it crashed: make sure
+            for trial in self.running.pop(msg.index, {}).values():
+                recover_trial(self.storage, self.study, self.summary, trial,
+                              interrupted=self.signum is not None or msg.error == "Interrupted",
+                              reason=f"worker {msg.index} stopped: {first_line}")
+
+    def result(self) -> RunSummary:
+        """The merged summary, or the error the run ends with."""
+        summary = self.summary
+        for s in self.summaries:
+            summary.stale_recovered += s.stale_recovered
+            if s.startup_s is not None:
+                summary.startup_s = max(summary.startup_s or 0.0, s.startup_s)
+        if self.signum is not None:
+            # A worker killed by the grace timeout left its trial running: mark it here.
+            self.storage.mark_interrupted([t.id for held in self.running.values()
+                                           for t in held.values()])
+            raise Interrupted(
+                f"interrupted by {signal.Signals(self.signum).name}; {self.options.workers} "
+                f"workers stopped, their running trials marked interrupted; run the same "
+                f"command again to resume", signum=self.signum)
+        for failure in self.failures:
+            if failure.error == "Interrupted":
+                # A worker was signalled directly, not through this process: it marked its
+                # trial interrupted, and the next claim (by any worker, now or in the next
+                # run) re-runs it.
+                summary.lost_workers.append(failure.message)
+                log.warning("a worker stopped: %s", failure.message)
+        real = [f for f in self.failures if f.error != "Interrupted"]
+        if real:
+            raise rebuild_error(real[0])
+        summary.stopped = merge_stopped([s.stopped for s in self.summaries])
+        busy = [s.busy for s in self.summaries if s.busy is not None]
+        if busy:
+            summary.busy = busy[0]
+        return close_summary(self.storage, self.study, summary,
+                             stale_after=self.options.stale_after)
 
 
 def _drain(events, handle: Callable[[Message], None], limit_s: float = DRAIN_S) -> None:
@@ -371,5 +417,5 @@ def rebuild_error(failure: WorkerFailed) -> HpsearchError:
     return err
 
 
-__all__ = ["run_parallel", "resolve_devices", "threads_per_worker", "recover_lost_worker",
+__all__ = ["run_parallel", "Supervisor", "resolve_devices", "threads_per_worker", "recover_lost_worker",
            "recover_trial", "merge_stopped", "SIGNAL_GRACE_S", "POLL_S"]

@@ -1,23 +1,22 @@
-"""How the claim loop asks a sampler for the next configuration.
+"""How the claim asks the round's sampler for a new trial: :class:`SamplerProposer`.
 
-Index samplers (random, Sobol, grid) are pure functions of the sample index: ``propose(index)``
-(the trial's ``proposed_by`` is the sampler's name).
-Model samplers (``uses_history``: tpe, gp, cmaes, auto) also read the round's finished trials
-and the params of its running ones (other workers', other processes'): the storage loads both
-inside the claim's transaction, after the study lock (``claim(..., with_history=True)``), and
-calls ``propose(index, history)``. The proposal is a pure function of the round's seed, the
-index and that history, so a restarted run continues from the database alone, and two workers
-never hold the same history and index: the one that claims second sees the first one's trial
-as pending (constant liar) and has another index.
+The claim (:meth:`Storage.claim <hpsearch.storage.Storage.claim>`) calls a
+:class:`~hpsearch.storage.Proposer` with the sample index and, for a sampler that
+``uses_history`` (tpe, gp, cmaes, auto), the round's finished trials and the params of its
+running ones (other workers', other processes'), read inside the claim's transaction after the
+study lock. The proposal is a pure function of the round's seed, the index and that history,
+so a restarted run continues from the database alone, and two workers never hold the same
+history and index: the one that claims second sees the first one's trial as pending (constant
+liar) and has another index. Index samplers (random, Sobol, grid) need the index alone.
 
-The fit is done *before* the claim, outside the study lock, and re-checked under it
-(:class:`PreparedProposer`): a GP fit takes 0.3-1.2 s at 100 trials and ~18 s at 1,000
-(benchmarks/bench_samplers_cost.py), and on SQLite the claim's lock is the database's write
-lock, so a fit under it would stall every other worker's step writes, heartbeats, results and
-pruning decisions for that long. Under the lock the claim only compares the history it reads
-with the one the fit used: the same history and the same index give the proposal computed
-outside; anything else (another worker claimed or finished meanwhile) is fitted again under
-the lock, exactly as if nothing had been prepared. So the proposal stays a pure function of
+A model's fit is done *before* the claim, outside the study lock, and re-checked under it
+(:meth:`SamplerProposer.prepare`): a GP fit at a thousand trials takes seconds (figures in
+benchmarks/README.md), and on SQLite the claim's lock is the database's write lock, so a fit
+under it would stall every other worker's step writes, heartbeats, results and pruning
+decisions for that long. Under the lock the claim only compares the history it reads with the
+one the fit used: the same history and the same index give the proposal computed outside;
+anything else (another worker claimed or finished meanwhile) is fitted again under the lock,
+exactly as if nothing had been prepared. So the proposal stays a pure function of
 (seed, index, history) either way.
 """
 
@@ -26,19 +25,14 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Callable
+from typing import Any
 
-from hpsearch.errors import StudyError
+from hpsearch.samplers import Sampler
+from hpsearch.storage import Proposal, Proposer, RoundHistory, RoundRecord, Storage, StudyRecord
 
 log = logging.getLogger(__name__)
 
-__all__ = ["uses_history", "index_proposer", "history_proposer", "ProposeTimer",
-           "PreparedProposer", "history_key"]
-
-
-def uses_history(sampler: Any) -> bool:
-    """Whether ``sampler`` learns from the round's trials (a model sampler)."""
-    return bool(getattr(sampler, "uses_history", False))
+__all__ = ["SamplerProposer", "ProposeTimer", "history_key"]
 
 
 class ProposeTimer:
@@ -55,49 +49,7 @@ class ProposeTimer:
         self.last = seconds
 
 
-def index_proposer(smp: Any) -> Callable[[int], tuple[dict[str, Any], str]]:
-    """``propose(index) -> (params, proposed_by)`` of an index sampler: ``proposed_by`` is the
-    sampler's name (``random``, ``sobol``, ``grid``), stored with the trial as a model
-    sampler's pick is, so every trial says what proposed it."""
-    name = smp.name
-
-    def propose(index: int) -> tuple[dict[str, Any], str]:
-        config = smp.propose(index)
-        if config is None:  # cannot happen below ``limit``; guards a grid that shrank
-            raise StudyError(f"the {name} sampler has no point {index}")
-        return config, name
-
-    return propose
-
-
-def history_proposer(smp: Any, timer: ProposeTimer | None = None
-                     ) -> Callable[[int, Any], tuple[dict[str, Any], str]]:
-    """``propose(index, history) -> (params, method)`` of a model sampler, for
-    ``Storage.claim(..., with_history=True)``. ``history`` is the storage's ``RoundHistory``:
-    ``finished`` (number, params, value, state; by number) and ``pending`` (params of the
-    round's running trials).
-
-    Called as is, the fit happens under the claim's lock; :class:`PreparedProposer` fits
-    before the claim and lets the claim reuse it.
-    """
-    from hpsearch.samplers.model import Finished
-
-    def propose(index: int, history: Any) -> tuple[dict[str, Any], str]:
-        t0 = time.perf_counter()
-        finished = [Finished(params=t.params, value=t.value, state=t.state)
-                    for t in history.finished]
-        proposal = smp.propose(finished, list(history.pending), index=index)
-        took = time.perf_counter() - t0
-        if timer is not None:
-            timer.add(took)
-        log.debug("proposal %d by %s in %.3f s (%d finished, %d pending)", index,
-                  proposal.method, took, len(finished), len(history.pending))
-        return proposal.params, proposal.method
-
-    return propose
-
-
-def history_key(history: Any) -> tuple:
+def history_key(history: RoundHistory) -> tuple[Any, ...]:
     """What a proposal depends on in a ``RoundHistory``: finished trials (number, state, value,
     params) and the pending params, as a comparable value."""
     def dump(params: Any) -> str:
@@ -107,42 +59,60 @@ def history_key(history: Any) -> tuple:
             tuple(dump(p) for p in history.pending))
 
 
-class PreparedProposer:
-    """A model sampler's ``propose(index, history)`` whose fit is done before the claim.
+class SamplerProposer(Proposer):
+    """The round's sampler as the claim's :class:`~hpsearch.storage.Proposer`.
 
-    :meth:`prepare` reads the round's history and its next sample index without any lock and
-    fits; the claim (``with_history=True``) then calls the proposer under the lock, which
-    returns the prepared proposal if the index and the history it reads are those the fit used,
-    and fits again otherwise. ``hits``/``misses`` count both cases.
+    For a model sampler, :meth:`prepare` reads the round's history and its next sample index
+    without any lock and fits; the claim then calls the proposer under the lock, which returns
+    the prepared proposal if the index and the history it reads are those the fit used, and
+    fits again otherwise (``hits``/``misses`` count both cases). Without ``storage`` (or for an
+    index sampler) nothing is prepared: every proposal is made when the claim asks.
     """
 
-    def __init__(self, smp: Any, storage: Any, study: Any, round_: Any,
+    def __init__(self, sampler: Sampler, storage: Storage | None = None,
+                 study: StudyRecord | None = None, round_: RoundRecord | None = None,
                  timer: ProposeTimer | None = None) -> None:
-        self.fit = history_proposer(smp, timer)
+        self.sampler = sampler
+        self.uses_history = sampler.uses_history
         self.storage, self.study, self.round_ = storage, study, round_
-        self.prepared: tuple[int, tuple, tuple[dict[str, Any], str]] | None = None
+        self.timer = timer
+        self.prepared: tuple[int, tuple[Any, ...], Proposal] | None = None
         self.hits = self.misses = 0
 
     def prepare(self, limit: int | None = None) -> None:
         """Fit for the round's next index as the database stands now (no lock held)."""
-        from hpsearch.storage.history import round_history
-
         self.prepared = None
+        if not self.uses_history or self.storage is None or self.study is None \
+                or self.round_ is None:
+            return
         try:
             index = self.storage.get_round(self.study.id, self.round_.number).n_claimed
             if limit is not None and index >= limit:
                 return  # the round is full: the claim draws nothing
-            with self.storage.engine.connect() as conn:
-                history = round_history(conn, self.study.id, self.round_.number)
+            history = self.storage.round_history(self.study.id, self.round_.number)
         except Exception as exc:  # noqa: BLE001 - the claim fits under the lock instead
             log.debug("no proposal prepared: %s", exc)
             return
         self.prepared = (index, history_key(history), self.fit(index, history))
 
-    def __call__(self, index: int, history: Any) -> tuple[dict[str, Any], str]:
+    def fit(self, index: int, history: RoundHistory | None) -> Proposal:
+        """The sampler's proposal, timed."""
+        t0 = time.perf_counter()
+        proposal = self.sampler.proposal(index, history)
+        took = time.perf_counter() - t0
+        if self.timer is not None:
+            self.timer.add(took)
+        if history is not None:
+            log.debug("proposal %d by %s in %.3f s (%d finished, %d pending)", index,
+                      proposal.method, took, len(history.finished), len(history.pending))
+        return proposal
+
+    def __call__(self, index: int, history: RoundHistory | None) -> Proposal:
         prepared, self.prepared = self.prepared, None
-        if prepared is not None and prepared[0] == index and prepared[1] == history_key(history):
+        if (prepared is not None and history is not None and prepared[0] == index
+                and prepared[1] == history_key(history)):
             self.hits += 1
             return prepared[2]
-        self.misses += 1
+        if self.uses_history:
+            self.misses += 1
         return self.fit(index, history)

@@ -21,31 +21,30 @@ import logging
 import math
 from typing import Any, Mapping
 
-from hpsearch.pruners import Decision, Pruner, PrunerSettings, StepHistory, make_pruner
+from hpsearch.objectives import objective_class
+from hpsearch.pruners import (Decision, Pruner, PrunerSettings, StepHistory, check_settings,
+                              make_pruner)
 from hpsearch.space import Space
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RoundPruner", "TrialWatch", "pruner_settings", "best_step"]
+__all__ = ["RoundPruner", "TrialWatch", "pruner_settings", "check_pruner", "best_step"]
 
 
-def pruner_settings(space: Space, name: str, study: StudyRecord) -> PrunerSettings:
-    """The ``[pruner]`` settings of ``space`` for pruner ``name``, with the study's metric and
-    direction filled in, and ``max_resource`` defaulting to the built-in trainer's epochs
-    (Hyperband needs it; ASHA uses it to drop rungs a trial ends at anyway)."""
+def pruner_settings(space: Space, name: str, metric: str, direction: str) -> PrunerSettings:
+    """The ``[pruner]`` settings of ``space`` for pruner ``name``, with the study's ``metric``
+    and ``direction`` filled in, and ``max_resource`` defaulting to the largest step the
+    objective says a trial reports (:meth:`~hpsearch.objectives.Objective.default_max_resource`;
+    Hyperband needs it, ASHA uses it to drop rungs a trial ends at anyway). Raises
+    :class:`SpaceError` for settings the pruner cannot use (Hyperband with no ``max_resource``)."""
     settings = getattr(space, "pruner_settings", None) or PrunerSettings()
-    settings = settings.resolve(study.metric, study.direction)
-    if (name in ("asha", "hyperband") and settings.max_resource is None
-            and space.objective.get("kind") == "builtin"):
-        epochs = (space.trainer or {}).get("epochs")
-        if epochs is None:
-            from hpsearch.trainer.config import TrainerSettings
-
-            epochs = TrainerSettings.epochs
-        if isinstance(epochs, int) and epochs >= settings.min_resource:
-            settings = dataclasses.replace(settings, max_resource=epochs)
-    return settings
+    settings = settings.resolve(metric, direction)
+    if name in ("asha", "hyperband") and settings.max_resource is None:
+        most = objective_class(space).default_max_resource(space)
+        if most is not None and most >= settings.min_resource:
+            settings = dataclasses.replace(settings, max_resource=most)
+    return check_settings(settings, name, space.source)
 
 
 def as_float(v: Any) -> float:
@@ -60,6 +59,17 @@ def as_float(v: Any) -> float:
         return math.nan
 
 
+def round_pruner_name(space: Space, name: str | None = None) -> str:
+    """The pruner a run uses: ``--pruner``, else ``[study] pruner``, else none."""
+    return name or getattr(space.study, "pruner", None) or "none"
+
+
+def check_pruner(space: Space, name: str | None = None) -> None:
+    """Raise for pruner settings the run could not use, before anything is written."""
+    name = round_pruner_name(space, name)
+    make_pruner(name, pruner_settings(space, name, space.study.metric, space.study.direction))
+
+
 class RoundPruner:
     """The pruner of a round: ``name`` (``--pruner``, else ``[study] pruner``, else none) with
     the space's ``[pruner]`` settings. ``active`` is false for ``none``: then the loop does
@@ -69,8 +79,8 @@ class RoundPruner:
                  name: str | None = None) -> None:
         self.storage = storage
         self.study = study
-        self.name = name or getattr(space.study, "pruner", None) or "none"
-        self.settings = pruner_settings(space, self.name, study)
+        self.name = round_pruner_name(space, name)
+        self.settings = pruner_settings(space, self.name, study.metric, study.direction)
         self.pruner: Pruner = make_pruner(self.name, self.settings, seed=study.seed)
         self.active = self.name != "none"
         self.maximize = self.settings.maximize

@@ -7,7 +7,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from hpsearch.storage import TrialRecord
 
@@ -103,6 +103,15 @@ class FailureStreak:
         return self.limit > 0 and self.count >= self.limit
 
 
+class Budget(Protocol):
+    """A budget of trials to claim: this worker's :class:`Tickets`, or one shared by the
+    worker processes of a run."""
+
+    def take(self) -> bool: ...
+
+    def give_back(self) -> None: ...
+
+
 class Tickets:
     """The ``--add`` budget shared by the workers of one run: each takes a ticket before it
     claims a trial. This one is for one process; :mod:`hpsearch.run.pool` shares one between
@@ -143,4 +152,4 @@ def is_better(a: float | None, b: float | None, maximize: bool) -> bool:
     return a > b if maximize else a < b
 
 
-__all__ = ["TrialEvent", "RunSummary", "FailureStreak", "Tickets", "worker_id", "best_value", "is_better"]
+__all__ = ["TrialEvent", "RunSummary", "FailureStreak", "Budget", "Tickets", "worker_id", "best_value", "is_better"]

@@ -9,6 +9,7 @@ import threading
 from typing import Any, Iterator
 
 from hpsearch.errors import Interrupted
+from hpsearch.procs import set_parent_death_signal
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +87,6 @@ class StopOnSignal:
             raise interrupted(exc.signum) from None
 
 
-def set_parent_death_signal(signum: int) -> bool:
-    """Ask Linux to send ``signum`` to this process when its parent dies (``prctl
-    PR_SET_PDEATHSIG``), so a worker or trial process orphaned by a SIGKILLed run stops too.
-    False where that is not available (other systems: the caller polls ``os.getppid()``)."""
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
 def start_ignoring_signals(procs: list) -> None:
     """Start ``procs`` with SIGINT and SIGTERM ignored (a disposition a new program inherits;
     a blocked mask it would not): a Ctrl-C while a worker imports would otherwise print its
@@ -162,5 +145,5 @@ class ParentWatch:
         os._exit(1)
 
 
-__all__ = ["Stop", "StopOnSignal", "STOP_SIGNALS", "interrupted",
-           "set_parent_death_signal", "ParentWatch", "start_ignoring_signals"]
+__all__ = ["Stop", "StopOnSignal", "STOP_SIGNALS", "interrupted", "ParentWatch",
+           "start_ignoring_signals"]

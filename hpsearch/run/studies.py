@@ -93,14 +93,20 @@ def prepare_study(
         if followed != study.space or study.source != source:
             storage.update_study_settings(study.id, space=followed, source=source)
             study = storage.get_study(name)
+    return study, _round_to_run(storage, study, space, sampler=sampler, trials=trials)
+
+
+def _round_to_run(storage: Storage, study: StudyRecord, space: Space, *, sampler: str | None,
+                  trials: int | None) -> RoundRecord:
+    """The study's latest round, with the sampler and target this run asks for."""
     round_ = storage.latest_round(study.id)
     # The sampler may change between runs (it is not part of what a trial means): --sampler,
     # or an edited [study] sampler while the file's own round (round 1) is the latest; a
     # refined round keeps the sampler `refine` gave it unless --sampler says otherwise.
     wanted = sampler or (space.study.sampler if round_.number == 1 else None)
     if wanted is not None and wanted != round_.sampler:
-        log.info("study %s round %d: next trials proposed by %s (was %s)", name, round_.number,
-                 wanted, round_.sampler)
+        log.info("study %s round %d: next trials proposed by %s (was %s)", study.name,
+                 round_.number, wanted, round_.sampler)
         storage.set_round_sampler(round_.id, wanted)
         round_ = storage.latest_round(study.id)
     if round_.number == 1:
@@ -111,7 +117,7 @@ def prepare_study(
     elif trials is not None and trials != round_.target:
         storage.set_round_target(round_.id, trials)
         round_ = storage.latest_round(study.id)
-    return study, round_
+    return round_
 
 
 def _replace_space(storage: Storage, study: StudyRecord, space: Space, *,

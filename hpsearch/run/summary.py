@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 from hpsearch.errors import TooManyFailures
-from hpsearch.objectives import Objective
 from hpsearch.run.options import RunOptions
 from hpsearch.run.records import FailureStreak, RunSummary
 from hpsearch.space import Space
@@ -28,14 +27,6 @@ def failure_limit(options: RunOptions, space: Space) -> int:
         if value is not None:
             return int(value)
     return MAX_CONSECUTIVE_FAILURES
-
-
-def warm_up(objective: Objective) -> None:
-    """Let the objective pay its one-off costs (imports, loading the dataset) before the first
-    claim, so that they are the run's start-up, not part of trial 0's duration."""
-    prepare = getattr(objective, "warm_up", None)
-    if callable(prepare):
-        prepare()
 
 
 def check_failures(storage: Storage, study: StudyRecord, streak: FailureStreak,
@@ -69,5 +60,5 @@ def close_summary(storage: Storage, study: StudyRecord, summary: RunSummary, *,
     return summary
 
 
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "failure_limit", "warm_up", "check_failures",
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "failure_limit", "check_failures",
            "close_summary"]

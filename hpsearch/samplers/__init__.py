@@ -1,56 +1,58 @@
-"""Samplers: propose points of the unit cube; the space turns them into configurations.
+r"""Samplers: the configuration of a round's sample index, from the index and the round's history.
 
-One module per sampler family behind the :class:`Sampler` interface (:mod:`.base`)::
+Every sampler implements one contract (:mod:`.base`): ``proposal(index, history) ->
+Proposal``. One module per sampler family::
 
     random   numpy's PCG64 seeded with ``[seed, index]``: independent uniform draws
     sobol    scipy's scrambled Sobol' sequence; index n is the n-th point of the sequence
     grid     the cartesian product of each parameter's grid points, in a fixed order,
              without the duplicates an inactive (conditional) parameter would create
     tpe, gp, cmaes, auto   model samplers (:mod:`.model`): they learn from the round's finished
-             trials, ``propose(history, pending, *, index) -> Proposal`` (``uses_history``);
+             trials (``uses_history``; their own ``propose(history, pending, *, index)``);
              Optuna/cmaes are imported only when they propose
 
+random, sobol and grid are :class:`IndexSampler`\ s (``propose(index)``: the configuration,
+``unit(index)``: its point of the unit cube); they ignore the history.
+
 :data:`SAMPLERS` maps each name to its class; :func:`make_sampler` builds one by name. The
-names a space file may use are :data:`hpsearch.space.SAMPLER_NAMES` (samplers import the space,
-never the reverse); a new sampler is a new module here, an entry in ``SAMPLERS`` and its name
-there.
+names a space file may use are :data:`hpsearch.names.SAMPLER_NAMES` (the space validates with
+them; the registry refuses to differ); a new sampler is a new module here, its class in
+``SAMPLERS`` and its name there.
 """
 
 from __future__ import annotations
 
-from typing import Any
 
 from hpsearch.errors import SpaceError
+from hpsearch.names import SAMPLER_NAMES, registry
 from hpsearch.samplers.auto import AutoSampler
-from hpsearch.samplers.base import Sampler
+from hpsearch.samplers.base import IndexSampler, Proposal, Sampler
 from hpsearch.samplers.cmaes import CmaEsSampler
 from hpsearch.samplers.gp import GPSampler
 from hpsearch.samplers.grid import MAX_GRID_SIZE, GridSampler
-from hpsearch.samplers.model import Finished, ModelSampler, Proposal
+from hpsearch.samplers.model import Finished, ModelSampler
 from hpsearch.samplers.random import RandomSampler
 from hpsearch.samplers.sobol import SobolSampler
 from hpsearch.samplers.tpe import TPESampler
 from hpsearch.space import Space
 
-__all__ = ["Sampler", "RandomSampler", "SobolSampler", "GridSampler", "ModelSampler",
+__all__ = ["Sampler", "IndexSampler", "RandomSampler", "SobolSampler", "GridSampler", "ModelSampler",
            "TPESampler", "GPSampler", "CmaEsSampler", "AutoSampler", "Finished", "Proposal",
            "SAMPLERS", "make_sampler", "MAX_GRID_SIZE"]
 
-SAMPLERS: dict[str, type[Any]] = {
-    cls.name: cls for cls in (RandomSampler, SobolSampler, GridSampler, TPESampler, GPSampler,
-                              CmaEsSampler, AutoSampler)
-}
-"""Name -> class. Classes with ``uses_history`` (model samplers) propose from the round's
-finished trials: ``propose(history, pending, *, index)``; the others ``propose(index)``."""
+SAMPLERS: dict[str, type[Sampler]] = registry(
+    (RandomSampler, SobolSampler, GridSampler, TPESampler, GPSampler, CmaEsSampler, AutoSampler),
+    SAMPLER_NAMES)
+"""Name -> class, in :data:`~hpsearch.names.SAMPLER_NAMES` order."""
 
 
-def make_sampler(name: str, space: Space, *, seed: int) -> Any:
+def make_sampler(name: str, space: Space, *, seed: int) -> Sampler:
     """The sampler registered as ``name`` (:data:`SAMPLERS`), for ``space`` and ``seed``; a
     model sampler starts with ``[study] n_startup_trials`` Sobol trials per round."""
     try:
         cls = SAMPLERS[name]
     except (KeyError, TypeError):
         raise SpaceError(f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})") from None
-    if cls.uses_history:
+    if issubclass(cls, ModelSampler):
         return cls(space, seed=seed, n_startup=space.study.n_startup_trials)
     return cls(space, seed=seed)

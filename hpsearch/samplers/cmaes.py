@@ -67,7 +67,7 @@ class CmaEsSampler(ModelSampler):
         sign = -1.0 if self._maximize() else 1.0
         u = tuple(min(max(0.5 if v is None else float(v), 0.0), 1.0)
                   for v in self.space.to_unit(t.params))
-        return (u, sign * float(t.value))
+        return (u, sign * float(t.value or 0.0))  # usable: a finite value
 
     def _optimizer(self, points: list[tuple[tuple[float, ...], float]]) -> Any:
         import numpy as np

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from hpsearch.errors import SpaceError
-from hpsearch.samplers.base import Sampler
+from hpsearch.samplers.base import IndexSampler
 from hpsearch.space import DEFAULT_GRID_POINTS, MAX_GRID_POINTS, Space, same_value
 
 __all__ = ["GridSampler", "MAX_GRID_SIZE"]
@@ -16,7 +16,7 @@ MAX_GRID_SIZE = MAX_GRID_POINTS
 """A larger grid is refused: it would not be searched anyway, and listing it costs memory."""
 
 
-class GridSampler(Sampler):
+class GridSampler(IndexSampler):
     """Every combination of the parameters' grid points, last parameter varying fastest.
 
     A parameter's points are its ``grid = [...]`` values, else ``grid_points`` (the param's,

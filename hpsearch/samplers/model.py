@@ -27,12 +27,14 @@ stored, so they influence that one proposal only.
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hpsearch.errors import SpaceError
+from hpsearch.samplers.base import Proposal, Sampler, redraw
+from hpsearch.storage.records import RoundHistory
 
 __all__ = ["Finished", "Proposal", "ModelSampler", "OptunaModelSampler", "DEFAULT_STARTUP",
            "MAX_RETRIES", "content_key", "derived_seed", "allowed_random"]
@@ -41,7 +43,6 @@ DEFAULT_STARTUP = 10
 """Start-up trials per round before the model (Optuna's TPE and GP use 10 too)."""
 MAX_RETRIES = 20
 """Re-asks of the model after a forbidden proposal before a random allowed point is taken."""
-_RANDOM_TRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,6 @@ class Finished:
         """A completed trial with a finite value (what a model learns from)."""
         return (self.state == "complete" and self.value is not None
                 and math.isfinite(self.value))
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A configuration and the method that proposed it."""
-
-    params: dict[str, Any]
-    method: str
 
 
 def content_key(params: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -84,16 +77,12 @@ def allowed_random(space: Any, forbid: Any, *, seed: int, index: int) -> dict[st
     """A uniform random configuration that ``forbid`` allows (draws keyed by seed and index)."""
     import numpy as np
 
-    rng = np.random.default_rng([seed, index, 7])
-    for _ in range(_RANDOM_TRIES):
-        config = space.from_unit(rng.random(space.dim).tolist())
-        if not forbid or not forbid.is_forbidden(config):
-            return config
-    raise SpaceError(f"{space.source}: forbid: no allowed configuration in {_RANDOM_TRIES} "
-                     f"random draws (the [[forbid]] tables exclude nearly the whole space)")
+    if not forbid:
+        return space.from_unit(np.random.default_rng([seed, index, 7]).random(space.dim).tolist())
+    return space.from_unit(redraw(space, np.random.default_rng([seed, index, 7])))
 
 
-class ModelSampler(ABC):
+class ModelSampler(Sampler):
     """Base of the samplers that learn from the round's finished trials.
 
     Parameters
@@ -108,18 +97,13 @@ class ModelSampler(ABC):
         Model re-asks after a forbidden proposal before a random allowed point.
     """
 
-    name: ClassVar[str] = ""
-    size: int | None = None  # unbounded, like random and sobol
     uses_history: ClassVar[bool] = True
 
     def __init__(self, space: Any, *, seed: int, n_startup: int = DEFAULT_STARTUP,
                  max_retries: int = MAX_RETRIES) -> None:
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise SpaceError(f"seed must be a non-negative integer (got {seed!r})")
+        super().__init__(space, seed=seed)
         if not isinstance(n_startup, int) or isinstance(n_startup, bool) or n_startup < 0:
             raise SpaceError(f"n_startup must be a non-negative integer (got {n_startup!r})")
-        self.space = space
-        self.seed = seed
         self.n_startup = n_startup
         self.max_retries = max_retries
         self.forbid = getattr(space, "forbid", None)
@@ -140,6 +124,14 @@ class ModelSampler(ABC):
             return Proposal(allowed_random(self.space, self.forbid, seed=self.seed, index=index),
                             "random")
         return Proposal(config, self.method_for(history))
+
+    def proposal(self, index: int, history: RoundHistory | None = None) -> Proposal:
+        """:meth:`propose` with the round's history as the claim reads it."""
+        if history is None:
+            return self.propose([], [], index=index)
+        finished = [Finished(params=t.params, value=t.value, state=t.state)
+                    for t in history.finished]
+        return self.propose(finished, list(history.pending), index=index)
 
     def method_for(self, history: Sequence[Finished]) -> str:
         """The name reported for a model proposal (``auto`` reports its pick)."""
@@ -165,8 +157,8 @@ class ModelSampler(ABC):
         return self.space.study.direction == "maximize"
 
     def _worst(self, history: Sequence[Finished]) -> float:
-        values = [t.value for t in history if t.usable]
-        return min(values) if self._maximize() else max(values)  # type: ignore[type-var]
+        values = [t.value for t in history if t.usable and t.value is not None]
+        return min(values) if self._maximize() else max(values)
 
 
 class OptunaModelSampler(ModelSampler):
@@ -203,7 +195,8 @@ class OptunaModelSampler(ModelSampler):
 
             self._coords = Coordinates(self.space)
         storage = optuna.storages.InMemoryStorage()
-        study = optuna.create_study(direction=self.space.study.direction, storage=storage,
+        study = optuna.create_study(direction="maximize" if self._maximize() else "minimize",
+                                    storage=storage,
                                     sampler=self._optuna_sampler(seed))
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
@@ -234,7 +227,7 @@ class OptunaModelSampler(ModelSampler):
             return None
         params, dists = mapped
         if trial.usable:
-            made = create_trial(state=TrialState.COMPLETE, value=float(trial.value),
+            made = create_trial(state=TrialState.COMPLETE, value=float(trial.value or 0.0),
                                 params=params, distributions=dists)
         elif trial.state == "pruned" and trial.value is not None and math.isfinite(trial.value):
             made = create_trial(state=TrialState.PRUNED, params=params, distributions=dists,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hpsearch.samplers.base import Sampler
+from hpsearch.samplers.base import IndexSampler
 
 __all__ = ["RandomSampler"]
 
 
-class RandomSampler(Sampler):
+class RandomSampler(IndexSampler):
     """Independent uniform points; index i of seed s is ``default_rng([s, i]).random(dim)``
     (numpy's PCG64), so any index is drawn without drawing those before it."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpsearch.errors import SpaceError
-from hpsearch.samplers.base import Sampler
+from hpsearch.samplers.base import IndexSampler
 from hpsearch.space import Space
 
 __all__ = ["SobolSampler", "MAX_SOBOL_DIM"]
@@ -14,7 +14,7 @@ MAX_SOBOL_DIM = 21201
 """scipy's Sobol' engine has direction numbers for this many dimensions."""
 
 
-class SobolSampler(Sampler):
+class SobolSampler(IndexSampler):
     """Scrambled Sobol' points (scipy); the first 2^k points are balanced in every coordinate.
 
     The engine and its position are cached, so consecutive indices cost O(1); a jump forward

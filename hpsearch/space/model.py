@@ -140,8 +140,7 @@ class Space:
                              "or give fixed values such as lr = 0.01 to run one configuration)")
         raw = {name: param_from_table(name, table) for name, table in d["params"].items()}
         params = order_params(raw)
-        pruner_settings = pruner_from_table(_pruner_table(d, study.pruner, objective, raw),
-                                            study.pruner)
+        pruner_settings = pruner_from_table(dict(d.get("pruner", {}) or {}), study.pruner)
         forbid = parse_forbid(d.get("forbid"), params)
         return cls(source=source, study=study, objective=objective,
                    trainer=dict(d.get("trainer", {})), params=params, forbid=forbid,
@@ -206,25 +205,3 @@ def kept_rules(tables: list[dict[str, Any]], params: Mapping[str, Param]) -> For
         except SpaceError:
             continue
     return Forbid(tuple(rules))
-
-
-def _pruner_table(d: Mapping[str, Any], pruner: str, objective: Mapping[str, Any],
-                  params: Mapping[str, Param]) -> dict[str, Any]:
-    """The ``[pruner]`` table, with Hyperband's ``max_resource`` taken from the built-in
-    trainer's epochs when the file leaves it out: the largest step a builtin trial reports is
-    its last epoch (the ``epochs`` parameter's upper bound when epochs are searched)."""
-    table = dict(d.get("pruner", {}) or {})
-    if (pruner != "hyperband" or "max_resource" in table
-            or objective.get("kind", "builtin") != "builtin"):
-        return table
-    epochs = params.get("epochs")
-    high = getattr(epochs, "high", None)
-    if high is None and epochs is not None:
-        high = max((v for v in getattr(epochs, "values", ()) if isinstance(v, int)), default=None)
-    if high is None:
-        from hpsearch.trainer.config import TrainerSettings
-
-        high = (d.get("trainer") or {}).get("epochs", TrainerSettings.epochs)
-    if isinstance(high, int) and not isinstance(high, bool) and high >= 1:
-        table["max_resource"] = high
-    return table

@@ -1,11 +1,10 @@
 """The ``[study]`` table: name, metric, direction, sampler, trials, seed, grid_points, and the
 run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures).
 
-The sampler names are part of the file's grammar and are listed here, below the samplers:
-:mod:`hpsearch.samplers` imports the space, never the reverse, and its registry
-(``hpsearch.samplers.SAMPLERS``) implements exactly these names (a test keeps the two equal).
-A new sampler adds its name here and its class there. The pruner names are checked against
-:data:`hpsearch.pruners.PRUNERS` when the ``[pruner]`` table is parsed (:mod:`.tables`).
+The sampler names are part of the file's grammar: :data:`hpsearch.names.SAMPLER_NAMES`, where
+the samplers' registry (``hpsearch.samplers.SAMPLERS``) reads them too. The pruner names are
+checked against :data:`hpsearch.pruners.PRUNERS` when the ``[pruner]`` table is parsed
+(:mod:`.tables`).
 
 Integers that storage keeps in 32-bit columns (seed, trials) are refused above
 :data:`MAX_DB_INT` here, at ``validate``: SQLite would take them and PostgreSQL refuse them
@@ -18,13 +17,13 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from hpsearch.names import SAMPLER_NAMES
 from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_int
 
 __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
            "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT"]
 
-SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto")
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 DEFAULT_GRID_POINTS = 5
 """Grid points per numeric parameter when neither the param nor ``[study]`` says."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hpsearch.names import OBJECTIVE_KINDS
 from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import normalise_when
 from hpsearch.space.numeric import IntParam, LogOneMinus, LogUniform, Uniform
@@ -26,7 +27,6 @@ __all__ = ["PARAM_TYPES", "OBJECTIVE_KINDS", "TABLES", "study_from_table", "chec
 PARAM_TYPES: dict[str, type[Param]] = {
     cls.kind: cls for cls in (Uniform, LogUniform, IntParam, Choice, LogOneMinus, Fixed)
 }
-OBJECTIVE_KINDS = ("builtin", "command", "python")
 TABLES = ("study", "objective", "trainer", "params", "pruner", "forbid")
 """Top-level keys of a space file; ``forbid`` is an array of tables (``[[forbid]]``)."""
 FUNCTION_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -105,6 +105,7 @@ def pruner_from_table(table: Any, kind: str) -> Any:
     try:
         # With no pruner in the file, the table holds the settings of whichever pruner
         # `--pruner` picks: any known field passes (an unknown one is still an error).
-        return parse_pruner_table(table, marker, kind=None if kind == "none" else kind)
+        return parse_pruner_table(table, marker, kind=None if kind == "none" else kind,
+                                  partial=True)
     except SpaceError as exc:
         raise SpaceError(str(exc).removeprefix(f"{marker}: ")) from exc

@@ -3,7 +3,8 @@
 Modules, each importing only those above it in this list::
 
     limits     DB_LIMITS (what every supported database stores), JSON and step clean-up; no SQLAlchemy
-    records    the plain frozen records handed out (StudyRecord, TrialRecord, RoundHistory, ...)
+    records    the plain frozen records handed out (StudyRecord, TrialRecord, RoundHistory, ...),
+               the proposal contract of a claim (Proposer, Proposal)
     models     the SQLAlchemy 2.0 tables, SCHEMA_VERSION, the trial STATES
     urls       database URLs checked: in-memory SQLite refused, ?mode=ro, unknown options
     engine     the engine: SQLite's WAL switch and pragmas, the PostgreSQL driver, URLs in messages
@@ -25,13 +26,14 @@ the tree in :mod:`hpsearch.errors`, re-exported here.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpsearch.errors import StudyBusy
+from hpsearch.lazy import lazy_attributes
 from hpsearch.storage.limits import DB_LIMITS, DbLimits
 from hpsearch.storage.records import (
-    FinishedTrial, RoundHistory, RoundRecord, StepSeries, StudyRecord, StudySummary, TrialRecord,
+    ByIndex, FinishedTrial, Proposal, Proposer, RoundHistory, RoundRecord, StepSeries, StudyRecord,
+    StudySummary, TrialRecord,
 )
 
 if TYPE_CHECKING:
@@ -48,16 +50,11 @@ _LAZY = {
 __all__ = [
     "Storage", "StudyBusy", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
     "StudyRecord", "RoundRecord", "TrialRecord", "StudySummary", "FinishedTrial", "RoundHistory",
-    "StepSeries", "DB_LIMITS", "DbLimits",
+    "StepSeries", "DB_LIMITS", "DbLimits", "Proposal", "Proposer", "ByIndex",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -46,7 +46,15 @@ def _as_float(v: Any) -> float | None:
 
 
 class HistoryQueries(StorageBase):
-    """The reads of the pruners (the samplers' history is read inside :meth:`claim`)."""
+    """What samplers and pruners read of a round: its history (read again inside
+    :meth:`claim` for the proposal itself) and its step curves."""
+
+    @storage_errors
+    def round_history(self, study_id: int, round_number: int) -> RoundHistory:
+        """The round's finished trials and the params of its running ones, as they stand now
+        (no lock: a model sampler prepares its fit with it before the claim)."""
+        with self.engine.connect() as conn:
+            return round_history(conn, study_id, round_number)
 
     @storage_errors
     def round_steps(

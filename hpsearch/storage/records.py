@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -112,3 +112,34 @@ class StepSeries:
     number: int
     state: str
     values: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A new trial's configuration and what proposed it (a sampler's name, or the method a model
+    sampler used: "sobol" at start-up, "tpe", ...), stored as the trial's ``proposed_by``."""
+
+    params: dict[str, Any]
+    method: str | None = None
+
+
+class Proposer:
+    """What :meth:`~hpsearch.storage.Storage.claim` asks for a new trial: called with the
+    sample index and, when ``uses_history``, the round's :class:`RoundHistory` read in the
+    claim's transaction after the study lock (None otherwise)."""
+
+    uses_history: bool = False
+
+    def __call__(self, index: int, history: RoundHistory | None) -> Proposal:
+        raise NotImplementedError
+
+
+class ByIndex(Proposer):
+    """A function of the sample index as a :class:`Proposer` (``method``: the proposed_by
+    stored with its trials, None by default)."""
+
+    def __init__(self, fn: Callable[[int], Mapping[str, Any]], method: str | None = None) -> None:
+        self.fn, self.method = fn, method
+
+    def __call__(self, index: int, history: RoundHistory | None) -> Proposal:
+        return Proposal(dict(self.fn(index)), self.method)

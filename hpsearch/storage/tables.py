@@ -6,9 +6,9 @@ into the plain records of :mod:`hpsearch.storage.records` before they leave the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.engine import Connection
 
 from hpsearch.storage.models import Round, Study, Trial, TrialStep
@@ -16,10 +16,11 @@ from hpsearch.storage.records import TrialRecord
 
 __all__ = ["STUDY", "ROUND", "TRIAL", "STEP", "TRIAL_COLUMNS", "trial_record", "best_row"]
 
-STUDY = Study.__table__
-ROUND = Round.__table__
-TRIAL = Trial.__table__
-STEP = TrialStep.__table__
+# Declared tables: typed as such (the mapping's attribute is typed as any FromClause).
+STUDY = cast(Table, Study.__table__)
+ROUND = cast(Table, Round.__table__)
+TRIAL = cast(Table, Trial.__table__)
+STEP = cast(Table, TrialStep.__table__)
 
 #: The columns a :class:`TrialRecord` is made of (all but ``study_id``).
 TRIAL_COLUMNS = (

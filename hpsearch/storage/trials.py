@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -21,7 +21,8 @@ from hpsearch.storage.base import StorageBase, storage_errors
 from hpsearch.storage.engine import error_line
 from hpsearch.storage.history import round_history
 from hpsearch.storage.limits import DB_LIMITS, clean_steps, clean_text, join_notes, valid_int
-from hpsearch.storage.records import RoundRecord, StudyRecord, TrialRecord
+from hpsearch.storage.records import (ByIndex, Proposer, RoundRecord, StudyRecord,
+                                      TrialRecord)
 from hpsearch.storage.tables import ROUND, STEP, STUDY, TRIAL, TRIAL_COLUMNS, best_row, trial_record
 
 __all__ = ["TrialQueries", "trial_seed"]
@@ -64,23 +65,15 @@ _I_TRIAL = insert(TRIAL).returning(TRIAL.c.id)
 _NOTE_ADDED = func.coalesce(TRIAL.c.note + "; ", "") + bindparam("note_add")
 
 
-def _proposal(result: Any) -> tuple[dict[str, Any], str | None]:
-    """``propose``'s answer: params, or ``(params, proposed_by)``."""
-    if isinstance(result, tuple):
-        params, by = result
-        return params, clean_text(by, DB_LIMITS.sampler_name)
-    return result, None
-
-
 class TrialQueries(StorageBase):
     """The trials of a :class:`~hpsearch.storage.Storage`: claimed, recorded and read back."""
 
     # ---------------------------------------------------------------------------- hot path
     @storage_errors
     def claim(
-        self, study: StudyRecord, round_: RoundRecord, *, propose: Callable[..., Any],
-        limit: int | None, worker: str, device: str | None, max_running: int | None = None,
-        with_history: bool = False,
+        self, study: StudyRecord, round_: RoundRecord, *,
+        propose: Proposer | Callable[[int], Mapping[str, Any]], limit: int | None, worker: str,
+        device: str | None, max_running: int | None = None,
     ) -> TrialRecord | None:
         """Claim the next trial in one write transaction, or return None when there is none.
 
@@ -93,13 +86,15 @@ class TrialQueries(StorageBase):
         study are already running; the count is taken inside the same transaction, after the
         study's lock, so two processes can never both take the last slot.
 
-        ``propose(index)`` gives a new trial's params; with ``with_history``,
-        ``propose(index, history)`` with the round's :class:`RoundHistory` read in this
-        transaction after the lock (a model sampler: the same history and index always give
-        the same proposal). It returns the params, or ``(params, proposed_by)``: the name of
-        what proposed them, stored with the trial.
+        ``propose`` is a :class:`Proposer`: ``propose(index, history)`` gives a new trial's
+        :class:`Proposal` (params, and what proposed them, stored as ``proposed_by``);
+        ``history`` is the round's :class:`RoundHistory` read in this transaction after the
+        lock when ``propose.uses_history`` (a model sampler: the same history and index always
+        give the same proposal), else None. A plain function of the index, returning params,
+        is taken as ``ByIndex(propose)``.
         """
-        worker = clean_text(worker, DB_LIMITS.worker)
+        proposer = propose if isinstance(propose, Proposer) else ByIndex(propose)
+        worker = clean_text(worker, DB_LIMITS.worker) or ""
         device = clean_text(device, DB_LIMITS.device)
         now = time.time()
         with self._write() as conn, conn.begin():
@@ -123,10 +118,11 @@ class TrialQueries(StorageBase):
                 return None
             index -= 1
             number = conn.execute(_U_STUDY, {"sid": study.id}).scalar_one() - 1
-            if with_history:
-                params, by = _proposal(propose(index, round_history(conn, study.id, round_.number)))
-            else:
-                params, by = _proposal(propose(index))
+            history = (round_history(conn, study.id, round_.number)
+                       if proposer.uses_history else None)
+            proposal = proposer(index, history)
+            params = proposal.params
+            by = clean_text(proposal.method, DB_LIMITS.sampler_name)
             seed = trial_seed(study.seed, number)
             trial_id = conn.execute(_I_TRIAL, {
                 "study_id": study.id, "round": round_.number, "number": number,

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from hpsearch.run.proposing import index_proposer
+from hpsearch.run.proposing import SamplerProposer
 from hpsearch.samplers import make_sampler
 from hpsearch.space import parse_space
 from hpsearch.storage import Storage
@@ -54,7 +54,7 @@ def test_a_queued_retry_keeps_the_proposer_of_the_trial_it_retries(db_url):
         study = storage.create_study(name="q", metric="score", direction="minimize",
                                      sampler="sobol", seed=0, space={}, source="q.toml", target=2)
         rnd = storage.latest_round(study.id)
-        propose = index_proposer(make_sampler("sobol", space, seed=0))
+        propose = SamplerProposer(make_sampler("sobol", space, seed=0))
         first = storage.claim(study, rnd, propose=propose, limit=2, worker="w", device=None)
         assert first.proposed_by == "sobol"
         assert storage.recover_stale(study.id, older_than_s=-1) == [first.number]

@@ -118,7 +118,8 @@ def test_a_fit_prepared_outside_the_lock_is_used_only_for_the_history_it_saw(pro
     index and the history are those it was made for. Another worker's claim in between makes
     it fit again, on the history that includes the other trial as pending."""
     from hpsearch.run import prepare_study
-    from hpsearch.run.proposing import PreparedProposer, history_proposer
+    from hpsearch.run.proposing import SamplerProposer
+    from hpsearch.storage import Proposer
     from hpsearch.samplers import make_sampler
     from hpsearch.space import load_space
     from hpsearch.storage import Storage
@@ -127,13 +128,18 @@ def test_a_fit_prepared_outside_the_lock_is_used_only_for_the_history_it_saw(pro
     storage = Storage(db_url)
     try:
         study, round_ = prepare_study(storage, sp)
-        prepared = PreparedProposer(make_sampler("tpe", sp, seed=round_.seed), storage, study,
-                                    round_)
+        prepared = SamplerProposer(make_sampler("tpe", sp, seed=round_.seed), storage, study,
+                                   round_)
         seen = []
 
-        def propose(index, history):
-            seen.append((index, history))
-            return prepared(index, history)
+        class Propose(Proposer):
+            uses_history = True
+
+            def __call__(self, index, history):
+                seen.append((index, history))
+                return prepared(index, history)
+
+        propose = Propose()
 
         def claim(fn, **kw):
             return storage.claim(study, round_, propose=fn, limit=None, worker="w1",
@@ -141,17 +147,17 @@ def test_a_fit_prepared_outside_the_lock_is_used_only_for_the_history_it_saw(pro
 
         for k in range(4):
             prepared.prepare()
-            t = claim(propose, with_history=True)
+            t = claim(propose)
             storage.finish(t.id, state="complete", value=float(k))
         assert (prepared.hits, prepared.misses) == (4, 0)
         prepared.prepare()
         claim(lambda i: {"x": 0.5, "y": 0.1})          # another worker claims meanwhile
-        t = claim(propose, with_history=True)
+        t = claim(propose)
         assert (prepared.hits, prepared.misses) == (4, 1)
         index, history = seen[-1]
         assert index == t.sample_index == 5 and history.pending == [{"x": 0.5, "y": 0.1}]
-        fresh = history_proposer(make_sampler("tpe", sp, seed=round_.seed))(index, history)
-        assert (t.params, t.proposed_by) == fresh
+        fresh = make_sampler("tpe", sp, seed=round_.seed).proposal(index, history)
+        assert (t.params, t.proposed_by) == (fresh.params, fresh.method)
     finally:
         storage.dispose()
 

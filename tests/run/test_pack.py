@@ -337,13 +337,12 @@ def test_the_window_and_the_groups():
     from hpsearch.run.pack import LOOK_AHEAD, group_trials, pack_window
     from hpsearch.storage import TrialRecord
 
+    from hpsearch.objectives.builtin import BuiltinObjective
+
     class Settings:
         precision = "fp32"
 
-    class Objective:
-        settings = Settings()
-
-    obj = Objective()
+    obj = BuiltinObjective(Settings())
     assert pack_window(1, obj, expected=100) == 1
     assert pack_window(8, obj, expected=None) == LOOK_AHEAD * 8 == 32
     assert pack_window(8, obj, expected=16) == 16           # no more than the trials to run
@@ -357,7 +356,7 @@ def test_the_window_and_the_groups():
                            params={"hidden_units": hidden, "learning_rate": 0.01}, seed=i)
 
     ts = [trial(i, 16) for i in range(9)] + [trial(9, 32)]
-    sizes = [[t.number for t in g] for g in group_trials(ts, 4)]
+    sizes = [[t.number for t in g] for g in group_trials(ts, obj, 4)]
     assert sizes == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]  # 9 of a shape: 3 packs of 3, not 4+4+1
 
 

@@ -21,7 +21,8 @@ from support.studies import X_PARAM, python_study
 
 from hpsearch.errors import Interrupted
 from hpsearch.run import RunOptions, RunSummary, prepare_study, run_study, worker_id
-from hpsearch.run import pool, trial as trial_module
+from hpsearch.run import pool
+from hpsearch.run import recorder as trial_module
 from hpsearch.space import load_space
 from hpsearch.storage import Storage
 

@@ -1,5 +1,5 @@
 """Schema version 2 and what the samplers and pruners read: the upgrade of a version-1
-database in place, finish(pruned_step, note), claim(with_history) and round_steps()."""
+database in place, finish(pruned_step, note), claim with a model sampler's history and round_steps()."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sqlite3
 import pytest
 
 from hpsearch.storage import (
-    SCHEMA_VERSION, FinishedTrial, RoundHistory, StepSeries, Storage, TrialRecord,
+    SCHEMA_VERSION, ByIndex, FinishedTrial, Proposal, Proposer, RoundHistory, StepSeries, Storage,
+    TrialRecord,
 )
 from support.schema_v1 import make_v1_sqlite, v1_statements
 
@@ -55,8 +56,8 @@ def _check_upgraded(storage: Storage) -> None:
     again = _claim(storage, study, round_)
     assert (again.number, again.params) == (2, {"x": 0.9})
     storage.finish(again.id, state="pruned", value=0.2, pruned_step=1, note="cut")
-    new = storage.claim(study, round_, propose=lambda i, h: ({"x": 0.3}, "tpe"), limit=None,
-                        worker="w", device=None, with_history=True)
+    new = storage.claim(study, round_, propose=ByIndex(lambda i: {"x": 0.3}, "tpe"),
+                        limit=None, worker="w", device=None)
     assert (new.number, new.proposed_by) == (3, "tpe")
     got = storage.trial(study, 2)
     assert (got.state, got.pruned_step, got.note) == ("pruned", 1, "cut")
@@ -129,14 +130,17 @@ def test_a_rerun_interrupted_trial_starts_without_the_old_note(storage):
     assert storage.trial(study, t.number).note is None
 
 
-# ------------------------------------------------------------------ claim(with_history)
+# ------------------------------------------------------------------ claim with a history
 def test_claim_with_history_sees_the_round_in_its_transaction(storage):
     study, round_ = _study(storage)
     seen: list[tuple[int, RoundHistory]] = []
 
-    def propose(index, history):
-        seen.append((index, history))
-        return {"i": index}, "tpe"
+    class Propose(Proposer):
+        uses_history = True
+
+        def __call__(self, index, history):
+            seen.append((index, history))
+            return Proposal({"i": index}, "tpe")
 
     a, b, c, d = (_claim(storage, study, round_) for _ in range(4))
     storage.finish(c.id, state="complete", value=0.5)
@@ -144,8 +148,7 @@ def test_claim_with_history_sees_the_round_in_its_transaction(storage):
     storage.finish(b.id, state="pruned", value=0.1, pruned_step=3)
     other, other_round = _study(storage, "other")
     _claim(storage, other, other_round)  # another study's trials are not in the history
-    e = storage.claim(study, round_, propose=propose, limit=None, worker="w", device=None,
-                      with_history=True)
+    e = storage.claim(study, round_, propose=Propose(), limit=None, worker="w", device=None)
     assert seen == [(4, RoundHistory(
         finished=[FinishedTrial(0, {"i": 0}, None, "failed"), FinishedTrial(1, {"i": 1}, 0.1, "pruned"),
                   FinishedTrial(2, {"i": 2}, 0.5, "complete")],
@@ -155,9 +158,9 @@ def test_claim_with_history_sees_the_round_in_its_transaction(storage):
     assert d.proposed_by is None
 
 
-def test_claim_without_history_takes_params_or_a_pair(storage):
+def test_claim_without_history_takes_a_proposal_or_params(storage):
     study, round_ = _study(storage)
-    t = storage.claim(study, round_, propose=lambda i: ({"i": i}, "sobol"), limit=None,
+    t = storage.claim(study, round_, propose=ByIndex(lambda i: {"i": i}, "sobol"), limit=None,
                       worker="w", device=None)
     assert (t.params, t.proposed_by) == ({"i": 0}, "sobol")
     storage.finish(t.id, state="complete", value=1.0)
@@ -168,7 +171,7 @@ def test_a_queued_retry_keeps_who_proposed_it(storage):
     import time
 
     study, round_ = _study(storage)
-    t = storage.claim(study, round_, propose=lambda i: ({"i": i}, "gp"), limit=None,
+    t = storage.claim(study, round_, propose=ByIndex(lambda i: {"i": i}, "gp"), limit=None,
                       worker="w", device=None)
     with storage.engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE trials SET heartbeat = {time.time() - 100}")
@@ -182,11 +185,13 @@ def test_history_is_not_read_when_a_queued_trial_is_taken(storage):
     t = _claim(storage, study, round_)
     storage.mark_interrupted([t.id])
 
-    def propose(index, history):  # pragma: no cover - must not be called
-        raise AssertionError("proposed for a queued trial")
+    class Propose(Proposer):
+        uses_history = True
 
-    again = storage.claim(study, round_, propose=propose, limit=None, worker="w", device=None,
-                          with_history=True)
+        def __call__(self, index, history):  # pragma: no cover - must not be called
+            raise AssertionError("proposed for a queued trial")
+
+    again = storage.claim(study, round_, propose=Propose(), limit=None, worker="w", device=None)
     assert again.number == t.number
 
 

@@ -1,6 +1,6 @@
-"""Run hardening (issues 11 and 12): what an objective reports, KeyboardInterrupt without a
-signal, the run's best against the study's, trials running elsewhere, failing studies, the
-seed warning, start-up outside trial 0."""
+"""What an objective reports, KeyboardInterrupt without a signal, the run's best against the
+study's, trials running elsewhere, failing studies, the seed warning, start-up outside trial 0,
+isolated trials, and signals while workers start."""
 
 from __future__ import annotations
 
@@ -347,7 +347,7 @@ def test_isolate_false_with_a_timeout_is_refused(project, invoke):
 
 @pytest.mark.slow
 def test_an_isolated_objective_is_pruned_like_one_in_process(project, db_url):
-    from hpsearch.run import isolate
+    from hpsearch.objectives import isolate
     from hpsearch.objectives import TrialContext, make_objective
     from hpsearch.pruners import Pruned
 
@@ -358,7 +358,7 @@ def test_an_isolated_objective_is_pruned_like_one_in_process(project, db_url):
                     return {"score": step}
             return {"score": 99}
     ''', objective_extra="isolate = true")
-    objective = isolate.isolated(make_objective(load_space(space)))
+    objective = make_objective(load_space(space)).isolated()
     assert isinstance(objective, isolate.IsolatedObjective)
     seen = []
 
@@ -377,7 +377,7 @@ def test_an_objective_built_isolated_from_a_space_runs_in_a_child(project):
     """IsolatedObjective.from_space isolates the space's python objective whatever its
     `isolate` setting: the trial runs in another process."""
     from hpsearch.objectives import TrialContext
-    from hpsearch.run import isolate
+    from hpsearch.objectives import isolate
 
     space = write(project, '''
         import os
@@ -399,7 +399,6 @@ def test_an_isolated_trial_sees_the_runs_environment_and_folder_of_now(project, 
     """A fork server's children inherit the environment and folder the server started with;
     each isolated trial gets the run's current ones instead (a variable set since, a chdir)."""
     from hpsearch.objectives import TrialContext, make_objective
-    from hpsearch.run import isolate
 
     space = write(project, '''
         import os
@@ -407,7 +406,7 @@ def test_an_isolated_trial_sees_the_runs_environment_and_folder_of_now(project, 
         def train(params, report):
             return {"score": params["x"], "tag": os.environ.get("HARSH_TAG"), "cwd": os.getcwd()}
     ''', objective_extra="isolate = true")
-    objective = isolate.isolated(make_objective(load_space(space)))
+    objective = make_objective(load_space(space)).isolated()
     ctx = TrialContext(number=0, seed=0, device=None, report=lambda step, metrics: False)
     try:
         monkeypatch.setenv("HARSH_TAG", "first")

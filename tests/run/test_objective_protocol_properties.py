@@ -1,6 +1,5 @@
-"""Harsh property tests of the objective protocol (issue 11, "make the property-based tests much
-harsher"): what an objective reports and returns, driven through the real run loop into a real
-SQLite file.
+"""Property tests of the objective protocol: what an objective reports and returns (generated
+garbage included), driven through the real run loop into a real SQLite file.
 
 - A python objective calls ``report(step, metrics)`` with generated garbage (giant, negative,
   float, bool, text or missing steps; metrics with NaN/inf, huge ints, unicode and lone

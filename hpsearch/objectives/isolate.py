@@ -9,9 +9,8 @@ as in-process). A child that dies fails its trial with how it died, and ``[objec
 timeout`` kills a trial that runs too long; either way the study goes on.
 
 The price is a new process per trial: its fork, the import of the user's module in it, and
-nothing kept between trials (no cached data, no warm GPU context). Measured: 0.17 s per trial
-for a module importing numpy (fork server, 2 cores at load 12); a module that loads a dataset
-at import pays that load on every trial. As with ``--workers``, a script that calls the
+nothing kept between trials (no cached data, no warm GPU context): a module that loads a
+dataset at import pays that load on every trial. As with ``--workers``, a script that calls the
 library (not the CLI) needs the ``if __name__ == "__main__":`` guard: a child imports the
 script's main module again.
 
@@ -29,25 +28,29 @@ import signal
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Protocol, cast
 
 from hpsearch import errors
 from hpsearch.errors import HpsearchError
-from hpsearch.objectives import Objective, TrialContext, TrialFailed
-from hpsearch.run.signals import set_parent_death_signal
+from hpsearch.objectives.base import Objective, ReportGate, TrialContext, TrialFailed
+from hpsearch.procs import set_parent_death_signal
+
+
+
+class Isolatable(Protocol):
+    """What an isolated objective needs of the objective it runs in a child: its function's
+    ``module:name``, the folders to import it from, its timeout."""
+
+    spec: str
+    search: list[Path]
+    timeout: float | None
+
+    def close(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
 #: How often the parent checks, while it waits for a report, that its child is alive.
 POLL_S = 0.5
-
-
-def isolated(objective: Objective) -> Objective:
-    """``objective``, run in a child process per trial when its settings ask for it (a python
-    objective with ``isolate = true``, the default when it has a ``timeout``)."""
-    if getattr(objective, "isolate", False):
-        return IsolatedObjective(objective)
-    return objective
 
 
 def mp_context():
@@ -56,7 +59,7 @@ def mp_context():
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         # Not the run's __main__ (the CLI, or pytest): only what a child needs.
-        ctx.set_forkserver_preload(["hpsearch.run.isolate"])
+        ctx.set_forkserver_preload(["hpsearch.objectives.isolate"])
         return ctx
     return multiprocessing.get_context("spawn")
 
@@ -67,25 +70,24 @@ class IsolatedObjective(Objective):
 
     kind = "python"
 
-    def __init__(self, inner: Objective) -> None:
+    def __init__(self, inner: Isolatable) -> None:
         self.inner = inner
-        self.spec: str = inner.spec  # type: ignore[attr-defined]
-        self.search = [str(p) for p in getattr(inner, "search", [])]
-        self.timeout: float | None = getattr(inner, "timeout", None)
+        self.spec: str = inner.spec
+        self.search = [str(p) for p in inner.search]
+        self.timeout: float | None = inner.timeout
 
     @classmethod
     def from_space(cls, space, *, device: str | None = None, threads: int | None = None):
         """The space's python objective, isolated whatever its ``isolate`` setting says."""
         from hpsearch.objectives import objective_class
 
-        return cls(objective_class(space).from_space(space, device=device, threads=threads))
+        inner = objective_class(space).from_space(space, device=device, threads=threads)
+        return cls(cast(Isolatable, inner))  # a python objective: spec, search, timeout
 
     def close(self) -> None:
         self.inner.close()
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
-        from hpsearch.objectives.base import ReportGate
-
         gate = ReportGate(context.report)
         ctx = mp_context()
         conn, child_conn = ctx.Pipe(duplex=True)
@@ -200,7 +202,7 @@ def child_main(spec: str, search: list[str], params: dict[str, Any], conn,
         os.environ.update(environ)
     if cwd is not None:
         os.chdir(cwd)
-    from hpsearch.objectives.python import load_function
+    from hpsearch.objectives.base import load_function
     from hpsearch.pruners import Pruned
 
     def report(step: Any, metrics: Any) -> bool:
@@ -246,4 +248,4 @@ def plain(value: Any) -> Any:
         return str(value)
 
 
-__all__ = ["isolated", "IsolatedObjective", "mp_context", "child_main", "POLL_S"]
+__all__ = ["IsolatedObjective", "mp_context", "child_main", "POLL_S"]
