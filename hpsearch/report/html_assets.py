@@ -118,15 +118,20 @@ JS = r"""
     function render() {
       var pages = Math.max(1, Math.ceil(view.length / per));
       page = Math.min(page, pages - 1);
-      var html = [];
+      // Built node by node, every value as textContent: no stored string is ever parsed as HTML.
+      var body = document.createDocumentFragment();
       view.slice(page * per, page * per + per).forEach(function (r) {
-        var cls = "state-" + r[spec.stateCol] + (r[0] === spec.best ? " best" : "");
-        html.push("<tr class=\"" + cls + "\">" + r.map(function (v, i) {
-          var s = fmt(v).replace(/&/g, "&amp;").replace(/</g, "&lt;");
-          return "<td" + (typeof v === "number" ? "" : " class=\"s\"") + ">" + s + "</td>";
-        }).join("") + "</tr>");
+        var tr = document.createElement("tr");
+        tr.className = "state-" + String(r[spec.stateCol]) + (r[0] === spec.best ? " best" : "");
+        r.forEach(function (v) {
+          var td = document.createElement("td");
+          if (typeof v !== "number") { td.className = "s"; }
+          td.textContent = fmt(v);
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
       });
-      tbody.innerHTML = html.join("");
+      tbody.replaceChildren(body);
       count.textContent = view.length.toLocaleString() + " of " + rows.length.toLocaleString() +
         " trials · page " + (page + 1) + " / " + pages;
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
@@ -155,6 +160,22 @@ JS = r"""
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 120); });
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
+    // For the live page: rows added or replaced (by trial number), the view kept as it is
+    // (filter, sort, page).
+    window.HP_TABLE_API = window.HP_TABLE_API || {};
+    window.HP_TABLE_API[spec.id] = {
+      upsert: function (fresh) {
+        var at = {};
+        rows.forEach(function (r, i) { at[r[0]] = i; });
+        fresh.forEach(function (r) {
+          if (at[r[0]] === undefined) { at[r[0]] = rows.length; rows.push(r); }
+          else { rows[at[r[0]]] = r; }
+        });
+        texts = null;
+        var keep = page; apply(); page = keep; render();
+      },
+      setBest: function (n) { spec.best = n; }
+    };
     render();
   }
   function start() {
