@@ -39,6 +39,7 @@ def serve(ctx, studies, port, host, token, stale_after):
         token, generated = new_token(), True
     storage = open_read_only(ctx.obj["db"])
     app = ServeApp(storage, list(studies), token=token, stale_after=stale_after or STALE_AFTER_S)
+    app.warm()
     try:
         server = make_server(app, host, port)
     except OSError as exc:

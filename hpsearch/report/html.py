@@ -45,12 +45,14 @@ DEFAULT_MAX_POINTS = 5000
 
 
 def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_POINTS,
-               title: str | None = None, live: dict[str, Any] | None = None) -> str:
+               title: str | None = None, live: dict[str, Any] | None = None,
+               plotly_src: str | None = None) -> str:
     """The page's HTML text for ``studies`` (one section each; with several, a comparison
     first). ``max_points``: at most this many trials in each scatter plot. ``live``: the page
     of ``hpsearch serve`` (one study): its settings (``api``, ``cursor``, ``studies``...) go to
     the page as ``HP_LIVE``, with the script that polls the server for changed rows and the
-    panel of running trials and workers (:mod:`hpsearch.report.html_live`)."""
+    panel of running trials and workers (:mod:`hpsearch.report.html_live`). ``plotly_src``:
+    load plotly.js from this address instead of inlining it (a server's cacheable copy)."""
     if not studies:
         raise ConfigError("the HTML report needs at least one study")
     try:
@@ -74,7 +76,8 @@ def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_PO
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<title>{html.escape(title)}</title><style>{CSS}</style>",
         f"<style>{LIVE_CSS}</style>" if live is not None else "",
-        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<script>{get_plotlyjs()}</script></head><body>" if plotly_src is None
+        else f"<script src=\"{html.escape(plotly_src)}\"></script></head><body>",
         f"<header class=\"top\"><h1>{html.escape(title)}</h1><div class=\"sub\">generated {when}"
         f"{' · ' + nav if len(studies) > 1 else ''}</div></header><main>",
         head, *sections, "</main>",

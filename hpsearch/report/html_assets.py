@@ -59,11 +59,19 @@ JS = r"""
 (function () {
   "use strict";
   var CONFIG = {responsive: true, displaylogo: false};
-  function drawAll() {
-    (window.HP_FIGS || []).forEach(function (f) {
-      var el = document.getElementById(f.id);
-      if (el) { Plotly.newPlot(el, f.fig.data, f.fig.layout, CONFIG); }
-    });
+  // One figure a task, in page order: the first screen (summary, history, table) shows while
+  // the figures below it are still being drawn. data-first-ms: when the first figure was
+  // drawn; data-ready (and data-ready-ms): all of them.
+  function drawAll(done) {
+    var figs = (window.HP_FIGS || []).slice(), k = 0;
+    function next() {
+      if (k >= figs.length) { done(); return; }
+      var f = figs[k++], el = document.getElementById(f.id);
+      if (el) { Plotly.newPlot(el, f.fig.data, f.fig.layout, CONFIG); el.setAttribute("data-drawn", "1"); }
+      if (k === 1) { document.body.setAttribute("data-first-ms", String(Math.round(performance.now()))); }
+      setTimeout(next, 0);
+    }
+    next();
   }
   function fmt(v) {
     if (v === null || v === undefined) { return "-"; }
@@ -180,8 +188,10 @@ JS = r"""
   }
   function start() {
     (window.HP_TABLES || []).forEach(setupTable);
-    drawAll();
-    document.body.setAttribute("data-ready", "1");
+    drawAll(function () {
+      document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+      document.body.setAttribute("data-ready", "1");
+    });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }

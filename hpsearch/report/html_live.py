@@ -144,12 +144,16 @@ LIVE_JS = r"""
       return true;
     }
   };
+  var pending = {};   // figure id -> trials that came before the figure was drawn
   function extendFigures(trials) {
     (window.HP_FIGS || []).forEach(function (f) {
       var how = EXTEND[f.kind], el = document.getElementById(f.id);
       if (!how || !el) { return; }
+      var todo = (pending[f.id] || []).concat(trials);
+      if (!el.getAttribute("data-drawn")) { pending[f.id] = todo; return; }
+      pending[f.id] = [];
       var seen = plotted[f.id] || (plotted[f.id] = {});
-      trials.forEach(function (t) {
+      todo.forEach(function (t) {
         var key = t.n + ":" + t.state;
         if (seen[key] || seen[t.n + ":complete"]) { return; }
         if (how(el, f, t)) { seen[key] = true; }
@@ -197,8 +201,8 @@ LIVE_JS = r"""
         window.location.reload();   // the first complete trial: the figures are drawn anew
         return;
       }
-      extendFigures(trials);
     }
+    extendFigures(trials);
     if (d.trials_text) { document.querySelectorAll(".n-trials").forEach(function (el) { el.textContent = d.trials_text; }); }
     if (d.rounds) {
       var rt = document.querySelector(".rounds tbody");

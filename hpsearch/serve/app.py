@@ -30,19 +30,29 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from hpsearch.errors import HpsearchError, StudyError
+
+try:
+    from importlib.metadata import version as _version
+
+    _PLOTLY_VERSION = _version("plotly")
+except Exception:  # not installed as a distribution: the page says so when it is built
+    _PLOTLY_VERSION = "0"
 from hpsearch.serve.watch import StudyWatch
 
-__all__ = ["ServeApp", "make_server", "HEADERS", "COOKIE"]
+__all__ = ["ServeApp", "make_server", "HEADERS", "COOKIE", "PLOTLY_PATH"]
 
 COOKIE = "hpsearch_token"
+#: Where the page loads plotly.js from: one copy the browser keeps (its address names plotly's
+#: version), instead of 4.6 MB inlined into every page.
+PLOTLY_PATH = f"plotly-{_PLOTLY_VERSION}.min.js"
 #: Sent with every answer.
 HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
-    # plotly.js is inlined and needs eval for some traces; nothing is loaded from elsewhere.
-    "Content-Security-Policy": ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    # plotly.js needs eval for some traces; nothing is loaded from another origin.
+    "Content-Security-Policy": ("default-src 'none'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
                                 "style-src 'unsafe-inline'; img-src data: blob:; font-src data:; "
                                 "connect-src 'self'; base-uri 'none'; form-action 'none'; "
                                 "frame-ancestors 'none'"),
@@ -59,7 +69,7 @@ class ServeApp:
     its cursor, so a cached page loses nothing)."""
 
     def __init__(self, storage: Any, studies: list[str] | None = None, *, token: str | None = None,
-                 stale_after: float = 120.0, every: int = 1000, page_ttl: float = 5.0,
+                 stale_after: float = 120.0, every: int = 1000, page_ttl: float = 10.0,
                  max_points: int | None = None) -> None:
         from hpsearch.report.html import DEFAULT_MAX_POINTS
 
@@ -76,6 +86,15 @@ class ServeApp:
         self._pages: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._build_locks: dict[str, threading.Lock] = {}
+        self._plotly: bytes | None = None
+
+    def plotly(self) -> bytes:
+        """plotly.js, as the package ships it."""
+        if self._plotly is None:
+            from plotly.offline import get_plotlyjs
+
+            self._plotly = get_plotlyjs().encode("utf-8")
+        return self._plotly
 
     def studies(self) -> list[str]:
         return self.fixed or list(self.storage.study_names())
@@ -91,27 +110,43 @@ class ServeApp:
             return w
 
     def page(self, name: str | None) -> bytes:
-        """The study's page (the first study's without a name)."""
+        """The study's page (the first study's without a name). A page built less than
+        ``page_ttl`` seconds ago is sent as it is; an older one too, while a new one is built
+        in the background (the page catches up from its cursor either way): only the first
+        request for a study waits for the build."""
         names = self.studies()
         if name is None:
             if not names:
                 raise StudyError("the database holds no study yet")
             name = names[0]
+        self.watch(name)
+        cached = self._pages.get(name)
+        if cached is None:
+            return self._build(name)
+        if time.monotonic() - cached[0] >= self.page_ttl and self._build_locks[name].acquire(blocking=False):
+            self._build_locks[name].release()
+            threading.Thread(target=self._build, args=(name,), daemon=True).start()
+        return cached[1]
+
+    def warm(self) -> None:
+        """Build the first page of each study served by name (or of the first study), so
+        that the first visitor does not wait for it."""
+        for name in self.fixed or self.studies()[:1]:
+            self._build(name)
+
+    def _build(self, name: str) -> bytes:
         w = self.watch(name)
         with self._build_locks[name]:
-            cached = self._pages.get(name)
-            if cached is not None and time.monotonic() - cached[0] < self.page_ttl:
-                return cached[1]
             from hpsearch.report.html import build_html, load_study_data
 
             cursor = w.cursor()  # before reading: the page catches up on whatever follows
             data = load_study_data(self.storage, name, max_points=self.max_points)
             ranked = data.ranked()
             live = {"api": "api/changes", "study": name, "cursor": cursor, "every": self.every,
-                    "maximize": data.study.maximize, "studies": names,
+                    "maximize": data.study.maximize, "studies": self.studies(),
                     "best": ranked[0].value if ranked else None, "palette": _palette()}
             body = build_html([data], max_points=self.max_points, live=live,
-                              title=f"hpsearch: {name}").encode("utf-8")
+                              title=f"hpsearch: {name}", plotly_src=PLOTLY_PATH).encode("utf-8")
             self._pages[name] = (time.monotonic(), body)
             return body
 
@@ -201,6 +236,9 @@ class _Handler(BaseHTTPRequestHandler):
                 body = json.dumps(_clean(app.changes(study, since)), separators=(",", ":"),
                                   allow_nan=False).encode("utf-8")
                 self._send(HTTPStatus.OK, body, "application/json", extra)
+            elif parts.path == "/" + PLOTLY_PATH:
+                self._send(HTTPStatus.OK, app.plotly(), "text/javascript; charset=utf-8",
+                           {**extra, "Cache-Control": "private, max-age=604800, immutable"})
             elif parts.path == "/api/studies":
                 body = json.dumps(app.studies()).encode("utf-8")
                 self._send(HTTPStatus.OK, body, "application/json", extra)
