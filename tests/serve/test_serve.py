@@ -221,7 +221,7 @@ def test_hostile_strings_stay_text(tmp_path, browser, served):
     from selenium.common.exceptions import NoAlertPresentException
 
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert.text
+        _ = browser.switch_to.alert.text
     assert browser.execute_script("return window.__xss") is None
     assert browser.execute_script("return document.querySelectorAll('img').length") == 0
     assert browser.execute_script("return window.HP_FIGS.length") >= 5  # the page's own script ran
