@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from hpsearch.cli.errors import fail
 from hpsearch.cli.options import duration
 
 __all__ = ["COMMANDS", "serve"]
+
+TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{12,512}")
 
 
 @click.command()
@@ -33,8 +37,9 @@ def serve(ctx, studies, port, host, token, stale_after):
 
     local = is_loopback(host)
     generated = False
-    if token is not None and not token.strip():
-        raise click.BadParameter("the token is empty", param_hint="--token")
+    if token is not None and not TOKEN.fullmatch(token):
+        raise click.BadParameter("at least 12 characters of A-Z a-z 0-9 . _ ~ + / = - (it goes "
+                                 "into links and a cookie)", param_hint="--token")
     if token is None and not local:
         token, generated = new_token(), True
     storage = open_read_only(ctx.obj["db"])
@@ -44,8 +49,8 @@ def serve(ctx, studies, port, host, token, stale_after):
         server = make_server(app, host, port)
     except OSError as exc:
         fail(f"--host/--port: cannot listen on {host}:{port}: {exc.strerror or exc}", 2)
-    bound_host, bound_port = server.server_address[:2]
-    shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     print_serving(f"http://{shown}:{bound_port}/", list(studies), token=token,
                   generated=generated, local=local)
     try:

@@ -224,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
         extra = {}
         if app.token is not None and query.get("token"):
             extra["Set-Cookie"] = f"{COOKIE}={app.token}; HttpOnly; SameSite=Strict; Path=/"
-        study = (query.get("study") or [None])[0]
+        study: str | None = query["study"][0] if query.get("study") else None
         try:
             if parts.path == "/":
                 self._send(HTTPStatus.OK, app.page(study), "text/html; charset=utf-8", extra)

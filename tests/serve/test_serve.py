@@ -337,6 +337,15 @@ def test_loopback_hosts():
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
 
 
+@pytest.mark.parametrize("token", ["short", "has space in it!!", "line\nSet-Cookie: x=1", "a;b=c" * 4])
+def test_a_token_that_cannot_travel_is_refused(tmp_path, token):
+    make_study(tmp_path, f"sqlite:///{tmp_path}/h.db", trials=1)
+    out = subprocess.run([*HPSEARCH, "--db", f"sqlite:///{tmp_path}/h.db", "serve", "--port", "0",
+                          "--token", token], capture_output=True, text=True, timeout=60,
+                         env=env_for(tmp_path))
+    assert out.returncode == 2 and "--token" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_a_missing_database_is_one_line(tmp_path):
     out = subprocess.run([*HPSEARCH, "--db", f"sqlite:///{tmp_path}/none.db", "serve", "--port", "0"],
                          capture_output=True, text=True, timeout=60, env=env_for(tmp_path))
