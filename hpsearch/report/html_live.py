@@ -81,7 +81,7 @@ LIVE_JS = r"""
     if (cls) { el.className = cls; }
     return el;
   }
-  function fixed(v, digits) { return finite(v) ? (+v.toFixed(digits)).toString() : "-"; }
+  function fixed(v, digits) { return finite(v) ? +v.toFixed(digits) : null; }
   function byName(el, name, xaxis) {
     var data = el.data || [];
     for (var i = 0; i < data.length; i++) {
@@ -210,11 +210,11 @@ LIVE_JS = r"""
     }
     var run = document.querySelector(".live-running tbody");
     fillTable(run, d.running || [], function (r) {
-      return [r.n, r.round, r.worker, fixed(r.age, 1), r.step, r.last === null ? null : fixed(r.last, 6)];
+      return [r.n, r.round, r.worker, fixed(r.age, 1), r.step, fixed(r.last, 6)];
     });
     document.querySelector(".live-none").style.display = (d.running || []).length ? "none" : "";
     fillTable(document.querySelector(".live-workers tbody"), d.workers || [], function (w) {
-      return [w.worker, w.status, w.running, w.age === null ? null : fixed(w.age, 1), w.finished];
+      return [w.worker, w.status, w.running, fixed(w.age, 1), w.finished];
     }, function (w) { return "w-" + w.status; });
     if (d.studies) { showStudies(d.studies); }
     cursor = d.cursor;

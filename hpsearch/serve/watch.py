@@ -77,8 +77,8 @@ class StudyWatch:
     def _start(self) -> None:
         sid = self.study.id
         with self.storage.engine.connect() as conn:
-            self._max = conn.execute(select(func.max(TRIAL.c.number))
-                                     .where(TRIAL.c.study_id == sid)).scalar() or -1
+            top = conn.execute(select(func.max(TRIAL.c.number)).where(TRIAL.c.study_id == sid)).scalar()
+            self._max = -1 if top is None else int(top)
             for number, state in conn.execute(select(TRIAL.c.number, TRIAL.c.state).where(
                     TRIAL.c.study_id == sid, TRIAL.c.state.in_(UNFINISHED))):
                 self._states[number] = state
@@ -116,12 +116,8 @@ class StudyWatch:
                 records = {r.number: trial_record(r) for r in rows}
                 for number in sorted(records):
                     t = records[number]
-                    old = self._states.get(number)
-                    if number <= self._max and old == t.state and t.state != "running":
-                        continue
-                    if number <= self._max and old == t.state:
-                        # Still running: its row is unchanged; the running panel has its step.
-                        continue
+                    if number <= self._max and self._states.get(number) == t.state:
+                        continue  # still running (or queued): the running panel has its step
                     self._seq += 1
                     self._changed[number] = (self._seq, live_trial(
                         t, self.axes, trial_row(t), cells(t.params)))

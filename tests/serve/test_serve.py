@@ -318,6 +318,20 @@ def test_the_library_answers_only_what_changed(tmp_path):
     assert [(x["n"], x["state"]) for x in third["trials"]] == [(t.number, "complete")]
     assert third["trials"][0]["pos"]["opt"] == 0.0
     assert app.changes("live", third["cursor"])["trials"] == []
+    # A refine: the new round's line and its first trial.
+    writer = Storage(db)
+    study = writer.get_study("live")
+    assert len(third["rounds"]) == 1
+    rnd = writer.add_round(study.id, parent=1, space=study.space, rule={"kind": "refine", "from_round": 1,
+                           "top": 2}, sampler="random", seed=5, target=1)
+    u = writer.claim(study, rnd, propose=lambda i: {"x": 0.3, "opt": "a"}, limit=None, worker="h:1",
+                     device="cpu")
+    writer.finish(u.id, state="complete", value=0.0, metrics={"score": 0.0})
+    writer.dispose()
+    app.watch("live").refresh(force=True)
+    fourth = app.changes("live", third["cursor"])
+    assert [(x["n"], x["round"]) for x in fourth["trials"]] == [(u.number, 2)]
+    assert [r[0] for r in fourth["rounds"]] == ["1", "2"] and "refined from round 1" in fourth["rounds"][1][7]
     assert app.changes("live", "elsewhere.3")["reset"] is True
     with pytest.raises(Exception, match="no study"):
         app.changes("other", "x")
