@@ -1,7 +1,7 @@
 """What changed in a study since a cursor: the rows ``hpsearch serve`` sends to open pages.
 
 A :class:`StudyWatch` remembers the highest trial number it has seen and the numbers of the
-study's unfinished trials (running, queued). One refresh is one short read transaction: the
+study's unfinished trials (running, queued, interrupted: the next run takes it again). One refresh is one short read transaction: the
 trials numbered above the highest, and the unfinished ones again (``number > N OR number IN
 (...)``, on the study's ``(study_id, number)`` index): a new trial, or one that completed, was
 pruned, failed or was retried, gets the next sequence number. A page asks for everything after
@@ -32,8 +32,8 @@ from hpsearch.storage.tables import STEP, TRIAL, TRIAL_COLUMNS, trial_record
 
 __all__ = ["StudyWatch", "UNFINISHED"]
 
-#: States a trial can still leave.
-UNFINISHED = ("running", "queued")
+#: States a trial can still leave: an interrupted trial is run again under its number.
+UNFINISHED = ("running", "queued", "interrupted")
 _CHUNK = 500  # numbers per IN (...) list
 _SHOWN_WORKERS = 50
 

@@ -318,6 +318,26 @@ def test_the_library_answers_only_what_changed(tmp_path):
     assert [(x["n"], x["state"]) for x in third["trials"]] == [(t.number, "complete")]
     assert third["trials"][0]["pos"]["opt"] == 0.0
     assert app.changes("live", third["cursor"])["trials"] == []
+    # An interrupted trial is taken again under its number by the next run: seen again.
+    writer = Storage(db)
+    study = writer.get_study("live")
+    v = writer.claim(study, writer.latest_round(study.id), propose=lambda i: {"x": 0.4, "opt": "a"},
+                     limit=None, worker="h:2", device="cpu")
+    writer.mark_interrupted([v.id])
+    app.watch("live").refresh(force=True)
+    third = app.changes("live", third["cursor"])
+    assert [(x["n"], x["state"]) for x in third["trials"]] == [(v.number, "interrupted")]
+    again = writer.claim(study, writer.latest_round(study.id), propose=lambda i: {"x": 0.9, "opt": "a"},
+                         limit=None, worker="h:3", device="cpu")
+    assert again.number == v.number
+    app.watch("live").refresh(force=True)
+    third = app.changes("live", third["cursor"])
+    assert [(x["n"], x["state"]) for x in third["trials"]] == [(v.number, "running")]
+    assert [r["n"] for r in third["running"]] == [v.number]
+    writer.finish(again.id, state="complete", value=0.2, metrics={"score": 0.2})
+    writer.dispose()
+    app.watch("live").refresh(force=True)
+    third = app.changes("live", third["cursor"])
     # A refine: the new round's line and its first trial.
     writer = Storage(db)
     study = writer.get_study("live")
