@@ -28,7 +28,7 @@ TOKEN = re.compile(r"[A-Za-z0-9._~+/=-]{12,512}")
 @click.pass_context
 def serve(ctx, studies, port, host, token, stale_after):
     """Serve the page of `report --html` live: new, pruned and failed trials, running trials
-    and workers appear as they happen. STUDY...: the studies to switch between (default: all).
+    and workers appear as they happen. STUDIES: those to switch between (default: all).
 
     Read-only: SQLite opened with mode=ro, PostgreSQL in read-only transactions."""
     from hpsearch.render.serve import print_serving
