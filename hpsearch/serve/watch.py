@@ -35,7 +35,7 @@ __all__ = ["StudyWatch", "UNFINISHED"]
 #: States a trial can still leave: an interrupted trial is run again under its number.
 UNFINISHED = ("running", "queued", "interrupted")
 _CHUNK = 500  # numbers per IN (...) list
-_SHOWN_WORKERS = 50
+_SHOWN_WORKERS = 20
 
 
 @dataclass
