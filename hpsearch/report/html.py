@@ -213,7 +213,7 @@ def _summary(d: StudyData, best: Any) -> str:
     samplers = list(dict.fromkeys(r.sampler for r in d.rounds)) or [study.sampler]
     pruner = (study.space.get("study", {}) or {}).get("pruner") or "none"
     states = states_text(d.counts or {})
-    wall, compute = d.stats.wall, d.stats.compute  # over every trial, not the page's sample
+    wall, compute = d.totals.wall, d.totals.compute  # over every trial, not the page's sample
     left = [("metric", f"{study.metric} ({study.direction})"), ("samplers", ", ".join(samplers)),
             ("pruner", pruner), ("rounds", str(len(d.rounds))),
             ("trials", f"{d.n_trials:,}: {states}"),
@@ -264,7 +264,7 @@ def rounds_cells(rounds: Sequence[Any], stats: dict[int, RoundStats]) -> list[li
 
 def _rounds_table(d: StudyData) -> str:
     rows = []
-    for cells in rounds_cells(d.rounds, d.stats.rounds):
+    for cells in rounds_cells(d.rounds, d.totals.rounds):
         rows.append("<tr>" + "".join(f"<td{' class=s' if i in (2, 7) else ''}>{html.escape(c)}</td>"
                                      for i, c in enumerate(cells)) + "</tr>")
     head = ["round", "from", "sampler", "target", "trials", "complete", "best", "how"]
@@ -337,7 +337,7 @@ def _compare_section(page: _Page, studies: Sequence[StudyData]) -> str:
         r = d.ranked()
         best = r[0] if r else None
         cells = [f'<a href="#study-{k}">{html.escape(d.study.name)}</a>', html.escape(d.study.metric),
-                 d.study.direction, f"{d.n_trials:,}", f"{d.stats.n_complete:,}",
+                 d.study.direction, f"{d.n_trials:,}", f"{d.totals.n_complete:,}",
                  "-" if best is None else html.escape(_fmt(best.value)),
                  "-" if best is None else f"#{best.number}"]
         rows.append("<tr>" + "".join(f"<td{' class=s' if i < 3 else ''}>{c}</td>"
