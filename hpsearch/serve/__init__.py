@@ -14,11 +14,10 @@ routes and the security headers, :mod:`hpsearch.serve.watch` for what an update 
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from typing import Any
 
-from hpsearch.serve.app import ServeApp, make_server
+from hpsearch.serve.app import ServeApp, is_loopback, make_server
 
 __all__ = ["ServeApp", "make_server", "open_read_only", "is_loopback", "new_token"]
 
@@ -42,16 +41,6 @@ def open_read_only(url: str) -> Any:
 
         engine.dispose()  # the connections opened before the listener: gone
     return storage
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def new_token() -> str:

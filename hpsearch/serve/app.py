@@ -7,7 +7,8 @@
 Nothing else: no route takes a file path, SQL or anything but a study name, and a study name
 is looked up among the database's studies, never put into a query as text.
 
-Security: a token (when set) is checked on every request in constant time
+Security: without a token (a server on loopback) only requests whose ``Host`` names this
+machine are answered (a page elsewhere cannot reach it by pointing a name at 127.0.0.1); a token (when set) is checked on every request in constant time
 (:func:`hmac.compare_digest`), from the ``Authorization: Bearer`` header, the ``token`` query
 parameter (which also sets an ``HttpOnly; SameSite=Strict`` cookie, so the link printed at start
 opens the page) or that cookie. Every answer carries ``X-Frame-Options: DENY``, a
@@ -19,6 +20,7 @@ only to this server), ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import math
 import threading
@@ -39,7 +41,7 @@ except Exception:  # not installed as a distribution: the page says so when it i
     _PLOTLY_VERSION = "0"
 from hpsearch.serve.watch import StudyWatch
 
-__all__ = ["ServeApp", "make_server", "HEADERS", "COOKIE", "PLOTLY_PATH"]
+__all__ = ["ServeApp", "make_server", "is_loopback", "HEADERS", "COOKIE", "PLOTLY_PATH"]
 
 COOKIE = "hpsearch_token"
 #: Where the page loads plotly.js from: one copy the browser keeps (its address names plotly's
@@ -176,6 +178,24 @@ class ServeApp:
         return ok
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable only from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_host(header: str | None) -> bool:
+    """Whether a Host header names this machine (``localhost:8080``, ``[::1]:8080``...)."""
+    if not header:
+        return False
+    host = urlsplit("//" + header.strip()).hostname or ""
+    return is_loopback(host)
+
+
 def _palette() -> list[str]:
     from hpsearch.report.html_figures import PALETTE
 
@@ -218,6 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query, max_num_fields=8)
         app = self.app
+        if app.token is None and not _loopback_host(self.headers.get("Host")):
+            # Without a token the server listens on loopback only; a page of another site that
+            # points its own name at 127.0.0.1 (DNS rebinding) sends its name as Host.
+            self._text(HTTPStatus.FORBIDDEN, "403: without a token only localhost is served")
+            return
         if not app.allowed(self.headers, query):
             self._text(HTTPStatus.UNAUTHORIZED, "401: this server needs its token (?token=...)")
             return

@@ -366,6 +366,32 @@ def test_read_only_storage_refuses_writes(tmp_path):
                              space={}, source="x", target=1)
 
 
+def test_without_a_token_only_localhost_is_answered(tmp_path):
+    """DNS rebinding: a request to 127.0.0.1 that names another host is refused."""
+    import threading
+
+    from hpsearch.serve import make_server
+
+    db = f"sqlite:///{tmp_path}/h.db"
+    make_study(tmp_path, db, trials=1)
+    server = make_server(ServeApp(open_read_only(db), ["live"]), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/api/studies"
+    try:
+        for host, code in (("evil.example:80", 403), ("localhost:8080", 200), ("127.0.0.1", 200),
+                           ("[::1]:8080", 200), ("127.0.0.1.evil.example", 403)):
+            req = urllib.request.Request(url, headers={"Host": host})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    got = r.status
+            except urllib.error.HTTPError as exc:
+                got = exc.code
+            assert got == code, host
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_loopback_hosts():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
