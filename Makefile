@@ -1,5 +1,6 @@
 # The two commands of the README, and the benchmarks.
 #   make demo    a real 20-trial search on the bundled digits data (SQLite, CPU), then its report
+#                (and how to watch it live with `hpsearch serve`)
 #   make test    the whole test suite (what CI runs)
 #   make test-fast   the edit-test loop: everything not marked slow (under a minute)
 #   make test-fresh  the property suites (hypothesis) with new random examples, not CI's fixed
@@ -32,6 +33,8 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(HPSEARCH) run search_spaces/digits_mlp.toml
 	$(HPSEARCH) report digits-mlp --top 10
+	@echo "to watch a study live (no extra to install: the server is the standard library's):"
+	@echo "  $(HPSEARCH) serve digits-mlp    # then open http://127.0.0.1:8080/"
 
 # The Debian packages the tests start themselves (PostgreSQL, Slurm, Chromium), when missing.
 sysdeps:

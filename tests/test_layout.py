@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hpsearch"
 LAYERS = [
     {"__main__"},          # python -m hpsearch
     {"cli"},
-    {"render"},
+    {"render", "serve"},
     {"report"},
     {"refine", "validate"},
     {"run"},

@@ -63,9 +63,9 @@ def cli(ctx: click.Context, db: str, quiet: bool, verbose: bool) -> None:
 
 def _register_commands() -> None:
     """Every command module's ``COMMANDS`` on the group (click lists them by name)."""
-    from hpsearch.cli import launch, run, study, validate
+    from hpsearch.cli import launch, run, serve, study, validate
 
-    for module in (validate, run, study, launch):
+    for module in (validate, run, study, launch, serve):
         for command in module.COMMANDS:
             cli.add_command(command)
 

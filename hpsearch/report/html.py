@@ -34,18 +34,25 @@ from hpsearch.errors import ConfigError
 from hpsearch.report import html_figures as figs
 from hpsearch.report.html_assets import CSS, JS
 from hpsearch.report.html_data import RoundStats, StudyData, load_study_data, param_axes
+from hpsearch.report.html_live import LIVE_CSS, LIVE_JS, LIVE_PANEL
 from hpsearch.report.importance import param_importance
 from hpsearch.report.rows import fmt_value
 
-__all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS"]
+__all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS",
+           "trial_row", "cells", "rounds_cells", "states_text"]
 
 DEFAULT_MAX_POINTS = 5000
 
 
 def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_POINTS,
-               title: str | None = None) -> str:
+               title: str | None = None, live: dict[str, Any] | None = None,
+               plotly_src: str | None = None) -> str:
     """The page's HTML text for ``studies`` (one section each; with several, a comparison
-    first). ``max_points``: at most this many trials in each scatter plot."""
+    first). ``max_points``: at most this many trials in each scatter plot. ``live``: the page
+    of ``hpsearch serve`` (one study): its settings (``api``, ``cursor``, ``studies``...) go to
+    the page as ``HP_LIVE``, with the script that polls the server for changed rows and the
+    panel of running trials and workers (:mod:`hpsearch.report.html_live`). ``plotly_src``:
+    load plotly.js from this address instead of inlining it (a server's cacheable copy)."""
     if not studies:
         raise ConfigError("the HTML report needs at least one study")
     try:
@@ -53,7 +60,10 @@ def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_PO
     except ImportError as exc:
         raise ConfigError("--html needs plotly: pip install 'hpsearch[report]'") from exc
     page = _Page()
-    sections = [_study_section(page, d, k, max_points) for k, d in enumerate(studies)]
+    if live is not None and len(studies) != 1:
+        raise ConfigError("the live page shows one study")
+    sections = [_study_section(page, d, k, max_points, live is not None)
+                for k, d in enumerate(studies)]
     names = [d.study.name for d in studies]
     title = title or ("hpsearch: " + ", ".join(names))
     head = ""
@@ -65,12 +75,16 @@ def build_html(studies: Sequence[StudyData], *, max_points: int = DEFAULT_MAX_PO
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
         f"<title>{html.escape(title)}</title><style>{CSS}</style>",
-        f"<script>{get_plotlyjs()}</script></head><body>",
+        f"<style>{LIVE_CSS}</style>" if live is not None else "",
+        f"<script>{get_plotlyjs()}</script></head><body>" if plotly_src is None
+        else f"<script src=\"{html.escape(plotly_src)}\"></script></head><body>",
         f"<header class=\"top\"><h1>{html.escape(title)}</h1><div class=\"sub\">generated {when}"
         f"{' · ' + nav if len(studies) > 1 else ''}</div></header><main>",
         head, *sections, "</main>",
         "<script>window.HP_FIGS = ", _js(page.figs), ";\nwindow.HP_TABLES = ", _js(page.tables),
-        f";</script><script>{JS}</script></body></html>\n",
+        "" if live is None else ";\nwindow.HP_LIVE = " + _js(live),
+        f";</script><script>{JS}</script>",
+        "" if live is None else f"<script>{LIVE_JS}</script>", "</body></html>\n",
     ])
 
 
@@ -103,9 +117,12 @@ class _Page:
         self.figs: list[dict[str, Any]] = []
         self.tables: list[dict[str, Any]] = []
 
-    def card(self, title: str, fig: dict[str, Any] | str) -> str:
+    def card(self, title: str, fig: dict[str, Any] | str, kind: str | None = None,
+             **extra: Any) -> str:
         """A card holding ``fig`` under the figure's own title (taken off the plot, which
-        would only repeat it), or the message why there is no figure."""
+        would only repeat it), or the message why there is no figure. ``kind`` (and
+        ``extra``): what the live page's script needs to extend the figure with new rows
+        (``history``, ``params``; None: drawn once)."""
         if isinstance(fig, str):
             return _card(title, f'<div class="empty-note">{html.escape(fig)}</div>')
         layout = fig.setdefault("layout", {})
@@ -115,14 +132,18 @@ class _Page:
         # not cover the data.
         margin["t"] = max(34, margin.get("t", 60) - 40)
         fid = f"fig-{len(self.figs)}"
-        self.figs.append({"id": fid, "fig": fig})
+        self.figs.append({"id": fid, "fig": fig, "kind": kind, **extra})
         height = layout.get("height", 420)
         return _card(title, f'<div class="fig" id="{fid}" style="height:{int(height)}px"></div>')
 
 
 def _js(obj: Any) -> str:
-    """JSON for a <script> block: no NaN (invalid JSON), no "</" (would end the script)."""
-    return json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    """JSON for a <script> block: no NaN (invalid JSON), and no ``<``, ``>`` or ``&`` at all
+    (``\\u003c``...: JSON's own escapes, inside strings, where alone they can occur), so no
+    stored string can end the script (``</script>``) or switch the tokenizer into a comment
+    state (``<!--<script>``); every other non-ASCII character is escaped too."""
+    text = json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _clean(obj: Any) -> Any:
@@ -135,7 +156,7 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def _study_section(page: _Page, d: StudyData, k: int, max_points: int) -> str:
+def _study_section(page: _Page, d: StudyData, k: int, max_points: int, live: bool = False) -> str:
     study = d.study
     done = d.completed()
     ranked = d.ranked()
@@ -149,18 +170,22 @@ def _study_section(page: _Page, d: StudyData, k: int, max_points: int) -> str:
     pair = [by_name[n] for n, _ in d.importance if n in by_name][:2] or axes[:2]
     parts = [f'<section class="study" id="study-{k}"><h2>{html.escape(study.name)}</h2>',
              _summary(d, best)]
+    if live:
+        parts.append(LIVE_PANEL)
     if not done:
         parts.append('<div class="card empty-note">No completed trial yet: the figures appear '
                      'once a trial has finished.</div>')
     else:
-        parts.append(page.card("Optimisation history", figs.history(d, done, shown, max_points)))
-        parts.append(page.card("Value against each parameter", figs.param_scatter(d, axes, shown, best)))
+        parts.append(page.card("Optimisation history", figs.history(d, done, shown, max_points),
+                               "history"))
+        parts.append(page.card("Value against each parameter", figs.param_scatter(d, axes, shown, best),
+                               "params", axes=[a.name for a in axes]))
         parts.append(page.card("Top trials", figs.parallel(d, axes, ranked)))
         parts.append('<div class="row2">'
                      + page.card("Two most important parameters", figs.heatmap(d, pair, done, shown, best))
                      + page.card("Importance", figs.importance_bar(d.importance)) + "</div>")
         parts.append(page.card("Learning curves", figs.learning_curves(d, ranked)))
-    parts.append(_card("Rounds", _rounds_table(d)))
+    parts.append(_card("Rounds", f'<div class="rounds">{_rounds_table(d)}</div>'))
     parts.append(_card("Trials", _trial_table(page, d, axes, best)))
     parts.append("</section>")
     return "".join(parts)
@@ -187,14 +212,11 @@ def _summary(d: StudyData, best: Any) -> str:
     study = d.study
     samplers = list(dict.fromkeys(r.sampler for r in d.rounds)) or [study.sampler]
     pruner = (study.space.get("study", {}) or {}).get("pruner") or "none"
-    order = ["complete", "pruned", "failed", "running", "queued"]
-    counts = d.counts or {}
-    states = ", ".join(f"{counts[s]:,} {s}" for s in [*order, *sorted(set(counts) - set(order))]
-                       if counts.get(s))
-    wall, compute = d.stats.wall, d.stats.compute  # over every trial, not the page's sample
+    states = states_text(d.counts or {})
+    wall, compute = d.totals.wall, d.totals.compute  # over every trial, not the page's sample
     left = [("metric", f"{study.metric} ({study.direction})"), ("samplers", ", ".join(samplers)),
             ("pruner", pruner), ("rounds", str(len(d.rounds))),
-            ("trials", f"{d.n_trials:,}: {states or 'none yet'}"),
+            ("trials", f"{d.n_trials:,}: {states}"),
             ("wall time", _duration(wall)), ("trial time (sum)", _duration(compute)),
             ("created", datetime.fromtimestamp(study.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
     if len(d.trials) < (d.n_trials or 0):
@@ -212,19 +234,37 @@ def _summary(d: StudyData, best: Any) -> str:
         right.append(("best trial", "none yet"))
 
     def dl(items: list[tuple[str, str]]) -> str:
-        return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items) + "</dl>"
+        # The trials line carries a class: the live page rewrites it (textContent).
+        mark = {"trials": ' class="n-trials"'}
+        return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd{mark.get(k, '')}>{html.escape(v)}</dd>"
+                                for k, v in items) + "</dl>"
 
     return (f'<div class="card"><h3>Summary</h3><div class="summary">{dl(left)}'
             f'<div>{dl(right)}{cmd}</div></div></div>')
 
 
+def states_text(counts: dict[str, int]) -> str:
+    """``40 complete, 3 pruned, 1 failed``: trials by state, in the order people read them."""
+    order = ["complete", "pruned", "failed", "running", "queued"]
+    return ", ".join(f"{counts[s]:,} {s}" for s in [*order, *sorted(set(counts) - set(order))]
+                     if counts.get(s)) or "none yet"
+
+
+def rounds_cells(rounds: Sequence[Any], stats: dict[int, RoundStats]) -> list[list[str]]:
+    """The rounds table's cells, one list per round (the page's table and the live page's
+    updates both come from here)."""
+    out = []
+    for r in rounds:
+        st = stats.get(r.number) or RoundStats()  # every trial of the round
+        out.append([str(r.number), "-" if r.parent is None else str(r.parent), r.sampler,
+                    str(r.target), f"{st.trials:,}", f"{st.complete:,}", _fmt(st.best),
+                    _round_how(r.rule)])
+    return out
+
+
 def _rounds_table(d: StudyData) -> str:
     rows = []
-    for r in d.rounds:
-        st = d.stats.rounds.get(r.number) or RoundStats()  # every trial of the round
-        how = _round_how(r.rule)
-        cells = [str(r.number), "-" if r.parent is None else str(r.parent), r.sampler, str(r.target),
-                 f"{st.trials:,}", f"{st.complete:,}", _fmt(st.best), how]
+    for cells in rounds_cells(d.rounds, d.totals.rounds):
         rows.append("<tr>" + "".join(f"<td{' class=s' if i in (2, 7) else ''}>{html.escape(c)}</td>"
                                      for i, c in enumerate(cells)) + "</tr>")
     head = ["round", "from", "sampler", "target", "trials", "complete", "best", "how"]
@@ -258,14 +298,9 @@ def _trial_table(page: _Page, d: StudyData, axes: list, best: Any) -> str:
             if n not in names:
                 names.append(n)
     columns = ["number", "round", "state", d.study.metric, "duration (s)", *names, "error"]
-    rows = []
-    for t in sorted(d.trials, key=lambda t: t.number):
-        dur = t.duration
-        err = t.error.strip().splitlines()[-1][:160] if t.error and t.error.strip() else None
-        rows.append([t.number, t.round, t.state, t.value, None if dur is None else round(dur, 3),
-                     *(_cell(t.params.get(n)) for n in names), err])
+    rows = [trial_row(t, names) for t in sorted(d.trials, key=lambda t: t.number)]
     tid = f"table-{len(page.tables)}"
-    page.tables.append({"id": tid, "columns": columns, "rows": rows, "stateCol": 2,
+    page.tables.append({"id": tid, "columns": columns, "rows": rows, "stateCol": 2, "names": names,
                         "best": None if best is None else best.number, "page": 50})
     head = "".join(f'<th{" class=s" if c in ("state", "error") else ""} title="sort by {html.escape(c)}">'
                    f"{html.escape(c)}</th>" for c in columns)
@@ -274,6 +309,20 @@ def _trial_table(page: _Page, d: StudyData, axes: list, best: Any) -> str:
             '<button class="prev">&larr; prev</button><button class="next">next &rarr;</button>'
             '<span class="count"></span></div><div class="tablewrap">'
             f'<table class="data sortable"><thead><tr>{head}</tr></thead><tbody></tbody></table></div></div>')
+
+
+def trial_row(t: Any, names: Sequence[str] = ()) -> list[Any]:
+    """A trial's row of the trial table: number, round, state, value, duration, the params
+    ``names``, the last line of its error (the page and the live page's updates)."""
+    dur = t.duration
+    err = t.error.strip().splitlines()[-1][:160] if t.error and t.error.strip() else None
+    return [t.number, t.round, t.state, t.value, None if dur is None else round(dur, 3),
+            *(_cell(t.params.get(n)) for n in names), err]
+
+
+def cells(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameter values as the trial table shows them (numbers, text, booleans)."""
+    return {k: _cell(v) for k, v in params.items()}
 
 
 def _cell(v: Any) -> Any:
@@ -288,7 +337,7 @@ def _compare_section(page: _Page, studies: Sequence[StudyData]) -> str:
         r = d.ranked()
         best = r[0] if r else None
         cells = [f'<a href="#study-{k}">{html.escape(d.study.name)}</a>', html.escape(d.study.metric),
-                 d.study.direction, f"{d.n_trials:,}", f"{d.stats.n_complete:,}",
+                 d.study.direction, f"{d.n_trials:,}", f"{d.totals.n_complete:,}",
                  "-" if best is None else html.escape(_fmt(best.value)),
                  "-" if best is None else f"#{best.number}"]
         rows.append("<tr>" + "".join(f"<td{' class=s' if i < 3 else ''}>{c}</td>"

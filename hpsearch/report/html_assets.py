@@ -59,11 +59,19 @@ JS = r"""
 (function () {
   "use strict";
   var CONFIG = {responsive: true, displaylogo: false};
-  function drawAll() {
-    (window.HP_FIGS || []).forEach(function (f) {
-      var el = document.getElementById(f.id);
-      if (el) { Plotly.newPlot(el, f.fig.data, f.fig.layout, CONFIG); }
-    });
+  // One figure a task, in page order: the first screen (summary, history, table) shows while
+  // the figures below it are still being drawn. data-first-ms: when the first figure was
+  // drawn; data-ready (and data-ready-ms): all of them.
+  function drawAll(done) {
+    var figs = (window.HP_FIGS || []).slice(), k = 0;
+    function next() {
+      if (k >= figs.length) { done(); return; }
+      var f = figs[k++], el = document.getElementById(f.id);
+      if (el) { Plotly.newPlot(el, f.fig.data, f.fig.layout, CONFIG); el.setAttribute("data-drawn", "1"); }
+      if (k === 1) { document.body.setAttribute("data-first-ms", String(Math.round(performance.now()))); }
+      setTimeout(next, 0);
+    }
+    next();
   }
   function fmt(v) {
     if (v === null || v === undefined) { return "-"; }
@@ -118,15 +126,20 @@ JS = r"""
     function render() {
       var pages = Math.max(1, Math.ceil(view.length / per));
       page = Math.min(page, pages - 1);
-      var html = [];
+      // Built node by node, every value as textContent: no stored string is ever parsed as HTML.
+      var body = document.createDocumentFragment();
       view.slice(page * per, page * per + per).forEach(function (r) {
-        var cls = "state-" + r[spec.stateCol] + (r[0] === spec.best ? " best" : "");
-        html.push("<tr class=\"" + cls + "\">" + r.map(function (v, i) {
-          var s = fmt(v).replace(/&/g, "&amp;").replace(/</g, "&lt;");
-          return "<td" + (typeof v === "number" ? "" : " class=\"s\"") + ">" + s + "</td>";
-        }).join("") + "</tr>");
+        var tr = document.createElement("tr");
+        tr.className = "state-" + String(r[spec.stateCol]) + (r[0] === spec.best ? " best" : "");
+        r.forEach(function (v) {
+          var td = document.createElement("td");
+          if (typeof v !== "number") { td.className = "s"; }
+          td.textContent = fmt(v);
+          tr.appendChild(td);
+        });
+        body.appendChild(tr);
       });
-      tbody.innerHTML = html.join("");
+      tbody.replaceChildren(body);
       count.textContent = view.length.toLocaleString() + " of " + rows.length.toLocaleString() +
         " trials · page " + (page + 1) + " / " + pages;
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
@@ -155,12 +168,30 @@ JS = r"""
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(apply, 120); });
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
+    // For the live page: rows added or replaced (by trial number), the view kept as it is
+    // (filter, sort, page).
+    window.HP_TABLE_API = window.HP_TABLE_API || {};
+    window.HP_TABLE_API[spec.id] = {
+      upsert: function (fresh) {
+        var at = {};
+        rows.forEach(function (r, i) { at[r[0]] = i; });
+        fresh.forEach(function (r) {
+          if (at[r[0]] === undefined) { at[r[0]] = rows.length; rows.push(r); }
+          else { rows[at[r[0]]] = r; }
+        });
+        texts = null;
+        var keep = page; apply(); page = keep; render();
+      },
+      setBest: function (n) { spec.best = n; }
+    };
     render();
   }
   function start() {
     (window.HP_TABLES || []).forEach(setupTable);
-    drawAll();
-    document.body.setAttribute("data-ready", "1");
+    drawAll(function () {
+      document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
+      document.body.setAttribute("data-ready", "1");
+    });
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); }
   else { start(); }

@@ -146,6 +146,13 @@ class StudyData:
                     for t in sorted(self.trials, key=lambda t: t.number))
             self.stats = StudyStats.collect(rows, maximize=self.study.maximize)
 
+    @property
+    def totals(self) -> StudyStats:
+        """``stats``, typed as always set (``__post_init__`` fills it in)."""
+        if self.stats is None:  # only if a caller cleared it after construction
+            raise ValueError("StudyData.stats is not set")
+        return self.stats
+
     def completed(self) -> list[TrialRecord]:
         """Complete trials with a finite value, by number."""
         done = [t for t in self.trials if t.state == "complete" and _finite(t.value)]

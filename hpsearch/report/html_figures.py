@@ -48,7 +48,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
                      "name": f"round {r}", "x": [t.number for t in pts], "y": [t.value for t in pts],
                      "marker": {"size": 6, "color": _color(r), "opacity": 0.75},
                      "hovertemplate": "trial %{x}<br>%{y:.6g}<extra>round " + str(r) + "</extra>"})
-    xs, ys = d.stats.best_so_far  # over every complete trial, not the shown sample
+    xs, ys = d.totals.best_so_far  # over every complete trial, not the shown sample
     data.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": xs, "y": ys,
                  "line": {"shape": "hv", "color": "#d62728", "width": 2}, "hoverinfo": "skip"})
     values = [t.value for t in done]
@@ -70,7 +70,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
                      "hovertemplate": "trial %{x}: %{text}<extra></extra>"})
     shapes, notes = [], []
     for rnd in d.rounds[1:]:
-        first = (d.stats.rounds.get(rnd.number) or RoundStats()).first
+        first = (d.totals.rounds.get(rnd.number) or RoundStats()).first
         if first is None:
             continue
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": first - 0.5,
@@ -79,7 +79,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
         notes.append({"xref": "x", "yref": "paper", "x": first - 0.5, "y": 1.0, "yanchor": "bottom",
                       "text": f"round {rnd.number}", "showarrow": False, "xanchor": "left",
                       "font": {"color": _color(rnd.number), "size": 11}})
-    n_done = d.stats.n_complete
+    n_done = d.totals.n_complete
     note = "" if len(shown) == n_done else f" (showing {len(shown):,} of {n_done:,}: the best and a sample)"
     layout = _base(f"Optimisation history{note}", shapes=shapes, annotations=notes,
                    xaxis={"title": {"text": "trial"}, "zeroline": False},  # trial 0 not cut in half
@@ -366,7 +366,7 @@ def compare_best(studies: list[StudyData]) -> dict[str, Any]:
     """Best so far of each study against its trial number, on one axis."""
     data = []
     for k, d in enumerate(studies):
-        xs, ys = d.stats.best_so_far
+        xs, ys = d.totals.best_so_far
         data.append({"type": "scatter", "mode": "lines", "name": f"{d.study.name} ({d.study.metric})",
                      "x": xs, "y": ys, "line": {"shape": "hv", "width": 2, "color": PALETTE[k % len(PALETTE)]}})
     metrics = sorted({d.study.metric for d in studies})
