@@ -173,8 +173,12 @@ def show(ctx, study, number, fmt):
 @click.option("--test", "test", is_flag=True,
               help="Retrain the best trial (same params, seed and split) and evaluate it on the "
                    "test split ([trainer] test_fraction): the only model that split ever sees.")
+@click.option("--weights", "weights", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Write the best trial's kept checkpoint ([trainer] keep_best) to this file; "
+                   "load it with hpsearch.load_model.")
 @click.pass_context
-def best(ctx, study, export, fmt, test):
+def best(ctx, study, export, fmt, test, weights):
     """The best completed trial of STUDY; --export writes it as a runnable space file.
 
     Only complete trials count: a pruned trial's value is its best before it was stopped,
@@ -186,7 +190,12 @@ def best(ctx, study, export, fmt, test):
     from hpsearch.report import best_space, get_best, trial_json, write_space_file
     from hpsearch.report.relocate import relocate_space
 
-    rec, trial = get_best(open_db(ctx), study)
+    storage = open_db(ctx)
+    rec, trial = get_best(storage, study)
+    if weights is not None:  # first: exit 3 before anything else is written
+        from hpsearch.report.weights import write_best_weights
+
+        _, _, written = write_best_weights(storage, study, weights)
     test_metrics = None
     if test:
         from hpsearch.objectives import evaluate_on_test
@@ -210,6 +219,9 @@ def best(ctx, study, export, fmt, test):
             render.echo_test_metrics(test_metrics)
     if export is not None:
         click.echo(f"wrote {export}; retrain it with: hpsearch run {export}", err=True)
+    if weights is not None:
+        click.echo(f"wrote {written} (trial {trial.number}); load it with "
+                   f"hpsearch.load_model({str(written)!r})", err=True)
 
 
 @click.command()

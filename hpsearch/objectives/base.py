@@ -112,6 +112,25 @@ class Objective(ABC):
     def close(self) -> None:  # noqa: B027 - a hook with a default, not an abstract method
         """Release what ``from_space`` acquired (nothing by default)."""
 
+    # issue 27 (kept artifacts) -----------------------------------------------------------
+    def take_artifact(self, number: int, metrics: Mapping[str, Any] | None) -> Any:
+        """What trial ``number`` left to keep among the study's best (``[trainer]
+        keep_best``), as a :class:`hpsearch.storage.artifacts.Artifact`, or None; asked once,
+        after the trial is recorded. Default: the file a result named under ``"artifact"``
+        (``return {"val_accuracy": 0.9, "artifact": "model.bin"}``)."""
+        path = (metrics or {}).get("artifact")
+        if not isinstance(path, str) or not path:
+            return None
+        from hpsearch.storage.artifacts import Artifact
+
+        if not Path(path).is_file():
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "trial %d: artifact %s is not a file; nothing kept", number, path)
+            return None
+        return Artifact.file(path)
+
 
 def space_dir(space: "Space") -> Path:
     """The folder relative paths of the objective are relative to: the space file's, or

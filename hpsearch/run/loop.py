@@ -31,6 +31,7 @@ from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
+from hpsearch.storage.artifacts import Keeper
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def work(
     summary = RunSummary(study=study.name, round=round_.number)
     summary.stale_recovered += storage.recover_stale(study.id, older_than_s=stale_after)
     summary.study_best = storage.best(study)
+    keeper = Keeper.for_run(storage, study, space.to_dict(), space.source)  # issue 27
     streak = streak or FailureStreak(failure_limit(options, space))
     me = worker or worker_id()
     if tickets is None and add is not None:
@@ -157,6 +159,8 @@ def work(
         """A claimed trial was recorded (alone, or a member of a pack, as it stopped)."""
         claimed[:] = [t for t in claimed if t.id != rec.id]
         beat.running.discard(rec.id)
+        if keeper is not None:  # issue 27: keep its files if among the best K, drop the rest
+            keeper.after_record(rec, objective.take_artifact(rec.number, rec.metrics))
         summary.count(rec, maximize=study.maximize)
         if on_event:
             on_event(TrialEvent("end", rec, summary.best_so_far(), summary.ran, total))

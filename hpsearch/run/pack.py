@@ -182,6 +182,9 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Any, trials: list[
     except BaseException:  # a signal (Stop, KeyboardInterrupt): the loop marks the rest
         pack.wind_down()
         raise
+    if not isinstance(results[0], Exception):  # issue 27: members' weights, for the keeper
+        for t, p, r in zip(trials, checked, results):
+            objective.hold(t.number, p, t.params, r)
     pack.record_all(results)
     if fatal is not None:
         raise fatal
