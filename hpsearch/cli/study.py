@@ -51,14 +51,23 @@ def _report_formats() -> list[str]:
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write history.png and params.png (value against each parameter, on its "
                    "own scale) for the selected trials into this folder (needs matplotlib).")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None,
+              help="Write the study for TensorBoard's HParams dashboard into this folder (one "
+                   "run per trial: params, final metrics, curves); needs hpsearch[tensorboard].")
+@click.option("--mlflow", "mlflow_uri", default=None, metavar="URI",
+              help="Log the study to MLflow (a parent run, a child run per trial; a second "
+                   "export duplicates nothing): sqlite:///mlflow.db, http://host:5000, ...; "
+                   "needs hpsearch[mlflow].")
 @click.pass_context
 def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, html_out,
-           importance, columns, all_columns, plot_dir):
+           importance, columns, all_columns, plot_dir, tensorboard_dir, mlflow_uri):
     """STUDY's trials, best first: a table fitted to the terminal; csv, json, markdown
     (streamed, any size); one HTML page (--html, several studies side by side); importance."""
     from hpsearch import render
     from hpsearch import report as lib
 
+    rows_asked = fmt is not None or output is not None
     if fmt is None and output is not None:
         fmt = lib.format_for(output) or "table"  # -o x.txt: the table, as text
     fmt = fmt or "table"
@@ -73,6 +82,16 @@ def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, 
         raise click.UsageError("--columns and --all-columns cannot be used together")
     descending = None if ascending is None else not ascending
     storage = open_db(ctx)
+    if tensorboard_dir is not None or mlflow_uri is not None:  # issue 27: the trackers
+        if len(studies) > 1:
+            raise click.UsageError("--tensorboard and --mlflow take one study")
+        from hpsearch.report.trackers import export_trackers
+
+        for line in export_trackers(storage, studies[0], tensorboard=tensorboard_dir,
+                                    mlflow=mlflow_uri):
+            click.echo(line, err=True)
+        if not rows_asked and html_out is None and not importance and plot_dir is None:
+            return
     if html_out is not None:
         from hpsearch.report.html import DEFAULT_MAX_POINTS, load_study_data, write_html
 
