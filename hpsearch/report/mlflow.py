@@ -261,7 +261,9 @@ class MlflowRunCallback:
             if self.logger is None:
                 study = self.storage.get_study(self.study_name)
                 self.logger = MlflowStudyLogger(self.storage, study, self.uri)
-            self.logger.log_trial(event.trial)
+            # As stored (its end time is the database's, which the next export compares).
+            stored = self.storage.trial(self.logger.study, event.trial.number)
+            self.logger.log_trial(stored, with_steps=True)
         except Exception as exc:  # noqa: BLE001 - the tracker is not worth a trial or a run
             import logging
 
