@@ -185,3 +185,22 @@ def test_a_python_objective_keeps_the_file_it_names(project):
         (path,) = files[t.number]
         assert path.name.startswith(f"trial-{t.number}-model-")
         assert float(path.read_text()) == t.params["x"]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_keep_best_on_postgresql_with_two_workers(project, pg_url):
+    """A server database has no "beside": the folder is in the space file's folder."""
+    space = digits_space(project / "proj", trials=8, k=2)
+    r = run_cli(pg_url, "run", str(space), "--workers", "2", cwd=project / "work", timeout=600)
+    assert r.returncode == 0, r.stderr
+    files = kept(pg_url)
+    assert set(files) == best_k(pg_url, 2) and len(files) == 2
+    assert next(iter(files.values()))[0].parent == project / "proj" / "hpsearch-artifacts" / "dig"
+    r = run_cli(pg_url, "best", "dig", "--weights", "m.pt", cwd=project / "work")
+    assert r.returncode == 0, r.stderr
+    model = hpsearch.load_model(project / "work" / "m.pt")
+    X, y = val_split_raw()
+    best = hpsearch.get_best(hpsearch.open_storage(pg_url, create=False), "dig")[1]
+    assert model.trial == best.number
+    assert float((model.predict(X) == y).mean()) == best.value
