@@ -123,13 +123,21 @@ class Objective(ABC):
             return None
         from hpsearch.storage.artifacts import Artifact
 
-        if not Path(path).is_file():
+        file = Path(path)
+        if not file.is_absolute():
+            file = self.artifact_base() / file
+        if not file.is_file():
             import logging
 
             logging.getLogger(__name__).warning(
-                "trial %d: artifact %s is not a file; nothing kept", number, path)
+                "trial %d: artifact %s is not a file; nothing kept", number, file)
             return None
-        return Artifact.file(path)
+        return Artifact.file(file)
+
+    def artifact_base(self) -> Path:
+        """The folder a relative ``"artifact"`` path is relative to: the run's current folder
+        (a python function runs in it); a command's own folder for a command."""
+        return Path.cwd()
 
 
 def space_dir(space: "Space") -> Path:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -204,3 +206,23 @@ def test_keep_best_on_postgresql_with_two_workers(project, pg_url):
     best = hpsearch.get_best(hpsearch.open_storage(pg_url, create=False), "dig")[1]
     assert model.trial == best.number
     assert float((model.predict(X) == y).mean()) == best.value
+
+
+def test_a_command_keeps_the_file_its_last_json_line_names(project):
+    """A relative path is the command's: relative to the folder it runs in."""
+    (project / "proj" / "prog.py").write_text(
+        "import json, sys\n"
+        "x = float(sys.argv[1])\n"
+        "open(f'out-{x:.6f}.txt', 'w').write(str(x))\n"
+        "print(json.dumps({'score': x, 'artifact': f'out-{x:.6f}.txt'}))\n")
+    (project / "proj" / "space.toml").write_text(
+        '[study]\nname = "cmd"\nmetric = "score"\ntrials = 4\n'
+        '[objective]\nkind = "command"\nargv = ["' + sys.executable + '", "prog.py", "{x}"]\n'
+        '[trainer]\nkeep_best = 1\n'
+        '[params]\nx = { type = "uniform", low = 0, high = 1 }\n')
+    db = f"sqlite:///{project}/h.db"
+    storage = hpsearch.open_storage(db)
+    run_study(storage, load_space(project / "proj" / "space.toml"), RunOptions())
+    best = hpsearch.get_best(storage, "cmd")[1]
+    ((number, (path,)),) = kept(db, "cmd").items()
+    assert number == best.number and float(path.read_text()) == best.value
