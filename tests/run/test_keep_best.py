@@ -226,3 +226,15 @@ def test_a_command_keeps_the_file_its_last_json_line_names(project):
     best = hpsearch.get_best(storage, "cmd")[1]
     ((number, (path,)),) = kept(db, "cmd").items()
     assert number == best.number and float(path.read_text()) == best.value
+
+
+@pytest.mark.parametrize("value, shown", [("-1", "-1"), ("1.5", "1.5"), ("true", "True"),
+                                          ('"2"', "'2'"), ("1001", "1001")])
+def test_a_bad_keep_best_is_one_line_exit_2(project, invoke, value, shown):
+    path = digits_space(project / "proj", k=value)
+    r = invoke("validate", path)
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        f"{path}: trainer.keep_best: {shown} must be an integer from 0 to 1000"), r.output
+    assert not (project / "h-artifacts").exists()
