@@ -17,6 +17,9 @@ Public names are re-exported here; the modules behind them:
     html.py      write_html, build_html, load_study_data (plotly, imported when called)
     importance.py param_importance (optuna's PED-ANOVA, imported when called)
     insight.py   study_importance (importance of a stored study, subsampled)
+    weights.py   write_best_weights (best --weights: the kept checkpoint of the best trial)
+    trackers.py  export_trackers over tensorboard.py (export_tensorboard) and mlflow.py
+                 (export_mlflow, MlflowRunCallback); their packages imported when called
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -49,6 +52,7 @@ __all__ = [
     "study_param_names", "study_rows", "study_tie_breaker", "trial_json",
     "RoundsOverview", "rounds_overview", "round_space_file",
     "write_html", "load_study_data", "param_importance", "study_importance",
+    "write_best_weights", "export_tensorboard", "export_mlflow", "export_trackers",
 ]
 
 # rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and
@@ -57,7 +61,11 @@ __all__ = [
 _LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearch.report.rounds",
          "round_space_file": "hpsearch.report.rounds", "write_html": "hpsearch.report.html",
          "load_study_data": "hpsearch.report.html", "param_importance": "hpsearch.report.importance",
-         "study_importance": "hpsearch.report.insight"}
+         "study_importance": "hpsearch.report.insight",
+         # issue 27: each tracker's package is imported only inside its functions
+         "write_best_weights": "hpsearch.report.weights",
+         "export_tensorboard": "hpsearch.report.tensorboard",
+         "export_mlflow": "hpsearch.report.mlflow", "export_trackers": "hpsearch.report.trackers"}
 
 
 def __getattr__(name: str) -> Any:
