@@ -238,6 +238,8 @@ class Keeper:
         """Call once ``record`` is in the database: keep its ``artifact`` if it is among the
         best ``k``, remove what fell out. Returns the kept path, or None. An error of the file
         system is logged, never raised: a trial's result matters more than its file."""
+        if artifact is None and not self.folder.path.is_dir():
+            return None  # nothing to write, nothing kept yet: no folder for a study without files
         try:
             with self.folder.locked():
                 best = self.best_numbers()

@@ -189,6 +189,18 @@ def test_a_python_objective_keeps_the_file_it_names(project):
         assert float(path.read_text()) == t.params["x"]
 
 
+def test_an_objective_without_artifacts_leaves_no_folder(project):
+    (project / "proj" / "plain.py").write_text("def train(params, report):\n"
+                                               "    return {'score': params['x']}\n")
+    (project / "proj" / "space.toml").write_text(
+        '[study]\nname = "plain"\nmetric = "score"\ntrials = 3\n'
+        '[objective]\nkind = "python"\nfunction = "plain:train"\n'
+        '[params]\nx = { type = "uniform", low = 0, high = 1 }\n')
+    storage = hpsearch.open_storage(f"sqlite:///{project}/h.db")
+    run_study(storage, load_space(project / "proj" / "space.toml"), RunOptions())
+    assert not (project / "h-artifacts").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_keep_best_on_postgresql_with_two_workers(project, pg_url):
