@@ -46,6 +46,7 @@ _LAZY = {
     "best_space": "hpsearch.report", "export_trials": "hpsearch.report",
     "write_plots": "hpsearch.report", "rounds_overview": "hpsearch.report",
     "Pruned": "hpsearch.pruners",
+    "load_model": "hpsearch.trainer.checkpoint",
 }
 
 __all__ = [

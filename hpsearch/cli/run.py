@@ -84,9 +84,13 @@ def _run_options(*, device, devices, stale_after, **options):
 @click.option("--stale-after", callback=duration, default=None, metavar="DURATION",
               help="A running trial with no heartbeat for this long is failed as stale and retried (default 2m).")
 @_parallel_options
+@click.option("--mlflow", "mlflow_uri", default=None, metavar="URI",
+              help="Log each trial to MLflow as it ends (a child run of the study's run; "
+                   "report --mlflow adds what is missing); needs hpsearch[mlflow].")
 @click.pass_context
 def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device, stale_after,
-        workers, devices, max_concurrent, pruner, pack, max_consecutive_failures, threads):
+        workers, devices, max_concurrent, pruner, pack, max_consecutive_failures, threads,
+        mlflow_uri):
     """Create or resume the study of SPACE_FILE and run trials until it has its target.
 
     Every finished trial is committed at once. Ctrl-C (or SIGTERM) marks the running trials
@@ -111,9 +115,21 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
                              trials or space.study.trials)
     if outlook and not ctx.obj["quiet"]:
         render.echo(render.stamped(f"note: {outlook}", render.cron_mode(False)), err=True)
+    tracker = None
+    if mlflow_uri is not None:  # issue 27: each trial logged as it ends
+        from hpsearch.report.mlflow import MlflowRunCallback
+
+        tracker = MlflowRunCallback(storage, study_name or space.study.name, mlflow_uri)
     with render.RunProgress(quiet=ctx.obj["quiet"]) as progress:
+        on_event = progress.event
+        if tracker is not None:
+            def on_event(ev, _progress=progress.event, _tracker=tracker):
+                _progress(ev)
+                _tracker(ev)
         summary = run_study(storage, space, options, name=study_name, trials=trials, seed=seed,
-                            on_event=progress.event)
+                            on_event=on_event)
+    if tracker is not None:
+        tracker.close()
     _end_run(summary, progress)
 
 

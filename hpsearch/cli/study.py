@@ -51,14 +51,23 @@ def _report_formats() -> list[str]:
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write history.png and params.png (value against each parameter, on its "
                    "own scale) for the selected trials into this folder (needs matplotlib).")
+@click.option("--tensorboard", "tensorboard_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None,
+              help="Write the study for TensorBoard's HParams dashboard into this folder (one "
+                   "run per trial: params, final metrics, curves); needs hpsearch[tensorboard].")
+@click.option("--mlflow", "mlflow_uri", default=None, metavar="URI",
+              help="Log the study to MLflow (a parent run, a child run per trial; a second "
+                   "export duplicates nothing): sqlite:///mlflow.db, http://host:5000, ...; "
+                   "needs hpsearch[mlflow].")
 @click.pass_context
 def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, html_out,
-           importance, columns, all_columns, plot_dir):
+           importance, columns, all_columns, plot_dir, tensorboard_dir, mlflow_uri):
     """STUDY's trials, best first: a table fitted to the terminal; csv, json, markdown
     (streamed, any size); one HTML page (--html, several studies side by side); importance."""
     from hpsearch import render
     from hpsearch import report as lib
 
+    rows_asked = fmt is not None or output is not None
     if fmt is None and output is not None:
         fmt = lib.format_for(output) or "table"  # -o x.txt: the table, as text
     fmt = fmt or "table"
@@ -73,6 +82,16 @@ def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, 
         raise click.UsageError("--columns and --all-columns cannot be used together")
     descending = None if ascending is None else not ascending
     storage = open_db(ctx)
+    if tensorboard_dir is not None or mlflow_uri is not None:  # issue 27: the trackers
+        if len(studies) > 1:
+            raise click.UsageError("--tensorboard and --mlflow take one study")
+        from hpsearch.report.trackers import export_trackers
+
+        for line in export_trackers(storage, studies[0], tensorboard=tensorboard_dir,
+                                    mlflow=mlflow_uri):
+            click.echo(line, err=True)
+        if not rows_asked and html_out is None and not importance and plot_dir is None:
+            return
     if html_out is not None:
         from hpsearch.report.html import DEFAULT_MAX_POINTS, load_study_data, write_html
 
@@ -175,8 +194,12 @@ def show(ctx, study, number, fmt):
 @click.option("--test", "test", is_flag=True,
               help="Retrain the best trial (same params, seed and split) and evaluate it on the "
                    "test split ([trainer] test_fraction): the only model that split ever sees.")
+@click.option("--weights", "weights", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Write the best trial's kept checkpoint ([trainer] keep_best) to this file; "
+                   "load it with hpsearch.load_model.")
 @click.pass_context
-def best(ctx, study, export, fmt, test):
+def best(ctx, study, export, fmt, test, weights):
     """The best completed trial of STUDY; --export writes it as a runnable space file.
 
     Only complete trials count: a pruned trial's value is its best before it was stopped,
@@ -188,7 +211,12 @@ def best(ctx, study, export, fmt, test):
     from hpsearch.report import best_space, get_best, trial_json, write_space_file
     from hpsearch.report.relocate import relocate_space
 
-    rec, trial = get_best(open_db(ctx), study)
+    storage = open_db(ctx)
+    rec, trial = get_best(storage, study)
+    if weights is not None:  # first: exit 3 before anything else is written
+        from hpsearch.report.weights import write_best_weights
+
+        _, _, written = write_best_weights(storage, study, weights)
     test_metrics = None
     if test:
         from hpsearch.objectives import evaluate_on_test
@@ -212,6 +240,9 @@ def best(ctx, study, export, fmt, test):
             render.echo_test_metrics(test_metrics)
     if export is not None:
         click.echo(f"wrote {export}; retrain it with: hpsearch run {export}", err=True)
+    if weights is not None:
+        click.echo(f"wrote {written} (trial {trial.number}); load it with "
+                   f"hpsearch.load_model({str(written)!r})", err=True)
 
 
 @click.command()

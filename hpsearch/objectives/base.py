@@ -158,11 +158,41 @@ class Objective(ABC):
         return device
 
     def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
-                   reports: Sequence[Report], device: str | None) -> list["PackedResult"]:
+                   reports: Sequence[Report], device: str | None,
+                   numbers: Sequence[int] = ()) -> list["PackedResult"]:
         """Train trials of one :meth:`pack_key` together; one result per trial, in order.
-        ``reports[i]`` is trial i's report (True: stop it). An :class:`HpsearchError` is a
-        setup problem every trial would hit."""
+        ``reports[i]`` is trial i's report (True: stop it); ``numbers[i]`` its trial number
+        (what :meth:`take_artifact` is asked with). An :class:`HpsearchError` is a setup
+        problem every trial would hit."""
         raise NotImplementedError(f"{self.kind} objectives do not pack")
+
+
+    # issue 27 (kept artifacts) -----------------------------------------------------------
+    def take_artifact(self, number: int, metrics: Mapping[str, Any] | None) -> Any:
+        """What trial ``number`` left to keep among the study's best (``[trainer]
+        keep_best``), as a :class:`hpsearch.storage.artifacts.Artifact`, or None; asked once,
+        after the trial is recorded. Default: the file a result named under ``"artifact"``
+        (``return {"val_accuracy": 0.9, "artifact": "model.bin"}``)."""
+        path = (metrics or {}).get("artifact")
+        if not isinstance(path, str) or not path:
+            return None
+        from hpsearch.storage.artifacts import Artifact
+
+        file = Path(path)
+        if not file.is_absolute():
+            file = self.artifact_base() / file
+        if not file.is_file():
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "trial %d: artifact %s is not a file; nothing kept", number, file)
+            return None
+        return Artifact.file(file)
+
+    def artifact_base(self) -> Path:
+        """The folder a relative ``"artifact"`` path is relative to: the run's current folder
+        (a python function runs in it); a command's own folder for a command."""
+        return Path.cwd()
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class BuiltinObjective(Objective):
 
     def __init__(self, settings) -> None:
         self.settings = settings
+        # issue 27: the best-epoch weights of trials run but not yet recorded, by number
+        # (handed to the keeper by take_artifact, then dropped)
+        self._weights: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
 
     @classmethod
     def from_space(cls, space, *, device: str | None = None,
@@ -121,8 +124,10 @@ class BuiltinObjective(Objective):
         return str(resolve_device(self._settings_on(device).device))
 
     def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
-                   reports: Sequence[Report], device: str | None) -> list[PackedResult]:
-        """K trials of one shape as one stacked model (:func:`hpsearch.trainer.packed.fit_packed`)."""
+                   reports: Sequence[Report], device: str | None,
+                   numbers: Sequence[int] = ()) -> list[PackedResult]:
+        """K trials of one shape as one stacked model (:func:`hpsearch.trainer.packed.fit_packed`);
+        each complete member's weights held for :meth:`take_artifact`, as :meth:`run` does."""
         from hpsearch.trainer import TrialParams
         from hpsearch.trainer.packed import fit_packed
 
@@ -130,6 +135,8 @@ class BuiltinObjective(Objective):
         checked = [TrialParams.from_mapping(p) for p in params]
         apply_threads(settings, checked[0])  # the trial's thread count, as run() sets it
         results = fit_packed(checked, settings, seeds=list(seeds), reports=list(reports))
+        for number, c, p, r in zip(numbers, checked, params, results):
+            self.hold(number, c, p, r)
         return [PackedResult(r.state, r.metrics, r.pruned_step, r.error) for r in results]
 
     def _settings_on(self, device: str | None):
@@ -168,7 +175,37 @@ class BuiltinObjective(Objective):
             raise gate.pruned(result.metrics)
         if result.state != "complete":
             raise TrialFailed(result.error or "failed", metrics=result.metrics)
+        self.hold(context.number, checked, params, result)  # issue 27
         return result.metrics
+
+    # issue 27 (kept checkpoints) ---------------------------------------------------------
+    def hold(self, number: int, checked, params: Mapping[str, Any], result) -> None:
+        """Keep a complete trial's weights in memory until it is recorded (``run`` does, and
+        the pack runner for each member): written only if it makes the study's best K."""
+        if self.settings.keep_best > 0 and result.state_dict is not None:
+            self._weights[number] = (result.state_dict, checked, dict(params))
+
+    def take_artifact(self, number: int, metrics: Mapping[str, Any] | None):
+        """The checkpoint of trial ``number`` (:mod:`hpsearch.trainer.checkpoint`), written
+        only when the keeper keeps it; None when it did not complete here."""
+        held = self._weights.pop(number, None)
+        if held is None:
+            return None
+        from hpsearch.storage.artifacts import Artifact
+
+        state_dict, checked, params = held
+        settings = self.settings
+
+        def write(path) -> None:
+            from hpsearch.trainer.checkpoint import checkpoint_of, save_checkpoint
+            from hpsearch.trainer.data import load_dataset
+
+            checkpoint = checkpoint_of(state_dict, checked, load_dataset(settings),
+                                       params_dict=params)
+            checkpoint.update(trial=number, metrics=dict(metrics or {}))
+            save_checkpoint(checkpoint, path)
+
+        return Artifact(".pt", write)
 
 
 #: The warm-up's model and data: a few rows, a small MLP with every layer kind a trial can

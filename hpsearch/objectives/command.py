@@ -29,6 +29,7 @@ import signal
 import string
 import subprocess
 import sys
+from pathlib import Path
 import threading
 import time
 from collections import deque
@@ -150,6 +151,9 @@ class CommandObjective(Objective):
                 raise ObjectiveError(f"{space.source}: objective.argv: program {program!r} not found"
                                      + (f" in {cwd}" if "/" in program else " on PATH"))
         return cls(settings, metric=space.study.metric, cwd=str(cwd))
+
+    def artifact_base(self) -> Path:  # issue 27: a relative "artifact" is the command's
+        return Path(self.cwd)
 
     def run(self, params: Mapping[str, Any], context: TrialContext):
         try:

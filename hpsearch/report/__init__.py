@@ -18,6 +18,9 @@ Public names are re-exported here; the modules behind them:
     importance.py param_importance (optuna's PED-ANOVA, imported when called)
     insight.py   study_importance, importance_of (importance of a stored study, subsampled,
                  with how many trials it rests on)
+    weights.py   write_best_weights (best --weights: the kept checkpoint of the best trial)
+    trackers.py  export_trackers over tensorboard.py (export_tensorboard) and mlflow.py
+                 (export_mlflow, MlflowRunCallback); their packages imported when called
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -49,6 +52,7 @@ __all__ = [
     "study_param_names", "study_rows", "study_tie_breaker", "trial_json",
     "RoundsOverview", "rounds_overview", "round_space_file",
     "write_html", "load_study_data", "param_importance", "study_importance", "importance_of",
+    "write_best_weights", "export_tensorboard", "export_mlflow", "export_trackers",
 ]
 
 # rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and
@@ -58,7 +62,11 @@ _LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearc
          "round_space_file": "hpsearch.report.rounds", "write_html": "hpsearch.report.html",
          "load_study_data": "hpsearch.report.html", "param_importance": "hpsearch.report.importance",
          "study_importance": "hpsearch.report.insight",
-         "importance_of": "hpsearch.report.insight"}
+         "importance_of": "hpsearch.report.insight",
+         # each tracker's package is imported only inside its functions
+         "write_best_weights": "hpsearch.report.weights",
+         "export_tensorboard": "hpsearch.report.tensorboard",
+         "export_mlflow": "hpsearch.report.mlflow", "export_trackers": "hpsearch.report.trackers"}
 
 
 __getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -37,6 +37,7 @@ from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyBusy, StudyRecord, TrialRecord
+from hpsearch.storage.artifacts import Keeper
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +152,9 @@ class Worker:
         self.limit = ctx.limit(self.sampler)
         self.deadline = None if o.timeout is None else time.monotonic() + o.timeout
         self.summary = RunSummary(study=ctx.study.name, round=ctx.round_.number)
+        # [trainer] keep_best / [study] artifacts: the files of the study's best trials
+        self.keeper = Keeper.for_run(ctx.storage, ctx.study, ctx.space.to_dict(),
+                                     ctx.space.source)
         self.streak = streak or FailureStreak(failure_limit(o, ctx.space))
         self.name = name or worker_id()
         self.tickets: Budget | None = (tickets if tickets is not None or o.add is None
@@ -295,6 +299,8 @@ class Worker:
         """A claimed trial was recorded (alone, or a member of a pack, as it stopped)."""
         self.claimed[:] = [t for t in self.claimed if t.id != rec.id]
         self.beat.running.discard(rec.id)
+        if self.keeper is not None:  # its files kept if among the best K, the rest dropped
+            self.keeper.after_record(rec, self.objective.take_artifact(rec.number, rec.metrics))
         self.summary.count(rec, maximize=self.study.maximize)
         self.event("end", rec)
         self.streak.add(rec.state)

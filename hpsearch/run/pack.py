@@ -156,7 +156,8 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
         pack.set_device(objective.pack_device(device))
         results = list(objective.run_packed(
             [t.params for t in trials], seeds=[t.seed for t in trials],
-            reports=[pack.reporter(i) for i in range(len(trials))], device=device))
+            reports=[pack.reporter(i) for i in range(len(trials))], device=device,
+            numbers=[t.number for t in trials]))
     except Interrupted:
         pack.wind_down()
         raise

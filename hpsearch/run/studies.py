@@ -143,7 +143,8 @@ def _abs_source(space: Space) -> str:
 # for `refine` and `worker`, which run without it): they change how trials are run or chosen,
 # not what a trial's value means, so old and new trials stay comparable.
 FOLLOWED_TABLES = ("objective", "trainer", "pruner", "forbid")
-FOLLOWED_STUDY_KEYS = ("pruner", "n_startup_trials", "tie_breaker", "max_consecutive_failures")
+FOLLOWED_STUDY_KEYS = ("pruner", "n_startup_trials", "tie_breaker", "max_consecutive_failures",
+                       "artifacts")  # issue 27: the kept checkpoints follow the file
 
 
 def follow_file(stored: dict, file: dict) -> dict:

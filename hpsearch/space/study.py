@@ -42,6 +42,7 @@ MAX_DB_INT = 2**31 - 1
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "grid_points": None, "pruner": "none", "n_startup_trials": DEFAULT_STARTUP_TRIALS,
     "tie_breaker": None, "max_consecutive_failures": DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    "artifacts": None,
 }
 
 
@@ -54,7 +55,8 @@ class StudyConfig:
     ``n_startup_trials`` the Sobol trials per round before a model sampler; ``tie_breaker``
     a secondary metric that orders trials with equal values (None: the report's default);
     ``max_consecutive_failures`` how many failed trials in a row stop a run while the study has
-    no success (0: never stop).
+    no success (0: never stop); ``artifacts`` the folder of the kept checkpoints (relative to
+    the space file; None: beside the database, :mod:`hpsearch.storage.artifacts`).
     """
 
     name: str
@@ -68,6 +70,8 @@ class StudyConfig:
     n_startup_trials: int = DEFAULT_STARTUP_TRIALS
     tie_breaker: str | None = None
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
+    #: issue 27: the folder of the kept checkpoints (None: beside the database)
+    artifacts: str | None = None
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -89,6 +93,9 @@ class StudyConfig:
                              f"(got {fmt(self.pruner)})")
         _check_int("n_startup_trials", self.n_startup_trials, 0, MAX_DB_INT)
         _check_int("max_consecutive_failures", self.max_consecutive_failures, 0, MAX_DB_INT)
+        if self.artifacts is not None and (not isinstance(self.artifacts, str)
+                                           or not self.artifacts.strip()):
+            raise SpaceError(f"study.artifacts: must be a folder path (got {fmt(self.artifacts)})")
         tb = self.tie_breaker
         if tb is not None and (not isinstance(tb, str) or not tb.strip()):
             raise SpaceError(f"study.tie_breaker: must be a metric name such as val_loss "

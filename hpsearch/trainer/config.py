@@ -14,11 +14,14 @@ from typing import Any, Mapping
 from hpsearch.errors import ConfigError, DataError
 from hpsearch.trainer.params import is_number
 
-__all__ = ["PRECISIONS", "BUILTIN_DATASETS", "DATASET_SUFFIXES", "TrainerSettings"]
+__all__ = ["MAX_KEEP_BEST", "PRECISIONS", "BUILTIN_DATASETS", "DATASET_SUFFIXES", "TrainerSettings"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 BUILTIN_DATASETS = ("digits", "synthetic")
 DATASET_SUFFIXES = (".csv", ".npz", ".parquet")
+
+#: More kept checkpoints than this is a mistake (a folder of thousands of files), not a choice.
+MAX_KEEP_BEST = 1000
 
 _DEVICE_HELP = "auto, cpu, cuda or cuda:N"
 
@@ -58,6 +61,9 @@ class TrainerSettings:
     pack:
         Train up to this many trials of one shape at once as one stacked model
         (``run --pack`` overrides it; see :mod:`hpsearch.trainer.packed`).
+    keep_best:
+        Keep the checkpoints of the study's best this-many complete trials in its artifact
+        folder (0: keep none; see :mod:`hpsearch.storage.artifacts`).
     base_dir:
         Folder of the space file, against which a relative dataset path is resolved.
     """
@@ -76,6 +82,7 @@ class TrainerSettings:
     precision: str = "fp32"
     threads: int | str = "auto"
     pack: int = 1  # trials trained at once as one stacked model (issue 17, run/pack.py)
+    keep_best: int = 1  # checkpoints kept of the study's best trials (issue 27, README)
     base_dir: str = "."
 
     def __post_init__(self) -> None:
@@ -114,6 +121,9 @@ class TrainerSettings:
             raise bad("threads", "must be \"auto\" or an integer >= 1")
         if not isinstance(self.pack, int) or isinstance(self.pack, bool) or self.pack < 1:
             raise bad("pack", "must be an integer >= 1")
+        if (not isinstance(self.keep_best, int) or isinstance(self.keep_best, bool)
+                or not 0 <= self.keep_best <= MAX_KEEP_BEST):
+            raise bad("keep_best", f"must be an integer from 0 to {MAX_KEEP_BEST}")
         if not isinstance(self.base_dir, str):
             raise bad("base_dir", "must be a folder path")
 

@@ -47,6 +47,10 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     classes: tuple[Any, ...]
+    # issue 27 (checkpoints): the training statistics every split was standardised with, kept
+    # so that a saved model can standardise new inputs the same way (float64, per feature).
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -342,7 +346,8 @@ def _prepare(
 
     (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = part(train_idx), part(val_idx), part(test_idx)
     return Dataset(name, X_tr, y_tr, X_va, y_va, X_te, y_te,
-                   tuple(c.item() if hasattr(c, "item") else c for c in classes))
+                   tuple(c.item() if hasattr(c, "item") else c for c in classes),
+                   mean=mean, std=std)
 
 
 def _stratified_split(

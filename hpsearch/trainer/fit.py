@@ -74,6 +74,9 @@ class TrainResult:
         The device the run used (``"cpu"``, ``"cuda:0"``).
     pruned_step:
         The epoch after which ``report`` asked to stop (state ``"pruned"``), else None.
+    state_dict:
+        The best epoch's weights as the :class:`~hpsearch.trainer.model.MLP`'s state dict
+        (complete runs; what ``[trainer] keep_best`` saves, :mod:`hpsearch.trainer.checkpoint`).
     """
 
     state: str
@@ -81,6 +84,7 @@ class TrainResult:
     error: str | None = None
     device: str = "cpu"
     pruned_step: int | None = None
+    state_dict: dict[str, Any] | None = None  # issue 27: the weights a checkpoint keeps
 
 
 class _Diverged(Exception):
@@ -297,7 +301,8 @@ class TrainingRun:
                     self.model, self.X_test, self.y_test, self.autocast)
         state = "failed" if error is not None else "pruned" if pruned_step is not None else "complete"
         return TrainResult(state=state, metrics=result, error=error, device=str(self.device),
-                           pruned_step=pruned_step if error is None else None)
+                           pruned_step=pruned_step if error is None else None,
+                           state_dict=best_state if state == "complete" else None)  # issue 27
 
     def _train_epoch(self, epoch: int) -> tuple[float, int]:
         model, optimizer, X, y = self.model, self.optimizer, self.X_train, self.y_train

@@ -205,7 +205,10 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
             result["test_loss"], result["test_accuracy"] = test[i]
         state = "failed" if m.error else "pruned" if m.pruned else "complete"
         results.append(TrainResult(state=state, metrics=result, error=m.error, device=str(device),
-                                   pruned_step=m.epoch if state == "pruned" else None))
+                                   pruned_step=m.epoch if state == "pruned" else None,
+                                   # issue 27: each member's weights, as fit() hands them out
+                                   state_dict=mlp_state(m.best_state, m.p)
+                                   if state == "complete" and m.best_state is not None else None))
     return results
 
 
@@ -378,6 +381,28 @@ class _Pack:
 def _one_value(values: list[float]) -> float | None:
     """The value when all are equal (torch's BatchNorm then updates the running statistics)."""
     return values[0] if len(set(values)) == 1 else None
+
+
+def mlp_state(flat: dict[str, torch.Tensor], p: TrialParams) -> dict[str, torch.Tensor]:
+    """A member's flat tensors (:func:`_flat_state`'s names) as the ``MLP``'s state dict, on the
+    CPU: what ``fit`` hands out, so a packed trial's checkpoint loads like any other's."""
+    # MLP.layers per hidden layer: Linear, [BatchNorm1d], activation, [Dropout]
+    linear, norm = 0, 1
+    per_layer = 2 + int(p.batch_norm) + int(p.dropout > 0)
+    out: dict[str, torch.Tensor] = {}
+    for i in range(p.n_layers):
+        base = i * per_layer
+        out[f"layers.{base + linear}.weight"] = flat[f"w{i}"]
+        if p.batch_norm:
+            bn = f"layers.{base + norm}"
+            out[f"{bn}.weight"], out[f"{bn}.bias"] = flat[f"g{i}"], flat[f"be{i}"]
+            out[f"{bn}.running_mean"], out[f"{bn}.running_var"] = flat[f"rm{i}"], flat[f"rv{i}"]
+            out[f"{bn}.num_batches_tracked"] = torch.tensor(0)  # unused: momentum is set
+        else:
+            out[f"layers.{base + linear}.bias"] = flat[f"b{i}"].reshape(-1)
+    last = p.n_layers * per_layer
+    out[f"layers.{last}.weight"], out[f"layers.{last}.bias"] = flat["wo"], flat["bo"].reshape(-1)
+    return {k: v.detach().cpu().clone() for k, v in out.items()}
 
 
 def _flat_state(model: MLP, n_layers: int, batch_norm: bool) -> dict[str, torch.Tensor]:

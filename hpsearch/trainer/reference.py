@@ -42,6 +42,9 @@ SETTING_DOCS: dict[str, str] = {
                "one, within the process's share of the idle cores) or a number",
     "pack": "train up to this many trials of one shape at once as one stacked model "
             "(`run --pack` overrides it)",
+    "keep_best": "keep the checkpoints (weights, params, input standardisation, labels) of the "
+                 "study's best this-many trials; 0 keeps none (`best --weights`, "
+                 "`hpsearch.load_model`)",
     "base_dir": "folder a relative dataset path is resolved against",
 }
 
