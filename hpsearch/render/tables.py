@@ -39,11 +39,20 @@ def print_validation(result: Validation) -> None:
     out = console()
     space, configs = result.space, result.configs
     study = space.study
+    goal = (f"{len(study.metrics)} objectives" if study.multi
+            else f"{study.direction} {esc(study.metric)}")
     out.print(
-        f"[bold]{esc(study.name)}[/bold]  {study.direction} {esc(study.metric)}  sampler={study.sampler}"
+        f"[bold]{esc(study.name)}[/bold]  {goal}  sampler={study.sampler}"
         f"  trials={study.trials}  seed={study.seed}"
         f"  objective={esc(space.objective.get('kind', 'builtin'))}"
     )
+    constraints = getattr(space, "constraints", ())
+    if study.multi or constraints:
+        for line in space.objectives.describe():
+            out.print(esc(line))
+        if study.multi:
+            out.print("the study's answer is its feasible Pareto front: the trials no other "
+                      "feasible trial beats in every objective")
     table = Table("name", "type", "range", "scale", "condition", title=f"{esc(space.source)}: parameters")
     for param in space.params.values():
         row = param.describe()
