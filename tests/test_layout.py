@@ -18,7 +18,7 @@ LAYERS = [
     {"run"},
     {"objectives", "samplers"},
     {"space", "storage"},
-    {"trainer", "pruners", "launch", "ranking", "timeparse"},
+    {"trainer", "pruners", "launch", "ranking", "timeparse", "pareto"},
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}
