@@ -10,6 +10,7 @@ The library API, for a notebook or a script (the ``hpsearch`` command is a thin 
     hpsearch.refine_study(storage, summary.study, top=3, trials=10)
     summary = hpsearch.join_study(storage, summary.study)   # runs the refined round
     best = hpsearch.select_trials(storage, summary.study, top=1).trials[0]
+    front = hpsearch.study_front(storage, summary.study).members   # several objectives
 
 Names are loaded on first use, so ``import hpsearch`` (and ``hpsearch --help``) imports neither
 SQLAlchemy nor PyTorch. Errors are classes of :mod:`hpsearch.errors`, each with its exit code.
@@ -46,6 +47,7 @@ _LAZY = {
     "best_space": "hpsearch.report", "export_trials": "hpsearch.report",
     "write_plots": "hpsearch.report", "rounds_overview": "hpsearch.report",
     "Pruned": "hpsearch.pruners",
+    "study_front": "hpsearch.report", "Front": "hpsearch.report",
 }
 
 __all__ = [

@@ -16,6 +16,7 @@ from hpsearch.objectives.base import (Objective, ReportGate, TrialContext, Trial
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
+from hpsearch.objectives.values import extract_outcome
 
 if TYPE_CHECKING:
     from hpsearch.space import Space
@@ -50,5 +51,6 @@ def check_objective(space: "Space") -> None:
 
 
 __all__ = ["Objective", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
+           "extract_outcome",
            "evaluate_on_test",
            "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

@@ -17,6 +17,8 @@ Public names are re-exported here; the modules behind them:
     html.py      write_html, build_html, load_study_data (plotly, imported when called)
     importance.py param_importance (optuna's PED-ANOVA, imported when called)
     insight.py   study_importance (importance of a stored study, subsampled)
+    front.py     study_front, Front (the feasible Pareto front, fronts ranked), trial_vector
+    pareto_figures.py  pareto_scatter, hypervolume_figure (plotly figure dicts)
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -26,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from hpsearch.report.columns import fit_columns
+from hpsearch.report.front import Front, rank_trials, study_front, trial_vector
 from hpsearch.report.exports import (
     FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
     write_trials,
@@ -49,6 +52,7 @@ __all__ = [
     "study_param_names", "study_rows", "study_tie_breaker", "trial_json",
     "RoundsOverview", "rounds_overview", "round_space_file",
     "write_html", "load_study_data", "param_importance", "study_importance",
+    "Front", "study_front", "trial_vector", "rank_trials",
 ]
 
 # rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and

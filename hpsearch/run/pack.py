@@ -23,7 +23,7 @@ import traceback
 from typing import Any, Callable
 
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted, StorageError
-from hpsearch.objectives import extract_value
+from hpsearch.objectives import extract_outcome
 from hpsearch.run.pruning import TrialWatch, pruned_outcome
 from hpsearch.run.reports import Notes, check_metrics, check_report, clean_text
 from hpsearch.run.trial import STEP_FLUSH_S, StepBuffer
@@ -271,8 +271,10 @@ class Pack:
 
     def finish(self, m: Member, state: str, *, value: Any = None,
                metrics: dict[str, Any] | None = None, error: str | None = None,
-               pruned_step: int | None = None, reason: str | None = None) -> None:
-        """Record ``m`` (with all its steps) in one transaction, then tell ``on_record``."""
+               pruned_step: int | None = None, reason: str | None = None,
+               **outcome: Any) -> None:
+        """Record ``m`` (with all its steps) in one transaction, then tell ``on_record``.
+        ``outcome``: every objective's value and the constraint verdict of a complete trial."""
         if metrics is not None:
             metrics = check_metrics(metrics, m.notes, where="result")
         note = clean_text("; ".join(filter(None, [reason, self.packed_note(m.trial),
@@ -280,11 +282,11 @@ class Pack:
         error = clean_text(error)
         self.storage.finish(m.trial.id, state=state, value=value, metrics=metrics, error=error,
                             steps=m.steps.pending(final=True), device=self.device,
-                            pruned_step=pruned_step, note=note)
+                            pruned_step=pruned_step, note=note, **outcome)
         m.record = dataclasses.replace(
             m.trial, state=state, value=value, metrics=metrics, error=error,
             device=self.device or m.trial.device, finished_at=time.time(),
-            pruned_step=pruned_step, note=note)
+            pruned_step=pruned_step, note=note, **outcome)
         if self.on_record is not None:
             self.on_record(m.record)
 
@@ -311,11 +313,11 @@ class Pack:
             self.record_pruned(m, result.metrics, result.pruned_step)
         elif result.state == "complete":
             try:
-                value, metrics = extract_value(result.metrics, self.study.metric)
+                value, metrics, outcome = extract_outcome(result.metrics, self.study)
             except Exception as exc:  # noqa: BLE001 - TrialFailed: the metric is missing
                 self.finish(m, "failed", error=str(exc), metrics=dict(result.metrics))
             else:
-                self.finish(m, "complete", value=value, metrics=metrics)
+                self.finish(m, "complete", value=value, metrics=metrics, **outcome)
         else:
             self.finish(m, "failed", error=result.error or "failed",
                         metrics=dict(result.metrics) or None)

@@ -15,7 +15,7 @@ import traceback
 from typing import Any, Callable, Mapping
 
 from hpsearch.errors import HpsearchError, Interrupted, StorageError
-from hpsearch.objectives import Objective, TrialContext, TrialFailed, extract_value
+from hpsearch.objectives import Objective, TrialContext, TrialFailed, extract_outcome
 from hpsearch.pruners import Pruned
 from hpsearch.run.pruning import TrialWatch, pruned_outcome
 from hpsearch.run.reports import Notes, check_metrics, check_report, clean_result, clean_text
@@ -93,7 +93,8 @@ def run_trial(storage: Storage, study: StudyRecord, objective: Objective, trial:
     try:
         # Read without raising: an int past a float's range, a key 5,000 digits long.
         result = clean_result(objective.run(trial.params, ctx), notes)
-        value, metrics = extract_value(result, study.metric)
+        # multi-objective: every objective's value and the constraint verdict ride in `extra`
+        value, metrics, extra = extract_outcome(result, study)
         state = "complete"
     except Pruned as exc:
         state = "pruned"

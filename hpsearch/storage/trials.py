@@ -145,8 +145,14 @@ class TrialQueries(StorageBase):
         metrics: dict[str, Any] | None = None, error: str | None = None,
         steps: Sequence[tuple[int, dict[str, Any]]] = (), device: str | None = None,
         pruned_step: int | None = None, note: str | None = None,
+        values: dict[str, Any] | None = None, feasible: bool | None = None,
+        violation: str | None = None,
     ) -> None:
         """Record a trial's outcome (and its buffered steps) in one committed transaction.
+
+        ``values`` (every objective's value, metric -> value), ``feasible`` and ``violation``
+        (the constraint verdict) are what ``hpsearch.space.objectives.Outcome.storage_fields``
+        gives for a complete trial.
 
         What the database cannot hold never stops the trial from being recorded: a step
         number outside the integer range (or not an integer) is left out, and so is such a
@@ -163,7 +169,8 @@ class TrialQueries(StorageBase):
             log.warning("trial %s: %s", self._trial_number(trial_id), dropped)
         values: dict[str, Any] = dict(tid=trial_id, state=state, value=value, metrics=metrics,
                                       error=clean_text(error), finished_at=time.time(),
-                                      pruned_step=pruned_step)
+                                      pruned_step=pruned_step, objective_values=values,
+                                      feasible=feasible, violation=clean_text(violation))
         if device is not None:
             values["device"] = clean_text(device, DB_LIMITS.device)
         added = join_notes(clean_text(note), dropped)

@@ -1,0 +1,127 @@
+"""The answer of a study with several objectives: its feasible Pareto front.
+
+A trial is on the front when it is complete, feasible (it broke no ``[[constraint]]``) and no
+other such trial is at least as good in every objective and better in one. Fronts are ranked
+(0: the front, 1: the front of what remains, ...; :mod:`hpsearch.pareto`)::
+
+    front = study_front(storage, "digits-tradeoff")
+    for t in front.members: ...            # rank 0, best first in the first objective
+    pick = front.pick("inference_ms")      # the member best in one metric
+
+A single-objective study has a front too: its best trials (equal values). Trials stored before
+schema 3 read their objective values from their metrics (``value`` for the first).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from hpsearch.errors import ConfigError, StudyError
+
+if TYPE_CHECKING:
+    from hpsearch.space.objectives import Objectives
+    from hpsearch.storage import Storage, StudyRecord, TrialRecord
+
+__all__ = ["Front", "study_front", "trial_vector", "rank_trials", "study_objectives"]
+
+
+def study_objectives(study: StudyRecord) -> Objectives:
+    """The objectives and constraints of a stored study."""
+    from hpsearch.space.objectives import objectives_of
+
+    return objectives_of(study.space)
+
+
+def trial_vector(trial: TrialRecord, metrics: Sequence[str]) -> list[float] | None:
+    """The trial's value of each objective metric, or None when one is missing or not finite
+    (a failed or pruned trial, a metric it never reported)."""
+    out = []
+    for i, m in enumerate(metrics):
+        if trial.values and m in trial.values:
+            v: Any = trial.values[m]
+        elif i == 0 and trial.value is not None:
+            v = trial.value
+        else:
+            v = (trial.metrics or {}).get(m)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return None
+        out.append(float(v))
+    return out
+
+
+def rank_trials(trials: Iterable[TrialRecord], objectives: Objectives
+                ) -> tuple[list[TrialRecord], dict[int, int]]:
+    """The complete, feasible trials with every objective's value, sorted by front rank and
+    then the first objective (best first) and number, and their ranks by trial number."""
+    from hpsearch.pareto import front_ranks
+
+    kept, vectors = [], []
+    for t in trials:
+        if t.state != "complete" or t.feasible is False:
+            continue
+        v = trial_vector(t, objectives.metrics)
+        if v is not None:
+            kept.append(t)
+            vectors.append(v)
+    ranks = front_ranks(vectors, objectives.maximize) if kept else []
+    sign = -1.0 if objectives.maximize[0] else 1.0
+    order = sorted(range(len(kept)), key=lambda i: (ranks[i], sign * vectors[i][0],
+                                                    kept[i].number))
+    return [kept[i] for i in order], {kept[i].number: ranks[i] for i in range(len(kept))}
+
+
+@dataclass
+class Front:
+    """A study's ranked feasible trials: :attr:`trials` (front rank, then the first objective,
+    best first), :attr:`ranks` (trial number -> rank) and how many complete trials were
+    infeasible."""
+
+    study: StudyRecord
+    objectives: Objectives
+    trials: list[TrialRecord] = field(default_factory=list)
+    ranks: dict[int, int] = field(default_factory=dict)
+    n_infeasible: int = 0
+
+    @property
+    def members(self) -> list[TrialRecord]:
+        """The Pareto front (rank 0)."""
+        return [t for t in self.trials if self.ranks[t.number] == 0]
+
+    def first(self, k: int) -> list[TrialRecord]:
+        """The trials of the first ``k`` fronts."""
+        return [t for t in self.trials if self.ranks[t.number] < k]
+
+    def pick(self, metric: str) -> TrialRecord:
+        """The front member best in ``metric`` (an objective: in its direction; ties by the
+        other objectives' order, then number).
+
+        Raises ConfigError when ``metric`` is not an objective, StudyError when the front is
+        empty."""
+        metrics = self.objectives.metrics
+        if metric not in metrics:
+            raise ConfigError(f"--pick {metric}: not an objective of study {self.study.name!r} "
+                              f"(objectives: {', '.join(metrics)})")
+        members = self.members
+        if not members:
+            raise StudyError(f"study {self.study.name!r} has no complete feasible trial yet")
+        j = metrics.index(metric)
+        sign = -1.0 if self.objectives.maximize[j] else 1.0
+        return min(members, key=lambda t: (sign * (trial_vector(t, metrics) or [0.0] * len(metrics))[j],
+                                           t.number))
+
+
+def study_front(storage: Storage, name: str, *, round_: int | None = None) -> Front:
+    """Study ``name``'s complete trials ranked into Pareto fronts (of one round with
+    ``round_``); infeasible trials are counted, never ranked.
+
+    Raises StudyError for an unknown study or round."""
+    study = storage.get_study(name)
+    if round_ is not None:
+        storage.get_round(study.id, round_)
+    objectives = study_objectives(study)
+    complete = list(storage.iter_trials(study, round_=round_, states=["complete"]))
+    trials, ranks = rank_trials(complete, objectives)
+    return Front(study, objectives, trials, ranks,
+                 n_infeasible=sum(1 for t in complete if t.feasible is False))

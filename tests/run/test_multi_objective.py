@@ -1,0 +1,86 @@
+"""A study with two objectives and a constraint, run end to end: every objective's value and
+the constraint verdict stored, NaN in one objective a failed trial with one line, the feasible
+front (computed by hand) from the library, with one worker and with two."""
+
+from __future__ import annotations
+
+import pytest
+
+import hpsearch
+from hpsearch.space import parse_space
+
+OBJECTIVE = '''
+def train(params, report):
+    x, y = params["x"], params["y"]
+    ms = float("nan") if x > 0.95 else x * x + 0.5 * y
+    report(1, {"acc": x / 2, "ms": ms})
+    return {"acc": x, "ms": ms, "n": x}
+'''
+
+SPACE = '''
+[study]
+name = "mo"
+metric = ["acc", "ms"]
+direction = ["maximize", "minimize"]
+sampler = "grid"
+trials = 10
+[objective]
+kind = "python"
+function = "moobj:train"
+[[constraint]]
+metric = "n"
+max = 0.8
+[params]
+x = { type = "choice", values = [0.1, 0.3, 0.5, 0.85, 0.97] }
+y = { type = "choice", values = [0, 1] }
+'''
+
+
+def run(project, workers: int):
+    (project / "proj" / "moobj.py").write_text(OBJECTIVE)
+    space = parse_space(SPACE, source=str(project / "proj" / "mo.toml"))
+    storage = hpsearch.open_storage(f"sqlite:///{project}/mo.db")
+    hpsearch.run_study(storage, space, hpsearch.RunOptions(workers=workers))
+    return storage
+
+
+def check(storage) -> None:
+    study = storage.get_study("mo")
+    trials = {(t.params["x"], t.params["y"]): t for t in storage.trials(study)}
+    assert len(trials) == 10
+    # By hand: x = 0.97 has ms = nan (failed); x = 0.85 breaks n <= 0.8 (infeasible); of the
+    # rest, y = 0 is the front (more accuracy costs time), y = 1 the second front.
+    for y in (0, 1):
+        t = trials[(0.97, y)]
+        assert t.state == "failed" and t.error == "metric 'ms' is nan"
+        assert t.metrics["acc"] == 0.97  # nothing lost
+        t = trials[(0.85, y)]
+        assert (t.state, t.feasible) == ("complete", False)
+        assert t.violation == "n = 0.85 > max 0.8"
+    t = trials[(0.3, 1)]
+    assert (t.value, t.values, t.feasible) == (0.3, {"acc": 0.3, "ms": pytest.approx(0.59)}, True)
+    front = hpsearch.study_front(storage, "mo")
+    assert [(t.params["x"], t.params["y"]) for t in front.members] == [(0.5, 0), (0.3, 0), (0.1, 0)]
+    assert [front.ranks[t.number] for t in front.trials] == [0, 0, 0, 1, 1, 1]
+    assert front.n_infeasible == 2
+    assert front.pick("ms").params == {"x": 0.1, "y": 0}
+    assert front.pick("acc").params == {"x": 0.5, "y": 0}
+    with pytest.raises(hpsearch.ConfigError, match="--pick n: not an objective"):
+        front.pick("n")
+    # never best, though its accuracy is the highest of the complete trials
+    assert storage.best(study).params == {"x": 0.5, "y": 0}
+    # the steps keep every reported metric, as for one objective
+    assert storage.trial(study, t.number).steps == [(1, {"acc": 0.15, "ms": pytest.approx(0.59)})]
+
+
+def test_two_objectives_and_a_constraint_in_one_process(project):
+    storage = run(project, workers=1)
+    check(storage)
+    storage.dispose()
+
+
+@pytest.mark.slow
+def test_two_objectives_and_a_constraint_with_two_workers(project):
+    storage = run(project, workers=2)
+    check(storage)
+    storage.dispose()
