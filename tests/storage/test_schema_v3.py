@@ -3,7 +3,6 @@ objective's value and the constraint verdict recorded, infeasible trials never b
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import create_engine, text
 from support.schema_v1 import v1_statements
 
