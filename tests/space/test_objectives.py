@@ -133,3 +133,14 @@ def test_trial_values_reads_values_and_verdicts() -> None:
                              ({"acc": 0.9, "ms": 1}, "constrained metric 'n' missing")]:
         with pytest.raises(MissingValue, match=message):
             trial_values(obj, metrics)
+
+
+def test_the_shipped_tradeoff_space_validates() -> None:
+    from pathlib import Path
+
+    from hpsearch.validate import validate_space
+
+    path = Path(__file__).resolve().parents[2] / "search_spaces" / "digits_tradeoff.toml"
+    result = validate_space(path, samples=2)
+    assert result.space.study.metrics == ("val_accuracy", "inference_ms")
+    assert result.space.constraints == (Constraint("n_params", None, 50000.0),)
