@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from hpsearch.space.objectives import Objectives
     from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
-__all__ = ["Front", "study_front", "trial_vector", "rank_trials", "study_objectives"]
+__all__ = ["Front", "study_front", "trial_vector", "rank_trials", "study_objectives",
+           "front_order", "trial_values_of", "feasible_of"]
 
 
 def study_objectives(study: StudyRecord) -> Objectives:
@@ -125,3 +126,48 @@ def study_front(storage: Storage, name: str, *, round_: int | None = None) -> Fr
     trials, ranks = rank_trials(complete, objectives)
     return Front(study, objectives, trials, ranks,
                  n_infeasible=sum(1 for t in complete if t.feasible is False))
+
+
+def front_order(storage: Storage, study: StudyRecord, *, round_: int | None = None,
+                states: Sequence[str] | None = None, top: int | None = None
+                ) -> tuple[list[TrialRecord], Front]:
+    """A multi-objective study's trials best first: the ranked feasible trials (front rank,
+    then the first objective), then the rest (infeasible, pruned, failed, running) by number;
+    of one round and some states, the first ``top``. With the study's whole :class:`Front`
+    (``pareto`` means on the study's front, whatever round is shown)."""
+    front = study_front(storage, study.name)
+    ranked = [t for t in front.trials if round_ is None or t.round == round_]
+    if states:
+        ranked = [t for t in ranked if t.state in states]
+    seen = {t.number for t in ranked}
+    out = ranked[:top] if top is not None else ranked
+    if top is None or len(out) < top:
+        rest = storage.iter_trials(study, round_=round_, states=list(states) if states else None)
+        for t in rest:
+            if t.number in seen:
+                continue
+            out.append(t)
+            if top is not None and len(out) >= top:
+                break
+    return out, front
+
+
+def trial_values_of(t: TrialRecord, metrics: Sequence[str]) -> dict[str, Any]:
+    """Every objective's value of a trial (metric -> value; None where it has none)."""
+    out: dict[str, Any] = {}
+    for i, m in enumerate(metrics):
+        if t.values and m in t.values:
+            out[m] = t.values[m]
+        elif i == 0:
+            out[m] = t.value
+        else:
+            out[m] = (t.metrics or {}).get(m)
+    return out
+
+
+def feasible_of(t: TrialRecord) -> bool | None:
+    """A complete trial's verdict (one stored before constraints were checked: True); None
+    for a trial that is not complete."""
+    if t.state != "complete":
+        return None
+    return t.feasible is not False
