@@ -84,8 +84,8 @@ def history_proposer(smp: Any, timer: ProposeTimer | None = None
 
     def propose(index: int, history: Any) -> tuple[dict[str, Any], str]:
         t0 = time.perf_counter()
-        finished = [Finished(params=t.params, value=t.value, state=t.state)
-                    for t in history.finished]
+        finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
+                             feasible=t.feasible) for t in history.finished]
         proposal = smp.propose(finished, list(history.pending), index=index)
         took = time.perf_counter() - t0
         if timer is not None:
@@ -103,7 +103,8 @@ def history_key(history: Any) -> tuple:
     def dump(params: Any) -> str:
         return json.dumps(params, sort_keys=True, default=str)
 
-    return (tuple((t.number, t.state, t.value, dump(t.params)) for t in history.finished),
+    return (tuple((t.number, t.state, t.value, dump(t.values), t.feasible, dump(t.params))
+                  for t in history.finished),
             tuple(dump(p) for p in history.pending))
 
 

@@ -9,6 +9,7 @@ One module per sampler family behind the :class:`Sampler` interface (:mod:`.base
     tpe, gp, cmaes, auto   model samplers (:mod:`.model`): they learn from the round's finished
              trials, ``propose(history, pending, *, index) -> Proposal`` (``uses_history``);
              Optuna/cmaes are imported only when they propose
+    nsga2, and tpe/gp/auto on several objectives or constraints: :mod:`.multi`
 
 :data:`SAMPLERS` maps each name to its class; :func:`make_sampler` builds one by name. The
 names a space file may use are :data:`hpsearch.space.SAMPLER_NAMES` (samplers import the space,
@@ -27,18 +28,19 @@ from hpsearch.samplers.cmaes import CmaEsSampler
 from hpsearch.samplers.gp import GPSampler
 from hpsearch.samplers.grid import MAX_GRID_SIZE, GridSampler
 from hpsearch.samplers.model import Finished, ModelSampler, Proposal
+from hpsearch.samplers.multi import NSGA2Sampler, multi_sampler
 from hpsearch.samplers.random import RandomSampler
 from hpsearch.samplers.sobol import SobolSampler
 from hpsearch.samplers.tpe import TPESampler
 from hpsearch.space import Space
 
 __all__ = ["Sampler", "RandomSampler", "SobolSampler", "GridSampler", "ModelSampler",
-           "TPESampler", "GPSampler", "CmaEsSampler", "AutoSampler", "Finished", "Proposal",
+           "TPESampler", "GPSampler", "CmaEsSampler", "AutoSampler", "NSGA2Sampler", "Finished", "Proposal",
            "SAMPLERS", "make_sampler", "MAX_GRID_SIZE"]
 
 SAMPLERS: dict[str, type[Any]] = {
     cls.name: cls for cls in (RandomSampler, SobolSampler, GridSampler, TPESampler, GPSampler,
-                              CmaEsSampler, AutoSampler)
+                              CmaEsSampler, AutoSampler, NSGA2Sampler)
 }
 """Name -> class. Classes with ``uses_history`` (model samplers) propose from the round's
 finished trials: ``propose(history, pending, *, index)``; the others ``propose(index)``."""
@@ -51,6 +53,8 @@ def make_sampler(name: str, space: Space, *, seed: int) -> Any:
         cls = SAMPLERS[name]
     except (KeyError, TypeError):
         raise SpaceError(f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})") from None
+    # several objectives or [[constraint]]: Optuna's multi-objective, constrained models
+    cls = multi_sampler(name, cls, space)
     if cls.uses_history:
         return cls(space, seed=seed, n_startup=space.study.n_startup_trials)
     return cls(space, seed=seed)

@@ -51,6 +51,10 @@ class Finished:
     params: Mapping[str, Any]
     value: float | None
     state: str = "complete"
+    #: Several objectives: every objective's value (metric -> value) and the constraint
+    #: verdict (False: broke one); read by :mod:`hpsearch.samplers.multi` only.
+    values: Mapping[str, Any] | None = None
+    feasible: bool | None = None
 
     @property
     def usable(self) -> bool:

@@ -25,7 +25,8 @@ __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", 
            "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT", "FILE_KEYS",
            "split_objectives"]
 
-SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto")
+SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto",
+                                  "nsga2")
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 DEFAULT_GRID_POINTS = 5
 """Grid points per numeric parameter when neither the param nor ``[study]`` says."""

@@ -98,6 +98,9 @@ class FinishedTrial:
     params: dict[str, Any]
     value: float | None
     state: str
+    #: Every objective's value and the constraint verdict (schema 3; None before).
+    values: dict[str, Any] | None = None
+    feasible: bool | None = None
 
 
 @dataclass(frozen=True)
