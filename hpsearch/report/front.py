@@ -14,11 +14,11 @@ schema 3 read their objective values from their metrics (``value`` for the first
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from hpsearch.errors import ConfigError, StudyError
+from hpsearch.space.objectives import rank_trials, trial_vector
 
 if TYPE_CHECKING:
     from hpsearch.space.objectives import Objectives
@@ -33,44 +33,6 @@ def study_objectives(study: StudyRecord) -> Objectives:
     from hpsearch.space.objectives import objectives_of
 
     return objectives_of(study.space)
-
-
-def trial_vector(trial: TrialRecord, metrics: Sequence[str]) -> list[float] | None:
-    """The trial's value of each objective metric, or None when one is missing or not finite
-    (a failed or pruned trial, a metric it never reported)."""
-    out = []
-    for i, m in enumerate(metrics):
-        if trial.values and m in trial.values:
-            v: Any = trial.values[m]
-        elif i == 0 and trial.value is not None:
-            v = trial.value
-        else:
-            v = (trial.metrics or {}).get(m)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return None
-        out.append(float(v))
-    return out
-
-
-def rank_trials(trials: Iterable[TrialRecord], objectives: Objectives
-                ) -> tuple[list[TrialRecord], dict[int, int]]:
-    """The complete, feasible trials with every objective's value, sorted by front rank and
-    then the first objective (best first) and number, and their ranks by trial number."""
-    from hpsearch.pareto import front_ranks
-
-    kept, vectors = [], []
-    for t in trials:
-        if t.state != "complete" or t.feasible is False:
-            continue
-        v = trial_vector(t, objectives.metrics)
-        if v is not None:
-            kept.append(t)
-            vectors.append(v)
-    ranks = front_ranks(vectors, objectives.maximize) if kept else []
-    sign = -1.0 if objectives.maximize[0] else 1.0
-    order = sorted(range(len(kept)), key=lambda i: (ranks[i], sign * vectors[i][0],
-                                                    kept[i].number))
-    return [kept[i] for i in order], {kept[i].number: ranks[i] for i in range(len(kept))}
 
 
 @dataclass

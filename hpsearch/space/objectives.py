@@ -24,7 +24,7 @@ Standard library only: the run loop, storage readers and reports import it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_number
 
 __all__ = ["Constraint", "Objectives", "Outcome", "MissingValue", "parse_constraints",
-           "trial_values", "objectives_of"]
+           "trial_values", "objectives_of", "trial_vector", "rank_trials"]
 
 _CONSTRAINT_KEYS = ("metric", "min", "max")
 
@@ -178,6 +178,44 @@ def _finite(metrics: Mapping[str, Any], name: str, what: str) -> float:
     if not math.isfinite(value):
         raise MissingValue(f"{what} {name!r} is {value}")
     return float(value)
+
+
+def trial_vector(trial: Any, metrics: Sequence[str]) -> list[float] | None:
+    """The trial's value of each objective metric, or None when one is missing or not finite
+    (a failed or pruned trial, a metric it never reported)."""
+    out = []
+    for i, m in enumerate(metrics):
+        if trial.values and m in trial.values:
+            v: Any = trial.values[m]
+        elif i == 0 and trial.value is not None:
+            v = trial.value
+        else:
+            v = (trial.metrics or {}).get(m)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return None
+        out.append(float(v))
+    return out
+
+
+def rank_trials(trials: Iterable[Any], objectives: Objectives
+                ) -> tuple[list[Any], dict[int, int]]:
+    """The complete, feasible trials with every objective's value, sorted by front rank and
+    then the first objective (best first) and number, and their ranks by trial number."""
+    from hpsearch.pareto import front_ranks  # numpy: imported when ranking
+
+    kept, vectors = [], []
+    for t in trials:
+        if t.state != "complete" or t.feasible is False:
+            continue
+        v = trial_vector(t, objectives.metrics)
+        if v is not None:
+            kept.append(t)
+            vectors.append(v)
+    ranks = front_ranks(vectors, objectives.maximize) if kept else []
+    sign = -1.0 if objectives.maximize[0] else 1.0
+    order = sorted(range(len(kept)), key=lambda i: (ranks[i], sign * vectors[i][0],
+                                                    kept[i].number))
+    return [kept[i] for i in order], {kept[i].number: ranks[i] for i in range(len(kept))}
 
 
 def objectives_of(space: Mapping[str, Any]) -> Objectives:
