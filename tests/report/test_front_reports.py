@@ -89,3 +89,27 @@ def test_best_prints_the_front_and_picks(mo, project) -> None:
 def test_studies_shows_the_front_size(mo) -> None:
     rows = json.loads(mo("studies", "--format", "json").output)
     assert rows[0]["front"] == 3 and rows[0]["metric"] == "acc,ms"
+
+
+def test_pareto_figures(project) -> None:
+    """The scatter holds the hand-computed front as stars, infeasible trials apart; the
+    hypervolume only grows and ends at the front's (reference: 10% beyond the worst)."""
+    from hpsearch.pareto import hypervolume, reference_point
+    from hpsearch.report.front import study_front
+    from hpsearch.report.pareto_figures import hypervolume_figure, pareto_figures
+
+    storage = run_mo_study(project)
+    front = study_front(storage, "mo")
+    trials = storage.trials(storage.get_study("mo"))
+    figs = pareto_figures(front, trials)
+    assert len(figs) == 2
+    scatter = {t["name"].split(" (")[0]: t for t in figs[0]["data"]}
+    assert scatter["Pareto front"]["x"] == [0.1, 0.3, 0.5]
+    assert scatter["infeasible"]["x"] == [0.85, 0.85]
+    assert len(scatter["other feasible"]["x"]) == 3
+    hv = hypervolume_figure(front, trials)["data"][0]["y"]
+    assert hv == sorted(hv) and len(hv) == 10
+    pts = [[t.values["acc"], t.values["ms"]] for t in front.trials]
+    ref = reference_point(pts, (True, False))
+    assert hv[-1] == pytest.approx(hypervolume(pts, (True, False), ref))
+    storage.dispose()
