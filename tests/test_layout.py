@@ -18,7 +18,8 @@ LAYERS = [
     {"run"},
     {"objectives", "samplers"},
     {"space", "storage"},
-    {"trainer", "pruners", "launch", "ranking", "timeparse", "pareto"},
+    {"trainer", "pruners", "launch", "ranking", "timeparse"},
+    {"pareto"},            # pure functions of value vectors (pruners rank by fronts too)
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}
