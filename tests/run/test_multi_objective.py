@@ -9,6 +9,8 @@ import pytest
 import hpsearch
 from support.multi import run_mo_study as run
 
+from hpsearch.space import parse_space
+
 def check(storage) -> None:
     study = storage.get_study("mo")
     trials = {(t.params["x"], t.params["y"]): t for t in storage.trials(study)}
@@ -48,4 +50,51 @@ def test_two_objectives_and_a_constraint_in_one_process(project):
 def test_two_objectives_and_a_constraint_with_two_workers(project):
     storage = run(project, workers=2)
     check(storage)
+    storage.dispose()
+
+
+def test_two_objectives_and_a_constraint_on_postgres(project, pg_url):
+    storage = run(project, workers=2, url=pg_url)
+    check(storage)
+    storage.dispose()
+
+
+PACKED = """
+[study]
+name = "packed"
+metric = ["val_accuracy", "inference_ms"]
+direction = ["maximize", "minimize"]
+sampler = "grid"
+trials = 4
+[[constraint]]
+metric = "n_params"
+max = 2000
+[trainer]
+dataset = "digits"
+epochs = 1
+device = "cpu"
+[params]
+hidden_units = { type = "choice", values = [8, 64] }
+learning_rate = { type = "choice", values = [0.01, 0.02] }
+"""
+
+
+@pytest.mark.slow
+def test_the_built_in_trainer_packed_reports_the_cost_metrics(project):
+    """Two widths by two learning rates, --pack 2 (a pack per width): each trial reports
+    n_params, inference_ms and train_seconds; the wide one breaks n_params <= 2000."""
+    storage = hpsearch.open_storage(f"sqlite:///{project}/p.db")
+    space = parse_space(PACKED, source=str(project / "proj" / "p.toml"))
+    hpsearch.run_study(storage, space, hpsearch.RunOptions(pack=2, device="cpu"))
+    every = storage.trials(storage.get_study("packed"))
+    assert len(every) == 4
+    trials = {t.params["hidden_units"]: t for t in every}
+    for t in every:
+        assert t.state == "complete", t.error
+        assert t.metrics["train_seconds"] > 0
+        assert t.values["inference_ms"] == t.metrics["inference_ms"] > 0
+    narrow, wide = trials[8].metrics["n_params"], trials[64].metrics["n_params"]
+    assert narrow < 2000 < wide  # the first layer alone: 64 x 64 weights
+    assert trials[8].feasible and not trials[64].feasible
+    assert trials[64].violation == f"n_params = {wide:.6g} > max 2000"
     storage.dispose()

@@ -35,10 +35,10 @@ y = { type = "choice", values = [0, 1] }
 '''
 
 
-def run_mo_study(project, workers: int = 1):
+def run_mo_study(project, workers: int = 1, url: str | None = None):
     (project / "proj" / "moobj.py").write_text(OBJECTIVE)
     space = parse_space(SPACE, source=str(project / "proj" / "mo.toml"))
-    storage = hpsearch.open_storage(f"sqlite:///{project}/mo.db")
+    storage = hpsearch.open_storage(url or f"sqlite:///{project}/mo.db")
     hpsearch.run_study(storage, space, hpsearch.RunOptions(workers=workers))
     return storage
 
