@@ -290,6 +290,7 @@ def refine_study(
     complete = [t for t in storage.trials(study, round_=round_.number, states=["complete"])
                 if t.value is not None and not math.isnan(t.value) and t.feasible is not False]
     objectives = objectives_of(study.space)
+    chosen: list[Any]
     if objectives.multi:
         # Several objectives: the box is drawn around the round's first K feasible Pareto
         # fronts (--top K; the front alone by default), so both ends of the trade-off stay

@@ -56,7 +56,7 @@ def _add_front_sizes(storage: Storage, rows: list[dict[str, Any]]) -> None:
     objective. Databases without one keep their columns."""
     from hpsearch.report.front import study_front, study_objectives
 
-    multi = {}
+    multi: dict[str, Any] = {}
     for row in rows:
         objectives = study_objectives(storage.get_study(row["name"]))
         if objectives.multi:
@@ -64,11 +64,11 @@ def _add_front_sizes(storage: Storage, rows: list[dict[str, Any]]) -> None:
     if not multi:
         return
     for row in rows:
-        objectives = multi.get(row["name"])
+        mo = multi.get(row["name"])
         row["front"] = None
-        if objectives is not None:
-            row["metric"] = ",".join(objectives.metrics)
-            row["direction"] = ",".join(objectives.directions)
+        if mo is not None:
+            row["metric"] = ",".join(mo.metrics)
+            row["direction"] = ",".join(mo.directions)
             row["front"] = len(study_front(storage, row["name"]).members)
 
 
@@ -133,7 +133,7 @@ def best_space(study: StudyRecord, trial: TrialRecord) -> dict[str, Any]:
     (with the study's objectives and constraints, so the retrained trial reports them too)."""
     space = study.space
     table = space.get("study", {})
-    out = {
+    out: dict[str, Any] = {
         "study": {
             "name": f"{study.name}-best", "metric": table.get("metric", study.metric),
             "direction": table.get("direction", study.direction),

@@ -111,7 +111,7 @@ class Space:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole space as a TOML-ready dict (feed it to :func:`~hpsearch.space.dump_toml`)."""
-        d = {"study": self.study.to_dict(), "objective": dict(self.objective),
+        d: dict[str, Any] = {"study": self.study.to_dict(), "objective": dict(self.objective),
              "trainer": dict(self.trainer), "params": self.params_dict()}
         pruner = self.pruner_settings.to_dict()
         if pruner:
