@@ -261,6 +261,11 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
         info.add_row("retry of", str(t.retry_of))
     if t.note:
         info.add_row("note", esc(t.note))
+    if t.values and len(t.values) > 1:  # several objectives
+        info.add_row("objectives", esc(", ".join(f"{k}={fmt_value(v)}"
+                                                for k, v in t.values.items())))
+    if t.feasible is False:
+        info.add_row("infeasible", esc(t.violation or "a constraint broke"))
     out.print(info)
     if t.metrics:
         out.print("metrics: " + esc(", ".join(f"{k}={fmt_value(v)}" for k, v in t.metrics.items())))

@@ -113,3 +113,11 @@ def test_pareto_figures(project) -> None:
     ref = reference_point(pts, (True, False))
     assert hv[-1] == pytest.approx(hypervolume(pts, (True, False), ref))
     storage.dispose()
+
+
+def test_show_names_the_objectives_and_the_broken_constraint(mo) -> None:
+    rows = json.loads(mo("report", "mo", "--format", "json").output)
+    infeasible = next(t["number"] for t in rows if t["feasible"] is False)
+    out = mo("show", "mo", str(infeasible)).output
+    assert "objectives" in out and "acc=0.85" in out
+    assert "n = 0.85 > max 0.8" in out
