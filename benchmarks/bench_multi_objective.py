@@ -15,10 +15,15 @@ dropout. Hypervolume against the fixed reference (error 1.05, cost 1.2), compute
                                   default for several objectives
     optuna NSGA-II                optuna.samplers.NSGAIISampler(seed=s)
 
+With ``--max-cost C`` the study has a constraint ``cost <= C`` (hpsearch: ``[[constraint]]``;
+Optuna: ``constraints_func`` on each sampler) and the figures are the hypervolume of the
+*feasible* trials and the share of infeasible trials among those the model proposed (after the
+10 start-up trials).
+
 Usage::
 
     python benchmarks/bench_multi_objective.py [--trials 50] [--seeds 5] [--first-seed 100]
-        [--methods "hpsearch tpe,hpsearch auto,optuna TPE,optuna NSGA-II"]
+        [--methods "hpsearch tpe,hpsearch auto,optuna TPE,optuna NSGA-II"] [--max-cost 0.5]
 """
 
 from __future__ import annotations
@@ -60,11 +65,16 @@ def problem(p: dict[str, Any]) -> tuple[float, float]:
     return error, cost
 
 
+MAX_COST: float | None = None
+
+
 def run_hpsearch(name: str, seed: int, trials: int) -> list[tuple[float, float]]:
     from hpsearch.samplers import Finished, make_sampler
     from hpsearch.space import parse_space
 
-    space = parse_space(SPACE, source="bench.toml")
+    text = SPACE if MAX_COST is None else SPACE.replace(
+        "[params]", f'[[constraint]]\nmetric = "cost"\nmax = {MAX_COST}\n[params]')
+    space = parse_space(text, source="bench.toml")
     smp = make_sampler(name, space, seed=seed)
     history: list[Finished] = []
     out = []
@@ -72,7 +82,7 @@ def run_hpsearch(name: str, seed: int, trials: int) -> list[tuple[float, float]]
         params = smp.propose(history, [], index=i).params
         e, c = problem(params)
         history.append(Finished(params, e, "complete", values={"error": e, "cost": c},
-                                feasible=True))
+                                feasible=MAX_COST is None or c <= MAX_COST))
         out.append((e, c))
     return out
 
@@ -80,18 +90,25 @@ def run_hpsearch(name: str, seed: int, trials: int) -> list[tuple[float, float]]
 def run_optuna(name: str, seed: int, trials: int) -> list[tuple[float, float]]:
     import optuna
 
-    sampler = (optuna.samplers.TPESampler(seed=seed) if name == "optuna TPE"
-               else optuna.samplers.NSGAIISampler(seed=seed))
+    cf = None if MAX_COST is None else (lambda t: [t.user_attrs["cost"] - MAX_COST])
+    sampler = (optuna.samplers.TPESampler(seed=seed, constraints_func=cf) if name == "optuna TPE"
+               else optuna.samplers.NSGAIISampler(seed=seed, constraints_func=cf))
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
 
     def objective(trial: Any) -> tuple[float, float]:
-        return problem({"lr": trial.suggest_float("lr", 1e-5, 1.0, log=True),
-                        "wd": trial.suggest_float("wd", 1e-7, 1e-1, log=True),
-                        "width": trial.suggest_int("width", 8, 2048, log=True),
-                        "dropout": trial.suggest_float("dropout", 0.0, 0.5)})
+        out = problem({"lr": trial.suggest_float("lr", 1e-5, 1.0, log=True),
+                       "wd": trial.suggest_float("wd", 1e-7, 1e-1, log=True),
+                       "width": trial.suggest_int("width", 8, 2048, log=True),
+                       "dropout": trial.suggest_float("dropout", 0.0, 0.5)})
+        trial.set_user_attr("cost", out[1])  # constraints_func reads it (values come later)
+        return out
 
     study.optimize(objective, n_trials=trials)
     return [tuple(t.values) for t in study.trials]  # type: ignore[misc]
+
+
+def feasible(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    return [p for p in points if MAX_COST is None or p[1] <= MAX_COST]
 
 
 def main() -> None:
@@ -102,27 +119,37 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--first-seed", type=int, default=100)
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--max-cost", type=float, default=None)
     args = ap.parse_args()
+    global MAX_COST
+    MAX_COST = args.max_cost
     silence_optuna()
     warnings.simplefilter("ignore")
     checkpoints = [c for c in (50, 100) if c <= args.trials] or [args.trials]
     results: dict[str, Any] = {}
     for method in args.methods.split(","):
         per_cp: dict[int, list[float]] = {c: [] for c in checkpoints}
+        infeasible: list[float] = []
         t0 = time.perf_counter()
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             run = run_optuna if method.startswith("optuna") else run_hpsearch
             points = run(method if method.startswith("optuna") else method.split()[1], seed,
                          args.trials)
             for c in checkpoints:
-                per_cp[c].append(hypervolume(points[:c], (False, False), REFERENCE))
+                per_cp[c].append(hypervolume(feasible(points[:c]), (False, False), REFERENCE))
+            model = points[10:]
+            infeasible.append(1 - len(feasible(model)) / max(1, len(model)))
         took = time.perf_counter() - t0
         results[method] = {str(c): per_cp[c] for c in checkpoints}
         line = "  ".join(f"@{c}: median {quartiles(v)[1]:.4f} IQR [{quartiles(v)[0]:.4f}, "
                          f"{quartiles(v)[2]:.4f}]" for c, v in per_cp.items())
+        if MAX_COST is not None:
+            results[method]["infeasible_share"] = infeasible
+            line += f"  infeasible after start-up: median {quartiles(infeasible)[1]:.1%}"
         print(f"{method:16s} {line}  ({took:.0f} s)", flush=True)
-    write_result("multi_objective", {"trials": args.trials, "seeds": args.seeds,
-                                     "first_seed": args.first_seed, "results": results})
+    write_result("multi_objective" if MAX_COST is None else "multi_objective_constrained",
+                 {"trials": args.trials, "seeds": args.seeds, "first_seed": args.first_seed,
+                  "max_cost": MAX_COST, "results": results})
 
 
 if __name__ == "__main__":
