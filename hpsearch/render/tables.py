@@ -160,8 +160,15 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
                 fitted.hidden = [n for n in preferred if n not in keep]
         shown, hidden = fitted.shown, fitted.hidden
     counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
-    title = f"{rec.name}: {rec.direction} {rec.metric}; {counts}; {selection.order_text()}"
-    headers = ["#" if c == "number" else esc(c) for c in shown]
+    goal = f"{rec.direction} {rec.metric}"
+    first = None
+    if front is not None and front.objectives.multi:
+        first = front.objectives.metrics[0]  # the value column is the first objective
+        goal = ", ".join(f"{d} {m}" for m, d in zip(front.objectives.metrics,
+                                                     front.objectives.directions))
+    title = f"{rec.name}: {goal}; {counts}; {selection.order_text()}"
+    headers = ["#" if c == "number" else esc(first) if c == "value" and first else esc(c)
+               for c in shown]
     table, console_width = _fitted_table(esc(title), headers,
                                          [[esc(cell(t, c)) for c in shown] for t in trials], width)
     out = Console(highlight=False, soft_wrap=False, width=console_width, file=file)

@@ -98,3 +98,15 @@ def test_the_built_in_trainer_packed_reports_the_cost_metrics(project):
     assert trials[8].feasible and not trials[64].feasible
     assert trials[64].violation == f"n_params = {wide:.6g} > max 2000"
     storage.dispose()
+
+
+def test_the_run_summary_never_names_an_infeasible_trial_best(project):
+    from support.multi import OBJECTIVE, SPACE
+
+    (project / "proj" / "moobj.py").write_text(OBJECTIVE)
+    space = parse_space(SPACE, source=str(project / "proj" / "mo.toml"))
+    storage = hpsearch.open_storage(f"sqlite:///{project}/s.db")
+    summary = hpsearch.run_study(storage, space)
+    # x = 0.85 has the highest accuracy of the complete trials, but breaks n <= 0.8
+    assert summary.best.params == {"x": 0.5, "y": 0}
+    storage.dispose()
