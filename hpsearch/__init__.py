@@ -10,6 +10,7 @@ The library API, for a notebook or a script (the ``hpsearch`` command is a thin 
     hpsearch.refine_study(storage, summary.study, top=3, trials=10)
     summary = hpsearch.join_study(storage, summary.study)   # runs the refined round
     best = hpsearch.select_trials(storage, summary.study, top=1).trials[0]
+    front = hpsearch.study_front(storage, summary.study).members   # several objectives
 
 Names are loaded on first use, so ``import hpsearch`` (and ``hpsearch --help``) imports neither
 SQLAlchemy nor PyTorch. Errors are classes of :mod:`hpsearch.errors`, each with its exit code.
@@ -47,6 +48,7 @@ _LAZY = {
     "write_plots": "hpsearch.report", "rounds_overview": "hpsearch.report",
     "Pruned": "hpsearch.pruners",
     "load_model": "hpsearch.trainer.checkpoint",
+    "study_front": "hpsearch.report", "Front": "hpsearch.report",
 }
 
 __all__ = [

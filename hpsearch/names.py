@@ -13,7 +13,8 @@ from typing import Iterable, TypeVar
 
 __all__ = ["SAMPLER_NAMES", "PRUNER_NAMES", "OBJECTIVE_KINDS", "registry"]
 
-SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto")
+SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto",
+                                   "nsga2")
 PRUNER_NAMES: tuple[str, ...] = ("none", "median", "asha", "hyperband")
 OBJECTIVE_KINDS: tuple[str, ...] = ("builtin", "command", "python")
 

@@ -32,11 +32,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 from hpsearch.errors import StudyError
 from hpsearch.ranking import rank, tie_breaker, tied_with_others
 from hpsearch.space import MAX_DB_INT, Choice, Fixed, IntParam, Param, Space
+from hpsearch.space.objectives import objectives_of, rank_trials
 from hpsearch.space.values import same_value
 
 if TYPE_CHECKING:  # the run loop and storage import heavy modules: not at import time
     from hpsearch.run import RunOptions, RunSummary, TrialEvent
-    from hpsearch.storage import RoundRecord, Storage
+    from hpsearch.storage import RoundRecord, Storage, TrialRecord
 
 __all__ = [
     "narrow", "refine_study", "refine_and_run", "top_count", "unit_width", "param_bounds",
@@ -285,46 +286,55 @@ def refine_study(
     study = storage.get_study(study_name)
     rounds = storage.rounds(study.id)
     round_ = rounds[-1] if from_round is None else storage.get_round(study.id, from_round)
+    # A trial that broke a [[constraint]] is never refined around (nor best).
     complete = [t for t in storage.trials(study, round_=round_.number, states=["complete"])
-                if t.value is not None and not math.isnan(t.value)]
-    k = top_count(len(complete), top=top, top_frac=top_frac)
-    # Ties on the value (an easy task: many trials at accuracy 1.0) go to the study's tie
-    # breaker (the validation loss for the built-in trainer), not to the lowest number.
-    tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
-    ranked = rank(complete, maximize=study.maximize, tie=tie)
+                if t.value is not None and not math.isnan(t.value) and t.feasible is not False]
+    objectives = objectives_of(study.space)
+    chosen: list[Any]
     rung_trials: list[Any] = []
     lowest_rung: int | None = None
-    if len(complete) < k:
-        # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
-        # furthest before they were stopped stand in, the highest rung first, each rung ranked
-        # by the value it reported there.
-        rung_trials, lowest_rung = _furthest_pruned(storage, study, round_.number, k - len(complete),
-                                                    tie)
-        ranked += rung_trials
-    if len(ranked) < k:
-        raise StudyError(
-            f"cannot refine study {study.name!r} from round {round_.number}: it has "
-            f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}"
-            + (f" and {len(rung_trials)} pruned at a later step" if rung_trials else "")
-            + f", {k} are needed (run more trials, or pass a smaller --top)")
-    if rung_trials:
-        log.warning(
-            "study %s round %d: %d completed trial%s, fewer than the %d the box needs: it also "
-            "spans %d trial%s pruned at step %d or later (the furthest the pruner let them go)",
-            study.name, round_.number, len(complete), "" if len(complete) == 1 else "s", k,
-            len(rung_trials), "" if len(rung_trials) == 1 else "s", lowest_rung)
-    chosen = ranked[:k]
-    n_tied = tied_with_others(chosen, ranked[k:])
-    if 2 * n_tied > k:
-        log.warning(
-            "study %s round %d: %d of the top %d trials tie on %s with other trials, so %s "
-            "chose them (set [study] tie_breaker to a metric that tells them apart, or run more "
-            "trials)", study.name, round_.number, n_tied, k, study.metric,
-            f"the tie breaker ({tie.describe()})" if tie else "the trial number")
-    best = storage.best(study) or chosen[0]  # study-wide: never worse than chosen[0]
-    if tie is not None and best.value is not None:
-        best = rank(storage.iter_trials(study, states=["complete"], value=best.value),
-                    maximize=study.maximize, tie=tie)[0]
+    if objectives.multi:
+        # Several objectives: the box is drawn around the round's first K feasible Pareto
+        # fronts (--top K; the front alone by default), so both ends of the trade-off stay
+        # inside it (docs/refine.md).
+        chosen, best, k, n_tied, tie = _front_choice(study, round_, complete, objectives, top)
+    else:
+        k = top_count(len(complete), top=top, top_frac=top_frac)
+        # Ties on the value (an easy task: many trials at accuracy 1.0) go to the study's tie
+        # breaker (the validation loss for the built-in trainer), not to the lowest number.
+        tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
+        ranked = rank(complete, maximize=study.maximize, tie=tie)
+        if len(complete) < k:
+            # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
+            # furthest before they were stopped stand in, the highest rung first, each rung ranked
+            # by the value it reported there.
+            rung_trials, lowest_rung = _furthest_pruned(storage, study, round_.number, k - len(complete),
+                                                        tie)
+            ranked += rung_trials
+        if len(ranked) < k:
+            raise StudyError(
+                f"cannot refine study {study.name!r} from round {round_.number}: it has "
+                f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}"
+                + (f" and {len(rung_trials)} pruned at a later step" if rung_trials else "")
+                + f", {k} are needed (run more trials, or pass a smaller --top)")
+        if rung_trials:
+            log.warning(
+                "study %s round %d: %d completed trial%s, fewer than the %d the box needs: it also "
+                "spans %d trial%s pruned at step %d or later (the furthest the pruner let them go)",
+                study.name, round_.number, len(complete), "" if len(complete) == 1 else "s", k,
+                len(rung_trials), "" if len(rung_trials) == 1 else "s", lowest_rung)
+        chosen = ranked[:k]
+        n_tied = tied_with_others(chosen, ranked[k:])
+        if 2 * n_tied > k:
+            log.warning(
+                "study %s round %d: %d of the top %d trials tie on %s with other trials, so %s "
+                "chose them (set [study] tie_breaker to a metric that tells them apart, or run more "
+                "trials)", study.name, round_.number, n_tied, k, study.metric,
+                f"the tie breaker ({tie.describe()})" if tie else "the trial number")
+        best = storage.best(study) or chosen[0]  # study-wide: never worse than chosen[0]
+        if tie is not None and best.value is not None:
+            best = rank(storage.iter_trials(study, states=["complete"], value=best.value),
+                        maximize=study.maximize, tie=tie)[0]
     original = Space.from_dict(study.space, source=study.source or "<stored>")
     current = Space.from_dict(round_.space, source=study.source or "<stored>")
     new_space, changes = narrow(current, original, [t.params for t in chosen], best.params,
@@ -345,6 +355,8 @@ def refine_study(
     if rung_trials:
         rule["pruned_top"] = [t.number for t in chosen if t.state != "complete"]
         rule["from_step"] = lowest_rung
+    if objectives.multi:
+        rule["fronts"] = top or 1
     new = storage.add_round(study.id, parent=round_.number, space=new_space.to_dict(), rule=rule,
                             sampler=sampler, seed=seed, target=trials)
     log.info("study %s: round %d refined from round %d (top %d trials)", study.name, new.number,
@@ -368,6 +380,22 @@ def _furthest_pruned(storage: Storage, study: Any, round_: int, needed: int,
         out += rank([t for t in pruned if t.pruned_step == step], maximize=study.maximize, tie=tie)
         lowest = step
     return out, lowest
+
+
+def _front_choice(study: Any, round_: Any, complete: list[TrialRecord], objectives: Any,
+                  top: int | None) -> tuple[list[TrialRecord], TrialRecord, int, int, Any]:
+    """The trials of the round's first ``top`` (default 1) feasible Pareto fronts; "best" is
+    the front member best in the first objective (the box always contains it)."""
+    fronts = top or 1
+    ranked, ranks = rank_trials(complete, objectives)
+    chosen = [t for t in ranked if ranks[t.number] < fronts]
+    if len(chosen) < 2:
+        raise StudyError(
+            f"cannot refine study {study.name!r} from round {round_.number}: its first "
+            f"{fronts} feasible Pareto front{'s' if fronts != 1 else ''} hold "
+            f"{len(chosen)} trial{'s' if len(chosen) != 1 else ''}; 2 are needed (run more "
+            f"trials, or pass --top K for more fronts)")
+    return chosen, chosen[0], len(chosen), 0, None
 
 
 def refine_and_run(

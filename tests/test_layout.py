@@ -19,6 +19,7 @@ LAYERS = [
     {"objectives", "samplers", "launch"},
     {"space", "storage"},
     {"trainer", "pruners", "ranking", "timeparse"},
+    {"pareto"},            # pure functions of value vectors (pruners rank by fronts too)
     {"procs", "names", "lazy"},
     {"errors"},
 ]

@@ -189,7 +189,11 @@ def show(ctx, study, number, fmt):
 @click.command()
 @click.argument("study")
 @click.option("--export", "export", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the best configuration as a space file with every param fixed.")
+              help="Write the best configuration (with several objectives: the --pick one) as a "
+                   "space file with every param fixed.")
+@click.option("--pick", "pick", default=None, metavar="METRIC",
+              help="Several objectives: the member of the feasible Pareto front best in this "
+                   "objective (what --export, --test and the output then show).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--test", "test", is_flag=True,
               help="Retrain the best trial (same params, seed and split) and evaluate it on the "
@@ -199,9 +203,11 @@ def show(ctx, study, number, fmt):
               help="Write the best trial's kept checkpoint ([trainer] keep_best) to this file; "
                    "load it with hpsearch.load_model.")
 @click.pass_context
-def best(ctx, study, export, fmt, test, weights):
+def best(ctx, study, export, pick, fmt, test, weights):
     """The best completed trial of STUDY; --export writes it as a runnable space file.
 
+    With several objectives: the feasible Pareto front (the trials no other feasible trial
+    beats in every objective); --pick METRIC names the member best in one of them.
     Only complete trials count: a pruned trial's value is its best before it was stopped,
     from fewer steps, so it is never taken as the best.
     """
@@ -209,14 +215,34 @@ def best(ctx, study, export, fmt, test, weights):
 
     from hpsearch import render
     from hpsearch.report import best_space, get_best, trial_json, write_space_file
+    from hpsearch.report.front import study_front, study_objectives, trial_values_of
     from hpsearch.report.relocate import relocate_space
 
     storage = open_db(ctx)
-    rec, trial = get_best(storage, study)
+    rec = storage.get_study(study)
+    objectives = study_objectives(rec)
     if weights is not None:  # first: exit 3 before anything else is written
         from hpsearch.report.weights import write_best_weights
 
-        _, _, written = write_best_weights(storage, study, weights)
+        _, kept, written = write_best_weights(storage, study, weights)
+        click.echo(f"wrote {written} (trial {kept.number}); load it with "
+                   f"hpsearch.load_model({str(written)!r})", err=True)
+    if objectives.multi or pick is not None:
+        front = study_front(storage, study)
+        if pick is None and objectives.multi:
+            if export is not None or test:
+                raise click.UsageError("a study with several objectives has a front, not one "
+                                       "best: add --pick METRIC to choose the trial to "
+                                       f"{'--export' if export is not None else '--test'}")
+            if fmt == "json":
+                click.echo(json.dumps([{**trial_json(t), "values": trial_values_of(
+                    t, objectives.metrics)} for t in front.members], indent=1))
+            else:
+                render.print_front(front)
+            return
+        trial = front.pick(pick or objectives.metrics[0])
+    else:
+        rec, trial = get_best(storage, study)
     test_metrics = None
     if test:
         from hpsearch.objectives import evaluate_on_test
@@ -231,18 +257,20 @@ def best(ctx, study, export, fmt, test, weights):
                          export)
     if fmt == "json":
         record = trial_json(trial)
+        if objectives.multi or pick is not None:
+            record["values"] = trial_values_of(trial, objectives.metrics)
         if test_metrics is not None:
             record["test_metrics"] = test_metrics
         click.echo(json.dumps(record, indent=1))
+    elif objectives.multi or pick is not None:
+        render.echo_best(rec, trial, values=trial_values_of(trial, objectives.metrics),
+                         picked=pick or objectives.metrics[0])
     else:
         render.echo_best(rec, trial)
         if test_metrics is not None:
             render.echo_test_metrics(test_metrics)
     if export is not None:
         click.echo(f"wrote {export}; retrain it with: hpsearch run {export}", err=True)
-    if weights is not None:
-        click.echo(f"wrote {written} (trial {trial.number}); load it with "
-                   f"hpsearch.load_model({str(written)!r})", err=True)
 
 
 @click.command()

@@ -17,6 +17,7 @@ from hpsearch.objectives.base import (Objective, PackedResult, ReportGate, Trial
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
 from hpsearch.objectives.command import CommandObjective
 from hpsearch.objectives.python import PythonObjective
+from hpsearch.objectives.values import extract_outcome
 
 if TYPE_CHECKING:
     from hpsearch.space import Space
@@ -46,9 +47,28 @@ def make_objective(space: "Space", *, device: str | None = None,
 
 def check_objective(space: "Space") -> None:
     """Raise for objective mistakes found without running a trial or the user's code."""
-    objective_class(space).check(space)
+    cls = objective_class(space)
+    cls.check(space)
+    check_reported(space, cls.reported_metrics())
+
+
+def check_reported(space: "Space", reported: tuple[str, ...] | None) -> None:
+    """The objectives after the first, and every constrained metric, must be metrics the
+    objective reports (when it knows them): otherwise every trial would fail. The first metric
+    keeps the check it always had (a missing metric fails the trial), so old files read as
+    before."""
+    if reported is None:
+        return
+    study = space.study
+    named = [(f"study.metric[{i}]", m) for i, m in enumerate(study.more_metrics, 2)]
+    named += [(f"constraint[{i}].metric", c.metric) for i, c in enumerate(space.constraints, 1)]
+    for where, metric in named:
+        if metric not in reported:
+            raise SpaceError(f"{space.source}: {where}: the {space.objective['kind']} objective "
+                             f"never reports {metric!r} (it reports {', '.join(reported)})")
 
 
 __all__ = ["Objective", "PackedResult", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
+           "extract_outcome",
            "evaluate_on_test",
            "make_objective", "check_objective", "objective_class", "OBJECTIVES"]

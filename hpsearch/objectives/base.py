@@ -123,6 +123,12 @@ class Objective(ABC):
     default_tie_breaker: ClassVar[str | None] = None
 
     @classmethod
+    def reported_metrics(cls) -> tuple[str, ...] | None:
+        """Every metric a trial of this kind can report, when the objective knows them (a
+        study may optimise or constrain only those); None: any (the user's code decides)."""
+        return None
+
+    @classmethod
     def default_max_resource(cls, space: "Space") -> int | None:
         """The largest step a trial of ``space`` reports, when the objective knows it (the
         pruners' ``max_resource`` when ``[pruner]`` leaves it out); None: unknown."""

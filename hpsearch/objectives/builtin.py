@@ -84,6 +84,12 @@ class BuiltinObjective(Objective):
         checked_settings(space)
 
     @classmethod
+    def reported_metrics(cls) -> tuple[str, ...] | None:
+        from hpsearch.trainer.config import REPORTED_METRICS
+
+        return REPORTED_METRICS
+
+    @classmethod
     def default_max_resource(cls, space) -> int | None:
         """The last epoch a trial can reach: the ``epochs`` parameter's highest value when it
         is searched, else ``[trainer] epochs`` (or its default)."""

@@ -20,7 +20,7 @@ from hpsearch.render.summary import (
 )
 from hpsearch.render.tables import (
     echo_best, echo_configs, echo_test_metrics, param_names_of, print_importance, print_rounds,
-    print_rows, print_trial, print_trials, print_validation,
+    print_front, print_rows, print_trial, print_trials, print_validation,
 )
 from hpsearch.render.text import (
     LOG_FORMAT, TIME_FORMAT, console, cron_mode, echo, echo_text, esc, fmt_seconds, fmt_value,
@@ -35,5 +35,5 @@ __all__ = [
     "step_text", "trial_line", "echo_test_metrics", "best_text",
     "print_trials", "print_rows", "print_trial", "echo_best", "print_rounds", "report_width",
     "print_importance", "echo_created", "echo_submitted", "print_workers",
-    "NOTHING_TO_RUN", "param_names_of",
+    "NOTHING_TO_RUN", "param_names_of", "print_front",
 ]

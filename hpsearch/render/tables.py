@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "echo_configs", "print_validation", "print_trials", "param_names_of", "print_importance",
-    "print_rows", "print_trial", "state_text", "echo_best", "echo_test_metrics", "print_rounds",
+    "print_rows", "print_trial", "state_text", "echo_best", "print_front", "front_mark", "echo_test_metrics", "print_rounds",
 ]
 
 
@@ -42,11 +42,20 @@ def print_validation(result: Validation) -> None:
     out = console()
     space, configs = result.space, result.configs
     study = space.study
+    goal = (f"{len(study.metrics)} objectives" if study.multi
+            else f"{study.direction} {esc(study.metric)}")
     out.print(
-        f"[bold]{esc(study.name)}[/bold]  {study.direction} {esc(study.metric)}  sampler={study.sampler}"
+        f"[bold]{esc(study.name)}[/bold]  {goal}  sampler={study.sampler}"
         f"  trials={study.trials}  seed={study.seed}"
         f"  objective={esc(space.objective.get('kind', 'builtin'))}"
     )
+    constraints = getattr(space, "constraints", ())
+    if study.multi or constraints:
+        for line in space.objectives.describe():
+            out.print(esc(line))
+        if study.multi:
+            out.print("the study's answer is its feasible Pareto front: the trials no other "
+                      "feasible trial beats in every objective")
     keys = ("name", "type", "range", "scale", "condition")
     rows = [[str(row[k]) for k in keys] for row in (p.describe() for p in space.params.values())]
     _table(out, f"{space.source}: parameters", list(keys), rows)
@@ -120,9 +129,17 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
     for t in trials:
         names += [k for k in t.params if k not in names]
 
+    front = getattr(selection, "front", None)
+    more = list(front.objectives.metrics[1:]) if front is not None else []
+
     def cell(t: TrialRecord, col: str) -> str:
         if col == "number":
             return str(t.number)
+        if col == "front":
+            return front_mark(t, front)
+        if col in more:
+            v = (t.values or {}).get(col, (t.metrics or {}).get(col))
+            return fmt_value(v)
         if col == "duration":
             return fmt_seconds(t.duration)
         if col == "state":
@@ -133,35 +150,45 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
             return fmt_value(t.params.get(col))
         return fmt_value((t.metrics or {}).get(col))
 
-    fixed = ["number", "round", "state", "value", "duration"]
+    fixed = ["number", "round", "state", "value", *more, "duration"]
+    if front is not None:
+        fixed.insert(3, "front")
     # Which sampler proposed each trial: every trial records it, but the column is shown only
     # where it says more than the round's sampler (a model sampler's Sobol start-up, auto's
     # pick, a sampler changed on resume); --columns proposed_by shows it always.
     by = ["proposed_by"] if "proposed_by" not in names and selection.proposers_differ() else []
     fixed += by
+    lead = fixed.index("duration")  # the columns before the parameters
     hidden: list[str] = []
     by_importance = False
     if columns:
         shown = ["number", *(c for c in columns if c != "number")]
     elif all_columns:
-        shown = [*fixed[:4], *names, "duration", *by]
+        shown = [*fixed[:lead], *names, "duration", *by]
     else:
         widths = {c: max([len("#" if c == "number" else c), *(len(cell(t, c)) for t in trials)])
                   for c in [*fixed, *names]}
-        fitted = fit_columns(fixed, names, widths, width, insert_at=4)
+        fitted = fit_columns(fixed, names, widths, width, insert_at=lead)
         if fitted.hidden and rank_params is not None:
             order = rank_params()
             if order:
                 by_importance = True
                 preferred = [n for n in order if n in names] + [n for n in names if n not in order]
-                chosen = fit_columns(fixed, preferred, widths, width, insert_at=4)
+                chosen = fit_columns(fixed, preferred, widths, width, insert_at=lead)
                 keep = set(chosen.shown)  # shown in declaration order, chosen by importance
-                fitted.shown = [*fixed[:4], *(n for n in names if n in keep), "duration", *by]
+                fitted.shown = [*fixed[:lead], *(n for n in names if n in keep), "duration", *by]
                 fitted.hidden = [n for n in preferred if n not in keep]
         shown, hidden = fitted.shown, fitted.hidden
     counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
-    title = f"{rec.name}: {rec.direction} {rec.metric}; {counts}; {selection.order_text()}"
-    headers = ["#" if c == "number" else esc(c) for c in shown]
+    goal = f"{rec.direction} {rec.metric}"
+    first = None
+    if front is not None and front.objectives.multi:
+        first = front.objectives.metrics[0]  # the value column is the first objective
+        goal = ", ".join(f"{d} {m}" for m, d in zip(front.objectives.metrics,
+                                                     front.objectives.directions))
+    title = f"{rec.name}: {goal}; {counts}; {selection.order_text()}"
+    headers = ["#" if c == "number" else esc(first) if c == "value" and first else esc(c)
+               for c in shown]
     table, console_width = _fitted_table(esc(title), headers,
                                          [[esc(cell(t, c)) for c in shown] for t in trials], width)
     out = Console(highlight=False, soft_wrap=False, width=console_width, file=file)
@@ -268,6 +295,11 @@ def print_trial(study: StudyRecord, t: TrialRecord) -> None:
         info.add_row("retry of", str(t.retry_of))
     if t.note:
         info.add_row("note", esc(t.note))
+    if t.values and len(t.values) > 1:  # several objectives
+        info.add_row("objectives", esc(", ".join(f"{k}={fmt_value(v)}"
+                                                for k, v in t.values.items())))
+    if t.feasible is False:
+        info.add_row("infeasible", esc(t.violation or "a constraint broke"))
     out.print(info)
     if t.metrics:
         out.print("metrics: " + esc(", ".join(f"{k}={fmt_value(v)}" for k, v in t.metrics.items())))
@@ -288,9 +320,50 @@ def state_text(t: TrialRecord) -> str:
     return f"pruned at step {step}" if t.state == "pruned" and step is not None else t.state
 
 
-def echo_best(study: StudyRecord, t: TrialRecord) -> None:
-    """``best``: the trial's value and its parameters, one per line."""
-    echo(f"best trial {t.number} (round {t.round}): {study.metric} = {t.value:.6g}")
+def front_mark(t: TrialRecord, front: Any) -> str:
+    """The ``front`` cell: ★ on the Pareto front, the front's number (2, 3, ...) below it,
+    ``infeasible`` for a complete trial that broke a constraint, ``-`` otherwise."""
+    if t.state == "complete" and t.feasible is False:
+        return "infeasible"
+    rank = front.ranks.get(t.number)
+    if rank is None:
+        return "-"
+    return "★" if rank == 0 else str(rank + 1)
+
+
+def print_front(front: Any) -> None:
+    """``best`` on a study with several objectives: its feasible Pareto front, one row per
+    member (each objective, then the parameters), best first in the first objective."""
+    from rich.table import Table
+
+    study, metrics = front.study, front.objectives.metrics
+    members = front.members
+    names = param_names_of(members, study.space)
+    goal = ", ".join(f"{d} {m}" for m, d in zip(metrics, front.objectives.directions))
+    echo(f"{study.name}: the feasible Pareto front ({len(members)} trials; {goal})")
+    table = Table("#", *(esc(m) for m in metrics), *(esc(n) for n in names))
+    for t in members:
+        values = [(t.values or {}).get(m, t.value if i == 0 else (t.metrics or {}).get(m))
+                  for i, m in enumerate(metrics)]
+        table.add_row(str(t.number), *(esc(fmt_value(v)) for v in values),
+                      *(esc(fmt_value(t.params.get(n))) for n in names))
+    console().print(table)
+    if front.n_infeasible:
+        echo(f"{front.n_infeasible} complete trial(s) broke a constraint (infeasible; "
+                   f"never on the front)")
+    echo("best --pick METRIC names the member best in one objective "
+               "(--export writes it as a space file)")
+
+
+def echo_best(study: StudyRecord, t: TrialRecord, *, values: dict[str, Any] | None = None,
+              picked: str | None = None) -> None:
+    """``best``: the trial's value and its parameters, one per line; with several objectives
+    (``values``), the front member best in ``picked`` and each objective's value."""
+    if values is not None:
+        shown = ", ".join(f"{k} = {fmt_value(v, digits=6)}" for k, v in values.items())
+        echo(f"trial {t.number} (round {t.round}), the front's best in {picked}: {shown}")
+    else:
+        echo(f"best trial {t.number} (round {t.round}): {study.metric} = {t.value:.6g}")
     for k, v in t.params.items():
         echo(f"  {k} = {fmt_value(v)}")
 

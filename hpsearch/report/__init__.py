@@ -21,6 +21,8 @@ Public names are re-exported here; the modules behind them:
     weights.py   write_best_weights (best --weights: the kept checkpoint of the best trial)
     trackers.py  export_trackers over tensorboard.py (export_tensorboard) and mlflow.py
                  (export_mlflow, MlflowRunCallback); their packages imported when called
+    front.py     study_front, Front (the feasible Pareto front, fronts ranked), trial_vector
+    pareto_figures.py  pareto_scatter, hypervolume_figure (plotly figure dicts)
 
 Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 from hpsearch.lazy import lazy_attributes
 from hpsearch.report.columns import fit_columns
+from hpsearch.report.front import Front, rank_trials, study_front, trial_vector
 from hpsearch.report.exports import (
     FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
     write_trials,
@@ -53,6 +56,7 @@ __all__ = [
     "RoundsOverview", "rounds_overview", "round_space_file",
     "write_html", "load_study_data", "param_importance", "study_importance", "importance_of",
     "write_best_weights", "export_tensorboard", "export_mlflow", "export_trackers",
+    "Front", "study_front", "trial_vector", "rank_trials",
 ]
 
 # rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and

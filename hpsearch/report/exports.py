@@ -130,6 +130,7 @@ def export_study(storage: Storage, name: str, out: TextIO, fmt: str, *, round_: 
 
     Raises StudyError (unknown study or round) or ConfigError (unknown sort key) before
     anything is written."""
+    from hpsearch.report.front import study_objectives
     from hpsearch.report.select import iter_selection_rows, resolve_sort, study_param_names
 
     if fmt not in FORMATS:
@@ -139,6 +140,13 @@ def export_study(storage: Storage, name: str, out: TextIO, fmt: str, *, round_: 
         storage.get_round(study.id, round_)
     key = None if sort is None else resolve_sort(storage, study, sort, descending=descending)
     names = study_param_names(storage, study)
+    objectives = study_objectives(study)
+    if objectives.multi or objectives.constraints:
+        # values, pareto and feasible per trial: built from records (report/front_rows.py)
+        from hpsearch.report.front_rows import write_front_rows
+
+        return write_front_rows(storage, study, out, fmt, names=names, round_=round_,
+                                states=states, top=top, sort=key)
     # Plain rows, not records: a 100,000-trial export in a fraction of a second.
     rows = iter_selection_rows(storage, study, FIELDS[fmt], round_=round_, states=states, top=top,
                                sort=key)

@@ -40,12 +40,36 @@ def study_rows(storage: Storage) -> list[dict[str, Any]]:
     the value go to the study's tie breaker, as in ``best`` and ``report``)."""
     from hpsearch.storage import STATES
 
-    return [
+    rows = [
         {"name": s.name, "metric": s.metric, "direction": s.direction, "trials": s.n_trials,
          **{state: s.counts.get(state, 0) for state in STATES}, "rounds": s.rounds,
          "best_value": s.best_value, "best_trial": s.best_number}
         for s in storage.summaries()
     ]
+    _add_front_sizes(storage, rows)
+    return rows
+
+
+def _add_front_sizes(storage: Storage, rows: list[dict[str, Any]]) -> None:
+    """With a study of several objectives in the database, a ``front`` column: the size of
+    each such study's feasible Pareto front (None for the others); ``metric`` then names every
+    objective. Databases without one keep their columns."""
+    from hpsearch.report.front import study_front, study_objectives
+
+    multi: dict[str, Any] = {}
+    for row in rows:
+        objectives = study_objectives(storage.get_study(row["name"]))
+        if objectives.multi:
+            multi[row["name"]] = objectives
+    if not multi:
+        return
+    for row in rows:
+        mo = multi.get(row["name"])
+        row["front"] = None
+        if mo is not None:
+            row["metric"] = ",".join(mo.metrics)
+            row["direction"] = ",".join(mo.directions)
+            row["front"] = len(study_front(storage, row["name"]).members)
 
 
 
@@ -98,14 +122,20 @@ def iter_flat_rows(trials: Iterable[TrialRecord], names: Sequence[str]) -> Itera
 
 
 def best_space(study: StudyRecord, trial: TrialRecord) -> dict[str, Any]:
-    """A space-file dict whose params are the trial's, all fixed: `run` on it retrains them."""
+    """A space-file dict whose params are the trial's, all fixed: `run` on it retrains them
+    (with the study's objectives and constraints, so the retrained trial reports them too)."""
     space = study.space
-    return {
+    table = space.get("study", {})
+    out: dict[str, Any] = {
         "study": {
-            "name": f"{study.name}-best", "metric": study.metric, "direction": study.direction,
+            "name": f"{study.name}-best", "metric": table.get("metric", study.metric),
+            "direction": table.get("direction", study.direction),
             "sampler": "random", "trials": 1, "seed": study.seed,
         },
         "objective": dict(space.get("objective", {})),
         "trainer": dict(space.get("trainer", {})),
         "params": dict(trial.params),
     }
+    if space.get("constraint"):
+        out["constraint"] = [dict(c) for c in space["constraint"]]
+    return out

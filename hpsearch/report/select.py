@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from hpsearch.errors import ConfigError, StudyError
 from hpsearch.ranking import SortKey, TieBreaker, parse_sort, tie_breaker
+from hpsearch.report.front import front_order, study_objectives
 
 if TYPE_CHECKING:
     from hpsearch.storage import Storage, StudyRecord, TrialRecord
@@ -45,6 +46,9 @@ class TrialSelection:
     tie: TieBreaker | None = None
     params: list[str] = field(default_factory=list)
     samplers: dict[int, str] = field(default_factory=dict)
+    #: Several objectives or constraints: the study's ranked :class:`~hpsearch.report.front.Front`
+    #: (the rows are then in front order: rank, then the first objective).
+    front: Any = None
 
     def proposers_differ(self) -> bool:
         """Whether a trial of :attr:`trials` was proposed by something other than its round's
@@ -64,6 +68,9 @@ class TrialSelection:
         """How the rows are ordered, for a header: ``best first (ties: val_loss ascending)``."""
         if self.sort is not None:
             return self.sort.describe()
+        if self.front is not None:
+            return (f"feasible fronts first (★: on the Pareto front), then "
+                    f"{self.study.direction} {self.study.metric}")
         text = f"best first ({self.study.direction} {self.study.metric}"
         return text + (f"; ties by {self.tie.describe()})" if self.tie else ")")
 
@@ -170,13 +177,20 @@ def select_trials(
     if isinstance(sort, str):
         sort = resolve_sort(storage, study, sort, descending=descending)
     states = list(states) if states else None
-    trials = list(iter_selection(storage, study, round_=round_, states=states, top=top, sort=sort))
+    front = None
+    objectives = study_objectives(study)
+    if sort is None and (objectives.multi or objectives.constraints):
+        trials, front = front_order(storage, study, round_=round_, states=states, top=top)
+    else:
+        trials = list(iter_selection(storage, study, round_=round_, states=states, top=top,
+                                     sort=sort))
     total = storage.count_trials(study, round_=round_, states=states)
-    tie = study_tie_breaker(study) if sort is None or sort.kind == "value" else None
+    tie = study_tie_breaker(study) if front is None and (sort is None or sort.kind == "value") \
+        else None
     samplers = {r.number: r.sampler for r in storage.rounds(study.id)}
     return TrialSelection(study, trials, storage.counts(study, round_=round_), round_,
                           total=total, sort=sort, tie=tie, params=study_param_names(storage, study),
-                          samplers=samplers)
+                          samplers=samplers, front=front)
 
 
 def get_best(storage: Storage, name: str) -> tuple[StudyRecord, TrialRecord]:

@@ -23,7 +23,7 @@ import traceback
 from typing import Any, Callable, Mapping
 
 from hpsearch.errors import ConfigError, HpsearchError, Interrupted
-from hpsearch.objectives import Objective, PackedResult, extract_value, objective_class
+from hpsearch.objectives import Objective, PackedResult, extract_outcome, objective_class
 from hpsearch.run.pruning import TrialWatch
 from hpsearch.run.recorder import OnStep, TrialRecorder
 from hpsearch.run.reports import check_metrics
@@ -209,11 +209,11 @@ class Pack:
             m.record_pruned(step=result.pruned_step, fallback=result.metrics)
         elif result.state == "complete":
             try:
-                value, metrics = extract_value(result.metrics, self.study.metric)
-            except Exception as exc:  # noqa: BLE001 - TrialFailed: the metric is missing
+                value, metrics, outcome = extract_outcome(result.metrics, self.study)
+            except Exception as exc:  # noqa: BLE001 - TrialFailed: an objective is missing
                 m.finish("failed", error=str(exc), metrics=dict(result.metrics))
             else:
-                m.finish("complete", value=value, metrics=metrics)
+                m.finish("complete", value=value, metrics=metrics, **outcome)
         else:
             m.finish("failed", error=result.error or "failed",
                      metrics=dict(result.metrics) or None)

@@ -51,11 +51,13 @@ class ProposeTimer:
 
 def history_key(history: RoundHistory) -> tuple[Any, ...]:
     """What a proposal depends on in a ``RoundHistory``: finished trials (number, state, value,
-    params) and the pending params, as a comparable value."""
+    every objective's value, constraint verdict, params) and the pending params, as a
+    comparable value."""
     def dump(params: Any) -> str:
         return json.dumps(params, sort_keys=True, default=str)
 
-    return (tuple((t.number, t.state, t.value, dump(t.params)) for t in history.finished),
+    return (tuple((t.number, t.state, t.value, dump(t.values), t.feasible, dump(t.params))
+                  for t in history.finished),
             tuple(dump(p) for p in history.pending))
 
 

@@ -150,8 +150,10 @@ class TrialRecorder:
     def finish(self, state: str, *, value: float | None = None,
                metrics: Mapping[str, Any] | None = None, error: str | None = None,
                pruned_step: int | None = None, reason: str | None = None,
-               device: str | None = None) -> TrialRecord:
-        """Record the trial's end (with all its steps) in one transaction; the record."""
+               device: str | None = None, **outcome: Any) -> TrialRecord:
+        """Record the trial's end (with all its steps) in one transaction; the record.
+        ``outcome``: every objective's value and the constraint verdict of a complete trial
+        (:func:`~hpsearch.objectives.extract_outcome`)."""
         if metrics is not None:  # objectives other than ours may hand back NaN
             metrics = check_metrics(metrics, self.notes, where="result")
         # A lone surrogate (a user's exception message) would make the database refuse it.
@@ -161,11 +163,11 @@ class TrialRecorder:
         device = device if device is not None else self.device
         self.storage.finish(self.trial.id, state=state, value=value, metrics=metrics,
                             error=error, steps=self.steps.pending(final=True), device=device,
-                            pruned_step=pruned_step, note=note)
+                            pruned_step=pruned_step, note=note, **outcome)
         self.record = dataclasses.replace(
             self.trial, state=state, value=value, metrics=metrics, error=error,
             device=device or self.trial.device, finished_at=time.time(),
-            pruned_step=pruned_step, note=note)
+            pruned_step=pruned_step, note=note, **outcome)
         if self.on_record is not None:
             self.on_record(self.record)
         return self.record

@@ -63,10 +63,11 @@ class RunSummary:
         it."""
         self.ran += 1
         self.states[trial.state] = self.states.get(trial.state, 0) + 1
-        if trial.state == "complete" and is_better(trial.value, best_value(self.best), maximize):
+        if trial.state != "complete" or trial.feasible is False:
+            return  # an infeasible trial (it broke a [[constraint]]) is never best
+        if is_better(trial.value, best_value(self.best), maximize):
             self.best = trial
-        if trial.state == "complete" and is_better(trial.value, best_value(self.study_best),
-                                                   maximize):
+        if is_better(trial.value, best_value(self.study_best), maximize):
             self.study_best = trial
 
     def best_so_far(self) -> float | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hpsearch.errors import HpsearchError, Interrupted
-from hpsearch.objectives import Objective, TrialContext, TrialFailed, extract_value
+from hpsearch.objectives import Objective, TrialContext, TrialFailed, extract_outcome
 from hpsearch.pruners import Pruned
 from hpsearch.run.pruning import TrialWatch
 from hpsearch.run.recorder import TrialRecorder
@@ -58,7 +58,7 @@ def run_trial(storage: Storage, study: StudyRecord, objective: Objective, trial:
     rec = TrialRecorder(storage, study, trial, watch=watch, on_step=on_step)
     ctx = TrialContext(number=trial.number, seed=trial.seed, device=device, report=rec.report)
     try:
-        out = call(objective, trial, ctx, rec, stop, study.metric)
+        out = call(objective, trial, ctx, rec, stop, study)
     except (KeyboardInterrupt, Stop, Interrupted):
         # A signal while a pruned trial winds down: it is finished (pruned), not
         # interrupted, so no later run resumes it. The signal still ends the run.
@@ -89,17 +89,18 @@ def record_outcome(rec: TrialRecorder, out: Outcome, device: str | None) -> Tria
             step=None if exc is None else exc.step, reason=None if exc is None else exc.reason,
             fallback=getattr(exc, "metrics", None), device=device)
     return rec.finish(out.state, value=out.value, metrics=out.metrics, error=out.error,
-                      device=device)
+                      device=device, **out.extra)
 
 
 def call(objective: Objective, trial: TrialRecord, ctx: TrialContext, rec: TrialRecorder,
-         stop: StopOnSignal, metric: str) -> Outcome:
+         stop: StopOnSignal, study: StudyRecord) -> Outcome:
     """Call the objective; how it ended. A signal propagates (see :func:`run_trial`)."""
     try:
         # Read without raising: an int past a float's range, a key 5,000 digits long.
         result = clean_result(objective.run(trial.params, ctx), rec.notes)
-        value, metrics = extract_value(result, metric)
-        return Outcome("complete", value, metrics)
+        # every objective's value and the constraint verdict ride in ``extra``
+        value, metrics, extra = extract_outcome(result, study)
+        return Outcome("complete", value, metrics, extra=extra)
     except Pruned as exc:
         return Outcome("pruned", pruned=exc)
     except TrialFailed as exc:

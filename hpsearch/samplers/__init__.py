@@ -10,6 +10,7 @@ Proposal``. One module per sampler family::
     tpe, gp, cmaes, auto   model samplers (:mod:`.model`): they learn from the round's finished
              trials (``uses_history``; their own ``propose(history, pending, *, index)``);
              Optuna/cmaes are imported only when they propose
+    nsga2, and tpe/gp/auto on several objectives or constraints: :mod:`.multi`
 
 random, sobol and grid are :class:`IndexSampler`\ s (``propose(index)``: the configuration,
 ``unit(index)``: its point of the unit cube); they ignore the history.
@@ -31,17 +32,19 @@ from hpsearch.samplers.cmaes import CmaEsSampler
 from hpsearch.samplers.gp import GPSampler
 from hpsearch.samplers.grid import MAX_GRID_SIZE, GridSampler
 from hpsearch.samplers.model import Finished, ModelSampler
+from hpsearch.samplers.multi import NSGA2Sampler, multi_sampler
 from hpsearch.samplers.random import RandomSampler
 from hpsearch.samplers.sobol import SobolSampler
 from hpsearch.samplers.tpe import TPESampler
 from hpsearch.space import Space
 
 __all__ = ["Sampler", "IndexSampler", "RandomSampler", "SobolSampler", "GridSampler", "ModelSampler",
-           "TPESampler", "GPSampler", "CmaEsSampler", "AutoSampler", "Finished", "Proposal",
-           "SAMPLERS", "make_sampler", "MAX_GRID_SIZE"]
+           "TPESampler", "GPSampler", "CmaEsSampler", "AutoSampler", "NSGA2Sampler", "Finished",
+           "Proposal", "SAMPLERS", "make_sampler", "MAX_GRID_SIZE"]
 
 SAMPLERS: dict[str, type[Sampler]] = registry(
-    (RandomSampler, SobolSampler, GridSampler, TPESampler, GPSampler, CmaEsSampler, AutoSampler),
+    (RandomSampler, SobolSampler, GridSampler, TPESampler, GPSampler, CmaEsSampler, AutoSampler,
+     NSGA2Sampler),
     SAMPLER_NAMES)
 """Name -> class, in :data:`~hpsearch.names.SAMPLER_NAMES` order."""
 
@@ -53,6 +56,8 @@ def make_sampler(name: str, space: Space, *, seed: int) -> Sampler:
         cls = SAMPLERS[name]
     except (KeyError, TypeError):
         raise SpaceError(f"unknown sampler {name!r} (known: {', '.join(SAMPLERS)})") from None
+    # several objectives or [[constraint]]: Optuna's multi-objective, constrained models
+    cls = multi_sampler(name, cls, space)
     if issubclass(cls, ModelSampler):
         return cls(space, seed=seed, n_startup=space.study.n_startup_trials)
     return cls(space, seed=seed)

@@ -52,6 +52,10 @@ class Finished:
     params: Mapping[str, Any]
     value: float | None
     state: str = "complete"
+    #: Several objectives: every objective's value (metric -> value) and the constraint
+    #: verdict (False: broke one); read by :mod:`hpsearch.samplers.multi` only.
+    values: Mapping[str, Any] | None = None
+    feasible: bool | None = None
 
     @property
     def usable(self) -> bool:
@@ -129,7 +133,8 @@ class ModelSampler(Sampler):
         """:meth:`propose` with the round's history as the claim reads it."""
         if history is None:
             return self.propose([], [], index=index)
-        finished = [Finished(params=t.params, value=t.value, state=t.state)
+        finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
+                             feasible=t.feasible)
                     for t in history.finished]
         return self.propose(finished, list(history.pending), index=index)
 

@@ -18,6 +18,7 @@ from typing import Any
 from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import order_params, prune_conditions
 from hpsearch.space.forbid import Forbid, forbid_names, parse_forbid
+from hpsearch.space.objectives import Constraint, Objectives, parse_constraints
 from hpsearch.space.params import Param
 from hpsearch.space.study import StudyConfig
 from hpsearch.space.tables import (
@@ -33,8 +34,9 @@ class Space:
 
     def __init__(self, *, source: str, study: StudyConfig, objective: dict[str, Any],
                  trainer: dict[str, Any], params: dict[str, Param], forbid: Forbid | None = None,
-                 pruner_settings: Any = None) -> None:
+                 pruner_settings: Any = None, constraints: tuple[Constraint, ...] = ()) -> None:
         self.source = source
+        self.constraints = tuple(constraints)  # [[constraint]]: bounds on reported metrics
         self.study = study
         self.objective = objective
         self.trainer = trainer
@@ -43,6 +45,12 @@ class Space:
         # The [pruner] table (hpsearch.pruners.PrunerSettings), checked for study.pruner.
         self.pruner_settings = (pruner_settings if pruner_settings is not None
                                 else pruner_from_table({}, study.pruner))
+
+    @property
+    def objectives(self) -> Objectives:
+        """The study's objectives (metrics, directions) and constraints."""
+        return Objectives(metrics=self.study.metrics, directions=self.study.directions,
+                          constraints=self.constraints)
 
     @property
     def search_params(self) -> list[Param]:
@@ -103,13 +111,15 @@ class Space:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole space as a TOML-ready dict (feed it to :func:`~hpsearch.space.dump_toml`)."""
-        d = {"study": self.study.to_dict(), "objective": dict(self.objective),
+        d: dict[str, Any] = {"study": self.study.to_dict(), "objective": dict(self.objective),
              "trainer": dict(self.trainer), "params": self.params_dict()}
         pruner = self.pruner_settings.to_dict()
         if pruner:
             d["pruner"] = pruner
         if self.forbid:
             d["forbid"] = self.forbid.to_list()
+        if self.constraints:
+            d["constraint"] = [c.to_dict() for c in self.constraints]
         return d
 
     @classmethod
@@ -129,7 +139,7 @@ class Space:
         for key, value in d.items():
             if key not in TABLES:
                 raise SpaceError(f"unknown table [{fmt(key)}] (expected {', '.join(TABLES)})")
-            if key != "forbid" and not isinstance(value, Mapping):
+            if key not in ("forbid", "constraint") and not isinstance(value, Mapping):
                 raise SpaceError(f"{key}: must be a table (got {fmt(value)})")
         study = study_from_table(d.get("study", {}), source)
         objective = check_objective(dict(d.get("objective", {})))
@@ -142,9 +152,10 @@ class Space:
         params = order_params(raw)
         pruner_settings = pruner_from_table(dict(d.get("pruner", {}) or {}), study.pruner)
         forbid = parse_forbid(d.get("forbid"), params)
+        constraints = parse_constraints(d.get("constraint"))
         return cls(source=source, study=study, objective=objective,
                    trainer=dict(d.get("trainer", {})), params=params, forbid=forbid,
-                   pruner_settings=pruner_settings)
+                   pruner_settings=pruner_settings, constraints=constraints)
 
     def with_params(self, params: Mapping[str, Param]) -> Space:
         """A copy with some parameters replaced or added (used by refine).
@@ -165,7 +176,7 @@ class Space:
         return Space(source=self.source, study=self.study, objective=dict(self.objective),
                      trainer=dict(self.trainer), params=ordered,
                      forbid=kept_rules(self.forbid.to_list(), ordered),
-                     pruner_settings=self.pruner_settings)
+                     pruner_settings=self.pruner_settings, constraints=self.constraints)
 
     def with_forbid(self, tables: Any) -> Space:
         """A copy whose ``[[forbid]]`` rules are ``tables`` (another round's, the file's), less
@@ -173,7 +184,7 @@ class Space:
         return Space(source=self.source, study=self.study, objective=dict(self.objective),
                      trainer=dict(self.trainer), params=self.params,
                      forbid=kept_rules(tables or [], self.params),
-                     pruner_settings=self.pruner_settings)
+                     pruner_settings=self.pruner_settings, constraints=self.constraints)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Space) and self.to_dict() == other.to_dict()

@@ -1,4 +1,4 @@
-"""The ``[study]`` table: name, metric, direction, sampler, trials, seed, grid_points, and the
+"""The ``[study]`` table: name, metric, direction (one each, or lists of several objectives), sampler, trials, seed, grid_points, and the
 run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures).
 
 The sampler names are part of the file's grammar: :data:`hpsearch.names.SAMPLER_NAMES`, where
@@ -22,7 +22,8 @@ from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_int
 
 __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
-           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT"]
+           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT", "FILE_KEYS",
+           "split_objectives"]
 
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 DEFAULT_GRID_POINTS = 5
@@ -72,6 +73,11 @@ class StudyConfig:
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
     #: issue 27: the folder of the kept checkpoints (None: beside the database)
     artifacts: str | None = None
+    #: The objectives after the first (``metric = [...]`` in the file): ``metric`` and
+    #: ``direction`` stay the first objective, so every single-objective path reads them as
+    #: before. Not keys of the file: :func:`split_objectives` fills them from the lists.
+    more_metrics: tuple[str, ...] = ()
+    more_directions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -81,6 +87,11 @@ class StudyConfig:
         if not isinstance(self.direction, str) or self.direction not in DIRECTIONS:
             raise SpaceError(f"study.direction: must be maximize or minimize "
                              f"(got {fmt(self.direction)})")
+        if len(self.more_metrics) != len(self.more_directions):
+            raise SpaceError(f"study.direction: {len(self.directions)} directions for "
+                             f"{len(self.metrics)} metrics (one per metric, in the same order)")
+        if len(set(self.metrics)) != len(self.metrics):
+            raise SpaceError(f"study.metric: a metric is named twice ({fmt(list(self.metrics))})")
         if not isinstance(self.sampler, str) or self.sampler not in SAMPLER_NAMES:
             raise SpaceError(f"study.sampler: unknown sampler {fmt(self.sampler)} "
                              f"(known: {', '.join(SAMPLER_NAMES)})")
@@ -101,13 +112,63 @@ class StudyConfig:
             raise SpaceError(f"study.tie_breaker: must be a metric name such as val_loss "
                              f"(got {fmt(tb)})")
 
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Every objective's metric, the first one first."""
+        return (self.metric, *self.more_metrics)
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return (self.direction, *self.more_directions)
+
+    @property
+    def multi(self) -> bool:
+        """More than one objective."""
+        return bool(self.more_metrics)
+
     def to_dict(self) -> dict[str, Any]:
-        """The ``[study]`` table; optional settings only when they differ from the default."""
+        """The ``[study]`` table; optional settings only when they differ from the default;
+        ``metric`` and ``direction`` as lists when there are several objectives."""
         d = dataclasses.asdict(self)
         for key, default in _OPTIONAL_DEFAULTS.items():
             if d[key] == default:
                 del d[key]
+        del d["more_metrics"], d["more_directions"]
+        if self.multi:
+            d["metric"], d["direction"] = list(self.metrics), list(self.directions)
         return d
+
+
+FILE_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StudyConfig)
+                                   if not f.name.startswith("more_"))
+"""The keys of a file's ``[study]`` table."""
+
+
+def split_objectives(table: dict[str, Any]) -> dict[str, Any]:
+    """``metric``/``direction`` lists of a ``[study]`` table split into the first objective
+    and ``more_metrics``/``more_directions``; a one-element list is the plain string."""
+    metric, direction = table.get("metric"), table.get("direction")
+    if not isinstance(metric, list) and not isinstance(direction, list):
+        return table
+    if isinstance(metric, list) and not metric:
+        raise SpaceError("study.metric: an empty list (name at least one metric)")
+    metrics = metric if isinstance(metric, list) else [metric]
+    if direction is None:
+        raise SpaceError(f"study.direction: {len(metrics)} metrics need a list of "
+                         f"{len(metrics)} directions (maximize or minimize, in the same order)")
+    directions = direction if isinstance(direction, list) else [direction]
+    if len(metrics) != len(directions):
+        raise SpaceError(f"study.direction: {len(directions)} direction(s) for "
+                         f"{len(metrics)} metric(s) (one per metric, in the same order)")
+    for i, (m, d) in enumerate(zip(metrics, directions), 1):
+        if not isinstance(m, str) or not m.strip():
+            raise SpaceError(f"study.metric[{i}]: must be a non-empty string (got {fmt(m)})")
+        if not isinstance(d, str) or d not in DIRECTIONS:
+            raise SpaceError(f"study.direction[{i}]: must be maximize or minimize (got {fmt(d)})")
+    out = dict(table)
+    out["metric"], out["direction"] = metrics[0], directions[0]
+    out["more_metrics"], out["more_directions"] = tuple(metrics[1:]), tuple(directions[1:])
+    return out
 
 
 def _check_int(key: str, value: Any, low: int, high: int) -> None:

@@ -18,7 +18,7 @@ from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import normalise_when
 from hpsearch.space.numeric import IntParam, LogOneMinus, LogUniform, Uniform
 from hpsearch.space.params import Choice, Fixed, Param
-from hpsearch.space.study import StudyConfig
+from hpsearch.space.study import FILE_KEYS, StudyConfig, split_objectives
 from hpsearch.space.values import fmt
 
 __all__ = ["PARAM_TYPES", "OBJECTIVE_KINDS", "TABLES", "study_from_table", "check_objective",
@@ -27,19 +27,20 @@ __all__ = ["PARAM_TYPES", "OBJECTIVE_KINDS", "TABLES", "study_from_table", "chec
 PARAM_TYPES: dict[str, type[Param]] = {
     cls.kind: cls for cls in (Uniform, LogUniform, IntParam, Choice, LogOneMinus, Fixed)
 }
-TABLES = ("study", "objective", "trainer", "params", "pruner", "forbid")
-"""Top-level keys of a space file; ``forbid`` is an array of tables (``[[forbid]]``)."""
+TABLES = ("study", "objective", "trainer", "params", "pruner", "forbid", "constraint")
+"""Top-level keys of a space file; ``forbid`` and ``constraint`` are arrays of tables
+(``[[forbid]]``, ``[[constraint]]``)."""
 FUNCTION_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 def study_from_table(table: Mapping[str, Any], source: str) -> StudyConfig:
     """The ``[study]`` table; a missing name is the file's stem."""
     table = dict(table)
-    known = [f.name for f in dataclasses.fields(StudyConfig)]
-    unknown = set(table) - set(known)
+    unknown = set(table) - set(FILE_KEYS)
     if unknown:
-        raise SpaceError(f"study.{sorted(unknown)[0]}: unknown key (expected one of "
-                         f"{', '.join(known)})")
+        raise SpaceError(f"study.{sorted(unknown, key=str)[0]}: unknown key (expected one of "
+                         f"{', '.join(FILE_KEYS)})")
+    table = split_objectives(table)
     if "name" not in table:
         stem = Path(source).stem if not source.startswith("<") else ""
         table["name"] = stem or None

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Trial states. ``interrupted`` and ``queued`` trials are claimed again before new ones are drawn.
 STATES = ("queued", "running", "complete", "pruned", "failed", "interrupted")
@@ -109,6 +109,14 @@ class Trial(Base):
     pruned_step: Mapped[Optional[int]] = mapped_column(Integer)
     #: Free text: why a trial was pruned, steps that could not be stored, ...
     note: Mapped[Optional[str]] = mapped_column(Text)
+    # Schema version 3 (several objectives, constraints):
+    #: Every objective's value, metric -> value in the study's order (``value`` stays the
+    #: first, so every single-objective query reads what it always read).
+    objective_values: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    #: The constraint verdict of a complete trial (None: before schema 3, or not complete).
+    feasible: Mapped[Optional[bool]] = mapped_column(Boolean)
+    #: The constraints an infeasible trial broke, one "; "-separated line.
+    violation: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class TrialStep(Base):

@@ -63,6 +63,12 @@ class TrialRecord:
     #: Free text about the trial (why it was pruned, steps that could not be stored, ...).
     note: str | None = None
     steps: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    #: Every objective's value (metric -> value), None before schema 3 or when not complete.
+    values: dict[str, Any] | None = None
+    #: The constraint verdict: False when a constraint broke (None: unknown, read as feasible).
+    feasible: bool | None = None
+    #: The constraints an infeasible trial broke.
+    violation: str | None = None
 
     @property
     def duration(self) -> float | None:
@@ -92,6 +98,9 @@ class FinishedTrial:
     params: dict[str, Any]
     value: float | None
     state: str
+    #: Every objective's value and the constraint verdict (schema 3; None before).
+    values: dict[str, Any] | None = None
+    feasible: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ Versions:
 1. studies, rounds, trials, trial_steps, hpsearch_meta.
 2. trials gains ``proposed_by`` (the sampler that proposed the params), ``pruned_step`` and
    ``note`` (all nullable: the trials of version 1 keep None).
+3. trials gains ``objective_values`` (every objective's value, metric -> value), ``feasible``
+   and ``violation`` (the constraint verdict); nullable, so older trials read as feasible
+   single-objective trials (their ``value``) and nothing is rewritten.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ _TRIAL = Trial.__table__
 _CREATE_LOCK = 726354101
 
 #: Columns each version added, by version: (table, column).
-_ADDED = {2: (("trials", "proposed_by"), ("trials", "pruned_step"), ("trials", "note"))}
+_ADDED = {2: (("trials", "proposed_by"), ("trials", "pruned_step"), ("trials", "note")),
+          3: (("trials", "objective_values"), ("trials", "feasible"), ("trials", "violation"))}
 
 
 def ensure_schema(engine: Engine, url: str, *, create: bool = True, read_only: bool = False) -> None:

@@ -28,6 +28,7 @@ TRIAL_COLUMNS = (
     TRIAL.c.metrics, TRIAL.c.seed, TRIAL.c.worker, TRIAL.c.device, TRIAL.c.heartbeat,
     TRIAL.c.started_at, TRIAL.c.finished_at, TRIAL.c.error, TRIAL.c.retry_of,
     TRIAL.c.sample_index, TRIAL.c.proposed_by, TRIAL.c.pruned_step, TRIAL.c.note,
+    TRIAL.c.objective_values.label("values"), TRIAL.c.feasible, TRIAL.c.violation,
 )
 
 
@@ -39,10 +40,12 @@ def trial_record(row: Row, **overrides: Any) -> TrialRecord:
 
 
 def best_row(conn: Connection, study_id: int, direction: str, *, round_: int | None = None) -> Row | None:
-    """The best complete trial of a study (or of one round): by value, then by number."""
+    """The best complete feasible trial of a study (or of one round): by value, then by
+    number (a trial that broke a constraint is never best)."""
     order = TRIAL.c.value.desc() if direction == "maximize" else TRIAL.c.value.asc()
     stmt = select(*TRIAL_COLUMNS).where(
-        TRIAL.c.study_id == study_id, TRIAL.c.state == "complete", TRIAL.c.value.is_not(None))
+        TRIAL.c.study_id == study_id, TRIAL.c.state == "complete", TRIAL.c.value.is_not(None),
+        TRIAL.c.feasible.is_not(False))
     if round_ is not None:
         stmt = stmt.where(TRIAL.c.round == round_)
     return conn.execute(stmt.order_by(order, TRIAL.c.number).limit(1)).first()

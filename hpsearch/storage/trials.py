@@ -141,8 +141,14 @@ class TrialQueries(StorageBase):
         metrics: dict[str, Any] | None = None, error: str | None = None,
         steps: Sequence[tuple[int, dict[str, Any]]] = (), device: str | None = None,
         pruned_step: int | None = None, note: str | None = None,
+        values: dict[str, Any] | None = None, feasible: bool | None = None,
+        violation: str | None = None,
     ) -> None:
         """Record a trial's outcome (and its buffered steps) in one committed transaction.
+
+        ``values`` (every objective's value, metric -> value), ``feasible`` and ``violation``
+        (the constraint verdict) are what ``hpsearch.space.objectives.Outcome.storage_fields``
+        gives for a complete trial.
 
         What the database cannot hold never stops the trial from being recorded: a step
         number outside the integer range (or not an integer) is left out, and so is such a
@@ -157,14 +163,15 @@ class TrialQueries(StorageBase):
             pruned_step = None
         if dropped:
             log.warning("trial %s: %s", self._trial_number(trial_id), dropped)
-        values: dict[str, Any] = dict(tid=trial_id, state=state, value=value, metrics=metrics,
-                                      error=clean_text(error), finished_at=time.time(),
-                                      pruned_step=pruned_step)
+        row: dict[str, Any] = dict(tid=trial_id, state=state, value=value, metrics=metrics,
+                                 error=clean_text(error), finished_at=time.time(),
+                                 pruned_step=pruned_step, objective_values=values,
+                                 feasible=feasible, violation=clean_text(violation))
         if device is not None:
-            values["device"] = clean_text(device, DB_LIMITS.device)
+            row["device"] = clean_text(device, DB_LIMITS.device)
         added = join_notes(clean_text(note), dropped)
         if added is not None:
-            values["note_add"] = added
+            row["note_add"] = added
         # A result is what the user waited for: a lock held past the busy timeout or a dropped
         # PostgreSQL connection gets two more tries before the error reaches the user.
         for attempt in range(3):
@@ -173,8 +180,8 @@ class TrialQueries(StorageBase):
                     if kept:
                         self._insert_steps(conn, trial_id, kept)
                     stmt = _U_TRIAL_RUNNING if added is None else _U_TRIAL_RUNNING.values(note=_NOTE_ADDED)
-                    if conn.execute(stmt, values).rowcount == 0:
-                        self._finish_taken_over(conn, trial_id, values)
+                    if conn.execute(stmt, row).rowcount == 0:
+                        self._finish_taken_over(conn, trial_id, row)
                 return
             except OperationalError as exc:
                 if attempt == 2 or "disk is full" in error_line(exc):

@@ -14,7 +14,8 @@ from typing import Any, Mapping
 from hpsearch.errors import ConfigError, DataError
 from hpsearch.trainer.params import is_number
 
-__all__ = ["MAX_KEEP_BEST", "PRECISIONS", "BUILTIN_DATASETS", "DATASET_SUFFIXES", "TrainerSettings"]
+__all__ = ["MAX_KEEP_BEST", "PRECISIONS", "BUILTIN_DATASETS", "DATASET_SUFFIXES",
+           "REPORTED_METRICS", "TrainerSettings"]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 BUILTIN_DATASETS = ("digits", "synthetic")
@@ -22,6 +23,12 @@ DATASET_SUFFIXES = (".csv", ".npz", ".parquet")
 
 #: More kept checkpoints than this is a mistake (a folder of thousands of files), not a choice.
 MAX_KEEP_BEST = 1000
+
+REPORTED_METRICS = ("val_accuracy", "val_loss", "train_loss", "test_accuracy", "test_loss",
+                    "best_epoch", "epochs_run", "epoch_time", "samples_per_s", "n_params",
+                    "train_seconds", "inference_ms")
+"""The metrics a built-in trial reports (test_* only with ``evaluate_test``): a space may
+optimise or constrain any of them (checked at ``validate``)."""
 
 _DEVICE_HELP = "auto, cpu, cuda or cuda:N"
 

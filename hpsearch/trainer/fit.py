@@ -47,7 +47,13 @@ from hpsearch.trainer.model import MLP, predict_logits
 from hpsearch.trainer.optim import make_optimizer, make_schedule
 from hpsearch.trainer.params import TrialParams
 
-__all__ = ["TrainResult", "TrainingRun", "fit", "resolve_device", "evaluate"]
+__all__ = ["TrainResult", "TrainingRun", "fit", "resolve_device", "evaluate", "cost_metrics",
+           "INFERENCE_ROWS", "INFERENCE_REPEATS"]
+
+#: ``inference_ms`` is the time to predict this many examples ...
+INFERENCE_ROWS = 1000
+#: ... the median of this many timed repeats, after one untimed warm-up.
+INFERENCE_REPEATS = 5
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +142,34 @@ def evaluate(
     loss = F.cross_entropy(logits, y)
     correct = int((logits.argmax(dim=1) == y).sum())
     return float(loss), correct / max(1, len(y))
+
+
+def cost_metrics(model: torch.nn.Module, n_features: int, device: torch.device,
+                 autocast: AutocastFactory = contextlib.nullcontext) -> dict[str, float]:
+    """What a model costs to keep and to use: ``n_params`` (trainable and not) and
+    ``inference_ms``, the time to predict :data:`INFERENCE_ROWS` examples on ``device`` in eval
+    mode, warm (one untimed pass first), the median of :data:`INFERENCE_REPEATS` passes.
+
+    The input is zeros, not drawn: timing must not move the random streams of what follows,
+    and an MLP's cost does not depend on the values."""
+    n_params = sum(p.numel() for p in model.parameters())
+    x = torch.zeros(INFERENCE_ROWS, n_features, device=device)
+    was_training = model.training
+    model.eval()
+    times = []
+    try:
+        with torch.no_grad(), autocast():
+            for i in range(INFERENCE_REPEATS + 1):
+                start = time.perf_counter()
+                model(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                if i:  # the first pass warms caches and kernels up
+                    times.append(time.perf_counter() - start)
+    finally:
+        model.train(was_training)
+    times.sort()
+    return {"n_params": float(n_params), "inference_ms": 1000.0 * times[len(times) // 2]}
 
 
 def fit(
@@ -299,6 +333,10 @@ class TrainingRun:
             if evaluate_test and pruned_step is None and len(self.y_test):
                 result["test_loss"], result["test_accuracy"] = evaluate(
                     self.model, self.X_test, self.y_test, self.autocast)
+        if error is None and best:
+            result["train_seconds"] = total_time
+            result.update(cost_metrics(self.model, self.X_val.shape[1], self.device,
+                                       self.autocast))
         state = "failed" if error is not None else "pruned" if pruned_step is not None else "complete"
         return TrainResult(state=state, metrics=result, error=error, device=str(self.device),
                            pruned_step=pruned_step if error is None else None,

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from hpsearch.errors import ConfigError
 from hpsearch.trainer.config import TrainerSettings
 from hpsearch.trainer.data import load_dataset
-from hpsearch.trainer.fit import TrainResult, resolve_device
+from hpsearch.trainer.fit import TrainResult, cost_metrics, resolve_device
 from hpsearch.trainer.model import ACTIVATION_LAYERS, MLP
 from hpsearch.trainer.optim import make_schedule
 from hpsearch.trainer.packed_optim import PackedOptimizer
@@ -193,6 +193,8 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
                       for n in names}
         loss, acc = pack.evaluate(pack.X_test, pack.y_test)
         test = {i: (loss[j], acc[j]) for j, i in enumerate(tested)}
+    cost = (_cost(members[0].p, data, device)
+            if any(m.best and m.error is None for m in members) else {})
     for i, m in enumerate(members):
         result = dict(m.best)
         result.pop("epoch_time", None)
@@ -203,6 +205,9 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
             result["samples_per_s"] = m.total_samples / m.total_time if m.total_time > 0 else 0.0
         if i in test:
             result["test_loss"], result["test_accuracy"] = test[i]
+        if m.best and m.error is None and cost:
+            result["train_seconds"] = m.total_time  # the pack's wall time: K trials shared it
+            result.update(cost)
         state = "failed" if m.error else "pruned" if m.pruned else "complete"
         results.append(TrainResult(state=state, metrics=result, error=m.error, device=str(device),
                                    pruned_step=m.epoch if state == "pruned" else None,
@@ -210,6 +215,17 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
                                    state_dict=mlp_state(m.best_state, m.p)
                                    if state == "complete" and m.best_state is not None else None))
     return results
+
+
+def _cost(p: TrialParams, data: Any, device: torch.device) -> dict[str, float]:
+    """``n_params`` and ``inference_ms`` of one member as ``fit`` measures them: the members
+    share the shape (and cost does not depend on the weights), so one model of that shape is
+    timed alone, not the stacked pack."""
+    with torch.random.fork_rng(devices=[]):  # building it draws weights: leave the stream be
+        model = MLP(data.n_features, data.n_classes, n_layers=p.n_layers,
+                    hidden_units=p.hidden_units, activation=p.activation, dropout=p.dropout,
+                    batch_norm=p.batch_norm, bn_momentum=p.bn_momentum).to(device)
+    return cost_metrics(model, data.n_features, device)
 
 
 def _nan_or_inf(value: float) -> str:

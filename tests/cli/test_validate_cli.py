@@ -255,7 +255,7 @@ def test_validate_refuses_a_space_with_nothing_allowed(tmp_path) -> None:
     ('[study]\nname = "v"\n[params]\nx = nan\n', "params.x: a fixed value must be a finite"),
     ('[study]\nname = "v"\n[params]\n', "params: nothing to search"),
     ('[study]\nname = "v"\nsampler = "bayes"\n[params]\nx = 1\n',
-     "study.sampler: unknown sampler bayes (known: random, sobol, grid, tpe, gp, cmaes, auto)"),
+     "study.sampler: unknown sampler bayes (known: random, sobol, grid, tpe, gp, cmaes, auto, nsga2)"),
     ('[study]\nname = "v"\n[params]\nx = { type = "choice", values = ["a\\nb", "a\\nb"] }\n',
      r"params.x: duplicate value a\nb"),
 ])

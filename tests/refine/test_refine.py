@@ -425,3 +425,26 @@ def test_refine_draws_on_the_trials_that_went_furthest_when_too_few_completed(tm
     with pytest.raises(StudyError, match="it has 2 completed trials and 6 pruned at a later step, "
                                          "9 are needed"):
         refine_study(storage, "s", top=9, from_round=1)
+
+
+# ---------------------------------------------------------------- several objectives
+def test_refine_draws_the_box_around_the_feasible_front(project) -> None:
+    """The hand-computed front of tests/support/multi.py: x in {0.1, 0.3, 0.5} (y = 0); the
+    infeasible x = 0.85 and the second front (y = 1) stay out with the default, the second
+    front comes in with --top 2."""
+    from support.multi import run_mo_study
+
+    from hpsearch.refine import refine_study
+
+    storage = run_mo_study(project)
+    new = refine_study(storage, "mo", trials=4)
+    assert new.rule["fronts"] == 1 and new.rule["top"] == 3
+    top = set(new.rule["top_trials"])
+    study = storage.get_study("mo")
+    chosen = [t for t in storage.trials(study) if t.number in top]
+    assert sorted((t.params["x"], t.params["y"]) for t in chosen) == [(0.1, 0), (0.3, 0), (0.5, 0)]
+    assert new.space["params"]["y"]["values"] == [0]  # every front member has y = 0
+    assert sorted(new.space["params"]["x"]["values"]) == [0.1, 0.3, 0.5]
+    wider = refine_study(storage, "mo", trials=4, from_round=1, top=2)
+    assert wider.rule["top"] == 6 and wider.rule["fronts"] == 2
+    storage.dispose()

@@ -8,7 +8,7 @@ from support.spaces import DIGITS, SAMPLER_COND, space_of
 from hpsearch.errors import SpaceError
 from hpsearch.samplers import (
     SAMPLERS, AutoSampler, CmaEsSampler, GPSampler, GridSampler, ModelSampler, RandomSampler,
-    Sampler, SobolSampler, TPESampler, make_sampler,
+    NSGA2Sampler, Sampler, SobolSampler, TPESampler, make_sampler,
 )
 from hpsearch.space import SAMPLER_NAMES, Space, load_space
 
@@ -19,10 +19,10 @@ MODELS = [name for name, cls in SAMPLERS.items() if cls.uses_history]
 
 def test_registry_implements_exactly_the_names_a_space_file_may_use() -> None:
     assert tuple(SAMPLERS) == SAMPLER_NAMES == ("random", "sobol", "grid", "tpe", "gp", "cmaes",
-                                                "auto")
+                                                "auto", "nsga2")
     assert SAMPLERS == {"random": RandomSampler, "sobol": SobolSampler, "grid": GridSampler,
                         "tpe": TPESampler, "gp": GPSampler, "cmaes": CmaEsSampler,
-                        "auto": AutoSampler}
+                        "auto": AutoSampler, "nsga2": NSGA2Sampler}
     assert all(cls.name == name for name, cls in SAMPLERS.items())
     assert all(issubclass(SAMPLERS[n], Sampler) for n in INDEXED)
     assert all(issubclass(SAMPLERS[n], ModelSampler) for n in MODELS)
@@ -94,7 +94,7 @@ def test_sampler_handles_dim_zero(name: str) -> None:
 def test_unknown_sampler_and_bad_seed() -> None:
     space = space_of(SAMPLER_COND)
     with pytest.raises(SpaceError, match="unknown sampler 'tpe2' \\(known: random, sobol, grid, "
-                                         "tpe, gp, cmaes, auto\\)"):
+                                         "tpe, gp, cmaes, auto, nsga2\\)"):
         make_sampler("tpe2", space, seed=0)
     with pytest.raises(SpaceError, match="seed must be a non-negative integer \\(got -1\\)"):
         make_sampler("random", space, seed=-1)

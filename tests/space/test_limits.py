@@ -138,7 +138,7 @@ def test_values_with_newlines_give_one_line_messages() -> None:
     with pytest.raises(SpaceError) as info:
         parse_space('["odd\\nkey"]\nx = 1\n', source="s.toml")
     assert str(info.value) == r"s.toml: unknown table [odd\nkey] (expected study, objective, " \
-        "trainer, params, pruner, forbid)"
+        "trainer, params, pruner, forbid, constraint)"
 
 
 def test_huge_values_in_messages_are_capped() -> None:

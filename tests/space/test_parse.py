@@ -128,7 +128,7 @@ def test_param_errors(params: str, message: str) -> None:
 
 STUDY_ERRORS = [
     ('direction = "maximise"', "space.toml: study.direction: must be maximize or minimize (got maximise)"),
-    ('sampler = "tpe2"', "space.toml: study.sampler: unknown sampler tpe2 (known: random, sobol, grid, tpe, gp, cmaes, auto)"),
+    ('sampler = "tpe2"', "space.toml: study.sampler: unknown sampler tpe2 (known: random, sobol, grid, tpe, gp, cmaes, auto, nsga2)"),
     ("trials = 0", "space.toml: study.trials: must be an integer >= 1 (got 0)"),
     ("seed = 1.5", "space.toml: study.seed: must be a non-negative integer (got 1.5)"),
     ('seed = "7"', "space.toml: study.seed: must be a non-negative integer (got 7)"),

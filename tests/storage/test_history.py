@@ -99,7 +99,7 @@ def test_a_version_1_database_opened_read_only_is_refused_not_half_read(tmp_path
 
     path = tmp_path / "v1.db"
     make_v1_sqlite(path)
-    with pytest.raises(StorageError, match="schema version 1 needs an upgrade to 2, which a "
+    with pytest.raises(StorageError, match=f"schema version 1 needs an upgrade to {SCHEMA_VERSION}, which a "
                                            "read-only opening cannot do"):
         Storage(f"sqlite:///{path}?mode=ro", create=False)
 

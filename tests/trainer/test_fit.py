@@ -135,9 +135,20 @@ def test_test_split_metrics_only_when_asked_for() -> None:
     chosen = train({"learning_rate": 0.01}, settings, seed=0, evaluate_test=True)
     assert chosen.metrics["test_accuracy"] > 0.85 and chosen.metrics["test_loss"] > 0
     # The same training (same seed, CPU): only the test metrics are added.
+    timed = ("epoch_time", "samples_per_s", "train_seconds", "inference_ms")
     assert {k: v for k, v in chosen.metrics.items() if not k.startswith("test_")
-            and k not in ("epoch_time", "samples_per_s")} == pytest.approx(
-        {k: v for k, v in trial.metrics.items() if k not in ("epoch_time", "samples_per_s")})
+            and k not in timed} == pytest.approx(
+        {k: v for k, v in trial.metrics.items() if k not in timed})
+
+
+def test_cost_metrics_are_reported() -> None:
+    """n_params counts the MLP's weights; train_seconds and inference_ms are positive times."""
+    settings = TrainerSettings(epochs=2)
+    result = train({"learning_rate": 0.01, "hidden_units": 10, "n_layers": 1,
+                    "batch_norm": False}, settings, seed=0)
+    # digits: 64 features, 10 classes: 64*10 + 10 (hidden) + 10*10 + 10 (output)
+    assert result.metrics["n_params"] == 64 * 10 + 10 + 10 * 10 + 10
+    assert result.metrics["train_seconds"] > 0 and result.metrics["inference_ms"] > 0
 
 
 def test_report_true_prunes_after_that_epoch_keeping_the_best(digits: TrainerSettings) -> None:

@@ -91,6 +91,10 @@ def assert_same(seq, pck, tol: float, n_val: int) -> None:
         for key in ("best_epoch", "epochs_run"):
             assert pr.metrics.get(key) == r.metrics.get(key)
         assert ("test_loss" in pr.metrics) == ("test_loss" in r.metrics)
+        # the cost metrics: the same model size, both timed
+        assert pr.metrics.get("n_params") == r.metrics.get("n_params")
+        assert ("inference_ms" in pr.metrics) == ("inference_ms" in r.metrics)
+        assert ("train_seconds" in pr.metrics) == ("train_seconds" in r.metrics)
         for key in ("val_loss", "train_loss", "test_loss"):
             if key in r.metrics:
                 assert pr.metrics[key] == pytest.approx(r.metrics[key], rel=tol)

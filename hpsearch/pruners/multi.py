@@ -1,0 +1,88 @@
+"""Pruning with several objectives: the MO-ASHA rule (Schmucker et al., 2021) as pure
+functions of a round's stored steps.
+
+At a rung, each competing trial brings a *vector*: for every objective, the value of its first
+step at or past the rung that reports that metric (as :func:`~hpsearch.pruners.base.
+value_at_or_after` does for one metric). The vectors are sorted into Pareto fronts
+(:func:`hpsearch.pareto.front_ranks`) and ordered by front, then by crowding distance within
+the front (the NSGA-II order: the ends of a front first). A trial is promoted when fewer than
+``max(1, n // reduction_factor)`` vectors are strictly ahead of its own in that order (ties
+promote, as the single-objective rule does). ``median`` is the same rule with a reduction
+factor of 2 at every step after warm-up; ``hyperband`` is ASHA's rule in each bracket.
+
+Objectives that are not reported per step (the built-in trainer's ``inference_ms`` and
+``n_params`` come only with the final result) cannot be compared at a rung: the rung compares
+the objectives the asking trial has reported by then, and peers lacking one of them are left
+out. With none of them reported per step there is no decision (the trial goes on).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from hpsearch.pareto import crowding_distance, front_ranks
+
+__all__ = ["rung_vector", "mo_promoted", "rung_decision", "StepMetrics"]
+
+#: A trial's stored steps: step -> {metric: value} (what ``trial_steps.metrics`` holds).
+StepMetrics = Mapping[int, Mapping[str, object]]
+
+
+def rung_vector(steps: StepMetrics, metrics: Sequence[str], rung: int) -> dict[str, float]:
+    """The value of each metric the trial brought to ``rung`` (its first step at or past the
+    rung that reports it; NaN for a null there); metrics it never reported there are absent."""
+    out: dict[str, float] = {}
+    for m in metrics:
+        later = [s for s in steps if s >= rung and m in steps[s]]
+        if not later:
+            continue
+        v = steps[min(later)][m]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            v = math.nan if v is None else None
+        if v is not None:
+            out[m] = float(v)
+    return out
+
+
+def mo_promoted(own: Sequence[float], competing: Sequence[Sequence[float]],
+                maximize: Sequence[bool], reduction_factor: int) -> tuple[bool, int, int]:
+    """Whether ``own`` (one of ``competing``) is among the best ``k = max(1, n //
+    reduction_factor)`` of the ``n`` vectors by front rank, then crowding distance; returns
+    ``(promoted, own front rank, k)``."""
+    n = len(competing)
+    k = max(1, n // reduction_factor)
+    ranks = front_ranks(competing, maximize)
+    crowd = [0.0] * n
+    for r in set(ranks):
+        members = [i for i in range(n) if ranks[i] == r]
+        for i, c in zip(members, crowding_distance([competing[i] for i in members], maximize)):
+            crowd[i] = c
+    me = next(i for i in range(n) if list(competing[i]) == list(own))
+    ahead = sum(1 for i in range(n)
+                if ranks[i] < ranks[me] or (ranks[i] == ranks[me] and crowd[i] > crowd[me]))
+    return ahead < k, ranks[me], k
+
+
+def rung_decision(trial: StepMetrics, peers: Mapping[int, StepMetrics], metrics: Sequence[str],
+                  maximize: Sequence[bool], rung: int, reduction_factor: int
+                  ) -> tuple[bool, str]:
+    """``(prune, reason)`` for a trial at ``rung`` against the round's other trials (by
+    number), from their stored steps."""
+    own_values = rung_vector(trial, metrics, rung)
+    used = [m for m in metrics if m in own_values]
+    if not used:
+        return False, f"no objective reported per step by step {rung}: no decision"
+    if any(math.isnan(own_values[m]) for m in used):
+        return True, f"an objective is NaN at step {rung}"
+    up = [maximize[metrics.index(m)] for m in used]
+    own = [own_values[m] for m in used]
+    competing = [own]
+    for steps in peers.values():
+        v = rung_vector(steps, used, rung)
+        if len(v) == len(used) and not any(math.isnan(x) for x in v.values()):
+            competing.append([v[m] for m in used])
+    ok, rank, k = mo_promoted(own, competing, up, reduction_factor)
+    reason = (f"({', '.join(used)}) at step {rung} is on front {rank + 1}: "
+              f"{'' if ok else 'not '}in the best {k} of {len(competing)}")
+    return (not ok), reason
