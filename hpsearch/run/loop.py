@@ -19,6 +19,7 @@ from typing import Callable
 from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
+from hpsearch.run.history import remembering_sampler, round_memory
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
 from hpsearch.run.proposing import PreparedProposer, index_proposer, uses_history
 from hpsearch.run.pruning import RoundPruner
@@ -93,6 +94,8 @@ def work(
     pruning = RoundPruner(storage, study, space, options.pruner)
     objective = isolated(make_objective(space, device=device, threads=options.threads))
     smp = make_sampler(options.sampler or round_.sampler, space, seed=round_.seed)
+    # [evolve] Earlier trials for a model, finished grid points skipped, duplicates redrawn.
+    smp = remembering_sampler(smp, round_memory(storage, study, round_, space, smp.name))
     limit = sampler_limit(smp, round_, add)
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
     summary = RunSummary(study=study.name, round=round_.number)

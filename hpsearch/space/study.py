@@ -22,7 +22,7 @@ from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_int
 
 __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
-           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT"]
+           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT", "ON_CHANGE"]
 
 SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto")
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
@@ -43,7 +43,11 @@ MAX_DB_INT = 2**31 - 1
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "grid_points": None, "pruner": "none", "n_startup_trials": DEFAULT_STARTUP_TRIALS,
     "tie_breaker": None, "max_consecutive_failures": DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    "on_change": "refuse", "warm_start": [], "warm_start_top": 0,
 }
+ON_CHANGE = ("refuse", "evolve")
+"""What ``run`` does when the file's parameters differ from the study's (``[study] on_change``):
+refuse (exit 3, the default) or evolve (a new round with the new space, history kept)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class StudyConfig:
     n_startup_trials: int = DEFAULT_STARTUP_TRIALS
     tie_breaker: str | None = None
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
+    on_change: str = "refuse"
+    warm_start: list[str] = dataclasses.field(default_factory=list)
+    warm_start_top: int = 0
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -90,6 +97,18 @@ class StudyConfig:
                              f"(got {fmt(self.pruner)})")
         _check_int("n_startup_trials", self.n_startup_trials, 0, MAX_DB_INT)
         _check_int("max_consecutive_failures", self.max_consecutive_failures, 0, MAX_DB_INT)
+        if not isinstance(self.on_change, str) or self.on_change not in ON_CHANGE:
+            raise SpaceError(f"study.on_change: must be {' or '.join(ON_CHANGE)} "
+                             f"(got {fmt(self.on_change)})")
+        ws = self.warm_start
+        if isinstance(ws, str):
+            ws = [ws]
+            object.__setattr__(self, "warm_start", ws)
+        if (not isinstance(ws, list)
+                or not all(isinstance(n, str) and n.strip() for n in ws)):
+            raise SpaceError(f"study.warm_start: must be a study name or a list of study names "
+                             f"(got {fmt(ws)})")
+        _check_int("warm_start_top", self.warm_start_top, 0, MAX_DB_INT)
         tb = self.tie_breaker
         if tb is not None and (not isinstance(tb, str) or not tb.strip()):
             raise SpaceError(f"study.tie_breaker: must be a metric name such as val_loss "
