@@ -307,3 +307,28 @@ def test_random_round_on_a_small_discrete_space_does_not_repeat_itself(project):
     keys = [tuple(sorted(p.items())) for p in ran[0]]
     assert len(set(keys)) == 18  # all 18 configurations, none twice
     assert ran[0] == ran[1]  # the same seed and history: the same proposals
+
+
+# ------------------------------------------------------------------------------ reports
+def test_rounds_and_exports_say_what_changed_and_what_the_model_used(project, invoke):
+    import csv
+    import io
+
+    from hpsearch.report import rounds_overview
+
+    space = write(project, BASE, sampler="tpe", trials=5)
+    invoke("run", space)
+    write(project, CHANGES["removed"], sampler="tpe", trials=2)
+    assert invoke("run", space, "--evolve").exit_code == 0
+    storage = open_storage(f"sqlite:///{project}/h.db")
+    rounds = rounds_overview(storage, "ev").to_dict()["rounds"]
+    storage.dispose()
+    assert [r["kind"] for r in rounds] == ["file", "evolve"]
+    assert rounds[1]["changes"] == ["n: removed (was int [1, 4])"]
+    # n was searched and a python objective documents no default: no trial is comparable
+    assert rounds[0]["carried"] is None and rounds[1]["carried"] == 0
+    r = invoke("rounds", "ev")
+    assert "evolved from 1" in r.stdout and "n: removed" in r.stdout
+    assert "0 earlier trials" in r.stdout
+    rows = list(csv.DictReader(io.StringIO(invoke("report", "ev", "--format", "csv").stdout)))
+    assert sorted({row["round"] for row in rows}) == ["1", "2"]
