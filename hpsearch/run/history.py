@@ -10,8 +10,8 @@
 - round 1 with ``[study] warm_start_top = K`` runs the K best of those warm trials first;
 - a grid round after round 1 leaves out the points finished (complete or pruned) before the
   round was created, so an evolved or refined grid never re-runs one;
-- a random or Sobol round on a space with choices, integers or steps redraws a configuration
-  the round already has (finished or running).
+- a random or Sobol round on a space where a repeat can happen (no always-active continuous
+  parameter) redraws a configuration the round already has (finished or running).
 
 Refined rounds keep learning from their own trials only, as before. Everything here is read
 when a worker starts, and is the same for every worker of the round as long as earlier rounds
@@ -75,6 +75,9 @@ class RoundMemory:
             lines.append(f"the model learns from {self.earlier.describe()} of this study"
                          if model else f"{sampler} does not learn from earlier trials "
                          f"({self.earlier.used} would fit the new space)")
+        if self.done:
+            lines.append(f"grid: points finished in earlier rounds are not run again "
+                         f"({len(self.done)} finished trials)")
         if self.warm is not None and model:
             lines.append(f"warm start: the model learns from {self.warm.describe()} of "
                          f"the warm-start studies")

@@ -81,12 +81,12 @@ def prepare_study(
             space=stored, source=_abs_source(space),
             target=trials if trials is not None else space.study.trials)
     else:
-        stored = Space.from_dict(study.space, source=study.source)
-        changes = space_changes(stored, space)
+        current = Space.from_dict(study.space, source=study.source)
+        changes = space_changes(current, space)
         if changes and not storage.counts(study) and storage.latest_round(study.id).number == 1:
             study = _replace_space(storage, study, space, sampler=sampler, seed=seed)
         elif changes:
-            diff = diff_spaces(stored, space)
+            diff = diff_spaces(current, space)
             if diff.refused:
                 raise StudyError(
                     f"{space.source}: the space of study {name!r} changed since its trials ran: "

@@ -8,7 +8,8 @@ of (seed, index, what it was given), so determinism holds as for the samplers th
                                    the round's own; its Sobol start-up shrinks by the usable
                                    prior trials (none left once there are n_startup of them)
     Deduplicated(random|sobol)     redraws a proposal whose configuration a finished or running
-                                   trial of the round already has (int/choice-heavy spaces),
+                                   trial of the round already has (spaces where a repeat can
+                                   happen: no always-active continuous parameter),
                                    from a stream keyed by (seed, index, attempt); it reads the
                                    round's history, as a model sampler does
     GridWithout(grid, done)        the grid less the points already finished (earlier rounds):
@@ -42,9 +43,11 @@ def config_key(params: Mapping[str, Any]) -> str:
 
 
 def has_discrete(space: Any) -> bool:
-    """Whether a uniform draw can repeat a configuration: a choice, an integer, or a step."""
-    return any(p.kind in ("choice", "int") or getattr(p, "step", None) is not None
-               for p in space.search_params)
+    """Whether two uniform draws can give the same configuration: no parameter that is always
+    active is continuous (choices, integers and stepped values only, or continuous ones behind
+    a condition). Otherwise a repeat has probability zero and the sampler is left alone."""
+    return not any(p.kind not in ("choice", "int") and getattr(p, "step", None) is None
+                   and not p.when for p in space.search_params)
 
 
 class _Wrapper:
@@ -62,12 +65,16 @@ class WithPrior(_Wrapper):
 
     uses_history = True
 
-    def __init__(self, inner: Any, prior: Sequence[Finished]) -> None:
+    def __init__(self, inner: Any, prior: Sequence[Finished], *, keep_startup: bool = False
+                 ) -> None:
         super().__init__(inner)
         self.prior = list(prior)
         usable = sum(1 for t in self.prior if t.usable)
-        # The start-up phase exists to give the model data; prior trials are data.
-        inner.n_startup = max(0, inner.n_startup - usable)
+        # The start-up phase exists to give the model data; prior trials are data. Unless
+        # ``keep_startup``: a space that grew needs its new region explored before the model
+        # (trained on the old region) takes over.
+        if not keep_startup:
+            inner.n_startup = max(0, inner.n_startup - usable)
 
     def propose(self, history: Sequence[Finished], pending: Sequence[Mapping[str, Any]] = (),
                 *, index: int) -> Proposal:

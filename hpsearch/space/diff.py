@@ -115,7 +115,8 @@ def _describe(old: Param, new: Param) -> tuple[str, str]:
         elif isinstance(new, Fixed):
             parts.append(f"now fixed at {fmt(new.value)} (was {param_text(old)})")
         else:
-            parts.append(f"now searched: {param_text(new)} (was fixed at {fmt(old.value)})")
+            parts.append(f"now searched: {param_text(new)} (was fixed at "
+                         f"{fmt(getattr(old, 'value', None))})")
         kind = "fixed"
     elif old.kind != new.kind:
         kind = "type"

@@ -1,5 +1,6 @@
 """The ``[study]`` table: name, metric, direction, sampler, trials, seed, grid_points, and the
-run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures).
+run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures, on_change) and
+the warm start of a new study (warm_start, warm_start_top).
 
 The sampler names are part of the file's grammar and are listed here, below the samplers:
 :mod:`hpsearch.samplers` imports the space, never the reverse, and its registry
@@ -59,7 +60,9 @@ class StudyConfig:
     ``n_startup_trials`` the Sobol trials per round before a model sampler; ``tie_breaker``
     a secondary metric that orders trials with equal values (None: the report's default);
     ``max_consecutive_failures`` how many failed trials in a row stop a run while the study has
-    no success (0: never stop).
+    no success (0: never stop); ``on_change`` what ``run`` does with changed parameters
+    (:data:`ON_CHANGE`); ``warm_start`` studies whose trials a new study's model starts from,
+    and ``warm_start_top`` how many of their best configurations it runs first (docs/evolve.md).
     """
 
     name: str
