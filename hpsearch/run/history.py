@@ -72,15 +72,15 @@ class RoundMemory:
         lines = []
         model = sampler in MODEL_SAMPLERS
         if self.earlier is not None:
-            lines.append(f"the model learns from {self.earlier.describe()} of this study"
+            lines.append(f"the model learns from {self.earlier.describe(' of this study')}"
                          if model else f"{sampler} does not learn from earlier trials "
                          f"({self.earlier.used} would fit the new space)")
         if self.done:
             lines.append(f"grid: points finished in earlier rounds are not run again "
                          f"({len(self.done)} finished trials)")
         if self.warm is not None and model:
-            lines.append(f"warm start: the model learns from {self.warm.describe()} of "
-                         f"the warm-start studies")
+            lines.append(f"warm start: the model learns from "
+                         f"{self.warm.describe(' of the warm-start studies')}")
         if self.first:
             lines.append(f"warm start: the first {len(self.first)} trials run the best "
                          f"configurations of the warm-start studies again")

@@ -76,9 +76,9 @@ class Carried:
     def used(self) -> int:
         return len(self.trials)
 
-    def describe(self) -> str:
-        """``37 earlier trials (5 outside the new space, 2 incomparable)``."""
-        text = f"{self.used} earlier trial{'s' if self.used != 1 else ''}"
+    def describe(self, where: str = "") -> str:
+        """``37 earlier trials{where} (5 outside the new space, 2 incomparable left out)``."""
+        text = f"{self.used} earlier trial{'s' if self.used != 1 else ''}{where}"
         why = {"outside": "outside the new space", "unknown": "with an unknown value of a new "
                "parameter", "incomparable": "incomparable"}
         left = [f"{n} {why.get(k, k)}" for k, n in sorted(self.left_out.items()) if n]

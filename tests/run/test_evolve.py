@@ -189,7 +189,7 @@ def test_cli_prints_the_change_first_then_what_the_model_learns(project, invoke)
     assert lines[1] == "  lr: widened [0.0001, 0.001] -> [0.0001, 1]"
     assert lines[2] == "  extra: added (uniform [0, 0.2])"
     # a python objective documents no default for `extra`: no earlier trial fits
-    assert "the model learns from 0 earlier trials (6 with an unknown value" in lines[3]
+    assert "the model learns from 0 earlier trials of this study (6 with an unknown value" in lines[3]
 
 
 def test_on_change_is_validated(project, invoke):
