@@ -61,9 +61,9 @@ def prepare_study(
     differ from the stored ones, unless the study has no trials yet (an earlier attempt that
     ran none): then the file's space replaces the stored one. With ``evolve`` (or the file's
     ``[study] on_change = "evolve"``) changed parameters start a new round instead
-    (:func:`evolve_study`); a changed metric, direction or objective kind is still refused. ``trials`` (or the file's
-    ``trials``) becomes round 1's target while round 1 is the latest; a refined round keeps the
-    target ``refine`` gave it.
+    (:func:`evolve_study`); a changed metric, direction or objective kind is still refused.
+    ``trials`` (or the file's ``trials``) becomes the target of a file's round (round 1, or an
+    evolved one) while it is the latest; a refined round keeps the target ``refine`` gave it.
     """
     name = name or space.study.name
     if space.study.warm_start:  # before anything is written: one line, exit 3
@@ -81,27 +81,8 @@ def prepare_study(
             space=stored, source=_abs_source(space),
             target=trials if trials is not None else space.study.trials)
     else:
-        current = Space.from_dict(study.space, source=study.source)
-        changes = space_changes(current, space)
-        if changes and not storage.counts(study) and storage.latest_round(study.id).number == 1:
-            study = _replace_space(storage, study, space, sampler=sampler, seed=seed)
-        elif changes:
-            diff = diff_spaces(current, space)
-            if diff.refused:
-                raise StudyError(
-                    f"{space.source}: the space of study {name!r} changed since its trials ran: "
-                    + "; ".join(diff.refused)
-                    + ". Old values would measure something else, so the study cannot evolve: "
-                      "run it as a new study (--study NEW-NAME or a new [study] name)")
-            if not (evolve or space.study.on_change == "evolve"):
-                raise StudyError(
-                    f"{space.source}: the space of study {name!r} changed since its trials ran: "
-                    + "; ".join(changes)
-                    + ". Run with --evolve (or set [study] on_change = \"evolve\") to continue "
-                      "in a new round with the new space, its model learning from the earlier "
-                      "trials that fit; or run it as a new study (--study NEW-NAME or a new "
-                      f"[study] name), or narrow the existing one with `hpsearch refine {name}`")
-            study = evolve_study(storage, study, space, diff, sampler=sampler, trials=trials)
+        study = _changed_space(storage, study, space, evolve=evolve, sampler=sampler,
+                               seed=seed, trials=trials)
         # Only a seed the user asks for now: --seed, or a file whose seed was edited since the
         # study stored it. A study created with --seed 3 from a file without a seed is not
         # "asked for 0" on every resume.
@@ -140,6 +121,34 @@ def prepare_study(
         storage.set_round_target(round_.id, trials)
         round_ = storage.latest_round(study.id)
     return study, round_
+
+
+def _changed_space(storage: Storage, study: StudyRecord, space: Space, *, evolve: bool,
+                   sampler: str | None, seed: int | None, trials: int | None) -> StudyRecord:
+    """The study to resume when the file's space may differ from the stored one: unchanged;
+    replaced (no trials yet); evolved (a new round); or refused with :class:`StudyError`."""
+    name = study.name
+    current = Space.from_dict(study.space, source=study.source)
+    changes = space_changes(current, space)
+    if not changes:
+        return study
+    if not storage.counts(study) and storage.latest_round(study.id).number == 1:
+        return _replace_space(storage, study, space, sampler=sampler, seed=seed)
+    diff = diff_spaces(current, space)
+    head = f"{space.source}: the space of study {name!r} changed since its trials ran: "
+    if diff.refused:
+        raise StudyError(
+            head + "; ".join(diff.refused)
+            + ". Old values would measure something else, so the study cannot evolve: run it "
+              "as a new study (--study NEW-NAME or a new [study] name)")
+    if not (evolve or space.study.on_change == "evolve"):
+        raise StudyError(
+            head + "; ".join(changes)
+            + ". Run with --evolve (or set [study] on_change = \"evolve\") to continue in a new "
+              "round with the new space, its model learning from the earlier trials that fit; "
+              "or run it as a new study (--study NEW-NAME or a new [study] name), or narrow "
+              f"the existing one with `hpsearch refine {name}`")
+    return evolve_study(storage, study, space, diff, sampler=sampler, trials=trials)
 
 
 def evolve_study(storage: Storage, study: StudyRecord, space: Space, diff: SpaceDiff, *,
