@@ -83,12 +83,24 @@ def _run_options(*, device, devices, stale_after, **options):
 @click.option("--device", default=None, help="Built-in trainer device: auto, cpu, cuda, cuda:N.")
 @click.option("--stale-after", callback=duration, default=None, metavar="DURATION",
               help="A running trial with no heartbeat for this long is failed as stale and retried (default 2m).")
+@click.option("--evolve", is_flag=True,
+              help="The file's parameters changed since the study's trials ran: continue in a "
+                   "new round with the new space, its model learning from the earlier trials "
+                   "that fit (default: refuse; [study] on_change = \"evolve\" does it for cron).")
+@click.option("--warm-start", default=None, metavar="STUDY[,STUDY...]",
+              help="A new study's model learns from these studies' trials (same database, "
+                   "metric and direction; parameters matched by name, out-of-space trials "
+                   "skipped). Default: [study] warm_start.")
+@click.option("--warm-start-top", type=click.IntRange(min=0), default=None, metavar="K",
+              help="With --warm-start: the first K trials run the K best configurations of "
+                   "those studies that fit the space, again (default: [study] warm_start_top).")
 @_parallel_options
 @click.option("--mlflow", "mlflow_uri", default=None, metavar="URI",
               help="Log each trial to MLflow as it ends (a child run of the study's run; "
                    "report --mlflow adds what is missing); needs hpsearch[mlflow].")
 @click.pass_context
 def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device, stale_after,
+        evolve, warm_start, warm_start_top,
         workers, devices, max_concurrent, pruner, pack, max_consecutive_failures, threads,
         mlflow_uri):
     """Create or resume the study of SPACE_FILE and run trials until it has its target.
@@ -110,6 +122,13 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
                            max_concurrent=max_concurrent, pruner=pruner, pack=pack,
                            max_consecutive_failures=max_consecutive_failures, threads=threads)
     space = load_space(space_file)
+    if warm_start is not None or warm_start_top is not None:
+        from hpsearch.run import with_warm_start
+
+        names = [n.strip() for n in (warm_start or "").split(",") if n.strip()]
+        if warm_start is not None and not names:
+            raise click.BadParameter("expected STUDY[,STUDY...]", param_hint="--warm-start")
+        space = with_warm_start(space, names, warm_start_top)
     storage = open_db(ctx, create=True)
     outlook = pruner_outlook(pruner or space.study.pruner, space.pruner_settings,
                              trials or space.study.trials)
@@ -126,8 +145,10 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
             def on_event(ev, _progress=progress.event, _tracker=tracker):
                 _progress(ev)
                 _tracker(ev)
-        summary = run_study(storage, space, options, name=study_name, trials=trials, seed=seed,
-                            on_event=on_event)
+        summary = run_study(
+            storage, space, options, name=study_name, trials=trials, seed=seed,
+            on_event=on_event, evolve=evolve,
+            on_start=lambda start: render.echo_round_start(start, stamp=progress.stamp))
     if tracker is not None:
         tracker.close()
     _end_run(summary, progress)

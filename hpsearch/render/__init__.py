@@ -16,7 +16,8 @@ from __future__ import annotations
 from hpsearch.render.cluster import echo_created, echo_submitted, print_workers
 from hpsearch.render.progress import RunProgress
 from hpsearch.render.summary import (
-    NOTHING_TO_RUN, best_text, echo_refined_round, echo_run_summary, step_text, trial_line,
+    NOTHING_TO_RUN, best_text, echo_change_preview, echo_refined_round, echo_round_start,
+    echo_run_summary, step_text, trial_line,
 )
 from hpsearch.render.tables import (
     echo_best, echo_configs, echo_test_metrics, param_names_of, print_importance, print_rounds,
@@ -31,8 +32,8 @@ __all__ = [
     "console", "fmt_value", "fmt_seconds", "range_text", "RunProgress", "echo_text", "echo",
     "visible",
     "esc", "plural", "cron_mode", "stamped", "TIME_FORMAT", "LOG_FORMAT",
-    "print_validation", "echo_configs", "echo_run_summary", "echo_refined_round",
-    "step_text", "trial_line", "echo_test_metrics", "best_text",
+    "print_validation", "echo_configs", "echo_run_summary", "echo_refined_round", "echo_round_start",
+    "echo_change_preview", "step_text", "trial_line", "echo_test_metrics", "best_text",
     "print_trials", "print_rows", "print_trial", "echo_best", "print_rounds", "report_width",
     "print_importance", "echo_created", "echo_submitted", "print_workers",
     "NOTHING_TO_RUN", "param_names_of", "print_front",

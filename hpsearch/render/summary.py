@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from hpsearch.render.text import TIME_FORMAT, echo, fmt_seconds, fmt_value, plural, stamped
 
 if TYPE_CHECKING:
-    from hpsearch.run import RunSummary, TrialEvent
+    from hpsearch.run import ChangePreview, RoundStart, RunSummary, TrialEvent
     from hpsearch.storage import RoundRecord
 
 __all__ = [
     "step_text", "trial_line", "NOTHING_TO_RUN", "best_text", "echo_run_summary",
-    "echo_refined_round",
+    "echo_refined_round", "echo_round_start",
+    "echo_change_preview",
 ]
 
 
@@ -139,3 +140,33 @@ def echo_refined_round(new: RoundRecord, summary: RunSummary, *, stamp: bool = F
     if best is not None and best.value is not None:
         line += f"; best so far: trial {best.number}, {best.value:.6g}"
     echo(stamped(line, stamp))
+
+
+def echo_round_start(start: RoundStart, *, stamp: bool = False) -> None:
+    """Before a run's first trial: an evolved round's change, one line per parameter, and what
+    its model learns from (nothing when neither applies)."""
+    if start.changes:
+        echo(stamped(f"study {start.study}: the space changed; round {start.round} "
+                           f"evolves with the new space:", stamp))
+        for line in start.changes:
+            echo(f"  {line}")
+    for line in start.memory:
+        echo(stamped(f"study {start.study} round {start.round}: {line}", stamp))
+
+
+def echo_change_preview(preview: ChangePreview) -> None:
+    """``validate`` on a file whose study exists: what changed and what ``run`` would do."""
+    if not preview.diff:
+        echo(f"study {preview.study} exists; its space is unchanged: run resumes it")
+    elif preview.diff.refused:
+        echo(f"study {preview.study} exists; run would refuse (exit 3): "
+                   + "; ".join(preview.diff.refused) + " (a new study is needed)")
+    else:
+        how = ("run evolves it: a new round with this space, its model learning from the "
+               "earlier trials that fit" if preview.evolve else
+               "run refuses (exit 3) without --evolve or [study] on_change = \"evolve\"")
+        echo(f"study {preview.study} exists and its space changed; {how}:")
+        for line in preview.diff.lines():
+            echo(f"  {line}")
+    if preview.grid_remaining is not None:
+        echo(f"grid: {preview.grid_remaining} of {preview.grid_size} points remain to run")

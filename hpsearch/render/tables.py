@@ -374,6 +374,15 @@ def echo_test_metrics(metrics: dict[str, Any]) -> None:
          + ", ".join(f"{k}={fmt_value(v)}" for k, v in metrics.items()))
 
 
+def _round_origin(r: dict) -> str:
+    """``file``, ``round 1`` (refined from it), ``evolved from 1``."""
+    if r["parent"] is None:
+        return "file"
+    if r.get("kind") == "evolve":
+        return f"evolved from {r['parent']}"
+    return f"round {r['parent']}"
+
+
 def print_rounds(overview: RoundsOverview) -> None:
     """``rounds``: each parameter's range per round, then where each round came from, its
     trials and its best value."""
@@ -385,7 +394,14 @@ def print_rounds(overview: RoundsOverview) -> None:
     for name, texts in overview.ranges.items():
         table.add_row(esc(name), *(esc(range_text(t, w)) for t, w in zip(texts, overview.widths[name])))
     table.add_section()
-    table.add_row("from", *("file" if r["parent"] is None else f"round {r['parent']}" for r in overview.rounds))
+    table.add_row("from", *(_round_origin(r) for r in overview.rounds))
+    if any(r.get("changes") for r in overview.rounds):
+        table.add_row("changed", *(esc("\n".join(r.get("changes") or [])) or "-"
+                                   for r in overview.rounds))
+    if any(r.get("carried") is not None for r in overview.rounds):
+        table.add_row("model history", *("-" if r.get("carried") is None
+                                         else f"{r['carried']} earlier trials"
+                                         for r in overview.rounds))
     table.add_row("trials", *(f"{r['complete']}/{r['trials']} complete" for r in overview.rounds))
     table.add_row("best", *("-" if r["best_value"] is None
                             else esc(f"{fmt_value(r['best_value'])} (trial {r['best_trial']})")

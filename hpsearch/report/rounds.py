@@ -44,7 +44,10 @@ class RoundsOverview:
 
 
 def rounds_overview(storage: Storage, study_name: str) -> RoundsOverview:
-    """Every round of ``study_name`` with its bounds, counts and best trial."""
+    """Every round of ``study_name`` with its bounds, counts and best trial; where it came from
+    (``kind``: file, refine, evolve), an evolved round's ``changes`` (one line per parameter)
+    and ``carried``: how many earlier trials its model learns from (None: not a model sampler
+    or nothing to carry; see :mod:`hpsearch.run.history`)."""
     study = storage.get_study(study_name)
     original = Space.from_dict(study.space, source=study.source or "<stored>")
     out = RoundsOverview(study=study.name, metric=study.metric, direction=study.direction)
@@ -52,16 +55,26 @@ def rounds_overview(storage: Storage, study_name: str) -> RoundsOverview:
     for r in storage.rounds(study.id):
         counts = storage.counts(study, round_=r.number)
         best = storage.best(study, round_=r.number)
+        space = Space.from_dict(r.space, source=study.source or "<stored>")
+        rule = r.rule or {}
         out.rounds.append({
             "round": r.number, "parent": r.parent, "sampler": r.sampler, "target": r.target,
             "trials": sum(counts.values()), "complete": counts.get("complete", 0),
             "best_value": None if best is None else best.value,
             "best_trial": None if best is None else best.number,
-            "top": (r.rule or {}).get("top"), "margin": (r.rule or {}).get("margin"),
+            "top": rule.get("top"), "margin": rule.get("margin"),
+            "kind": rule.get("kind", "file" if r.number == 1 else "refine"),
+            "changes": [f"{c['name']}: {c['text']}" for c in rule.get("changes", [])],
+            "carried": _carried(storage, study, r, space),
         })
-        spaces.append(Space.from_dict(r.space, source=study.source or "<stored>"))
-    for name, orig in original.params.items():
-        if not orig.searchable:
+        spaces.append(space)
+    names = list(original.params)
+    for s in spaces:  # parameters an evolved study has dropped since keep their rows
+        names += [n for n in s.params if n not in names]
+    for name in names:
+        orig = original.params.get(name)
+        if orig is not None and not orig.searchable and all(
+                name not in s.params or not s.params[name].searchable for s in spaces):
             continue
         ranges: list[str | None] = []
         widths: list[float | None] = []
@@ -69,10 +82,37 @@ def rounds_overview(storage: Storage, study_name: str) -> RoundsOverview:
         for s in spaces:
             p = s.params.get(name)
             ranges.append(None if p is None else p.describe()["range"])
-            widths.append(None if p is None else unit_width(p, orig))
+            widths.append(None if p is None or orig is None else _width(p, orig))
             bounds.append(None if p is None else param_bounds(p))
         out.ranges[name], out.widths[name], out.bounds[name] = ranges, widths, bounds
     return out
+
+
+def _width(param: Any, orig: Any) -> float | None:
+    """The round's width in the file's unit coordinates; None where the two cannot be compared
+    (an evolved study changed the parameter's type)."""
+    if param.kind != orig.kind:
+        return None
+    try:
+        return unit_width(param, orig)
+    except (TypeError, ValueError):
+        return None
+
+
+def _carried(storage: Storage, study: StudyRecord, round_: RoundRecord, space: Space) -> int | None:
+    """How many earlier trials the round's model learns from (None: nothing carried)."""
+    from hpsearch.errors import StudyError
+    from hpsearch.run.history import MODEL_SAMPLERS, is_file_round, round_memory
+
+    if round_.sampler not in MODEL_SAMPLERS or not is_file_round(round_):
+        return None
+    try:
+        memory = round_memory(storage, study, round_, space, round_.sampler)
+    except StudyError:  # a warm-start study deleted since
+        return None
+    if memory.earlier is None and memory.warm is None:
+        return None
+    return len(memory.prior)
 
 
 def round_space_file(storage: Storage, study_name: str, round_: int | None = None

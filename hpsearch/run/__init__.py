@@ -6,7 +6,10 @@ Modules, each importing only those above it in this list::
     records    TrialEvent, RunSummary, Tickets, worker_id (shared by the loop and the pool)
     signals    StopOnSignal (SIGINT/SIGTERM mark the running trial), ParentWatch
     reports    what an objective reports, checked (steps in the database's range, finite numbers)
-    studies    prepare_study (create or resume), round_space, space_changes
+    history    what a round remembers: earlier trials for its model (evolve, warm start),
+               finished grid points, duplicates (wrappers of hpsearch.samplers.history)
+    studies    prepare_study (create, resume or evolve), round_space, space_changes,
+               preview_change (validate's preview), with_warm_start
     summary    the run's closing facts (study best, trials running elsewhere), failure streaks
     proposing  SamplerProposer: how the claim asks the round's sampler (a model's fit prepared
                before the study lock)
@@ -29,7 +32,10 @@ from hpsearch.run.loop import RoundContext, Worker, round_limit, trials_to_run, 
 from hpsearch.run.options import HEARTBEAT_INTERVAL_S, STALE_AFTER_S, RunOptions
 from hpsearch.run.pool import resolve_devices, threads_per_worker
 from hpsearch.run.records import RunSummary, TrialEvent, worker_id
-from hpsearch.run.studies import create_study, prepare_study, round_space, space_changes
+from hpsearch.run.studies import (
+    ChangePreview, RoundStart, create_study, evolve_study, prepare_study, preview_change,
+    round_space, space_changes, with_warm_start,
+)
 # Durations are parsed below the objectives (a command's timeout), so the module is not in run/;
 # the CLI reads --timeout and --stale-after through this re-export.
 from hpsearch.timeparse import parse_duration
@@ -40,5 +46,6 @@ __all__ = [
     "prepare_study",
     "round_space", "space_changes", "round_limit", "trials_to_run", "resolve_devices",
     "threads_per_worker", "TrialEvent", "RunSummary", "STALE_AFTER_S", "HEARTBEAT_INTERVAL_S",
-    "worker_id", "parse_duration",
+    "worker_id", "parse_duration", "evolve_study", "preview_change", "ChangePreview",
+    "RoundStart", "with_warm_start",
 ]

@@ -20,7 +20,7 @@ from hpsearch.run.pack import pack_size
 from hpsearch.run.pool import run_parallel
 from hpsearch.run.pruning import check_pruner
 from hpsearch.run.records import RunSummary, TrialEvent
-from hpsearch.run.studies import prepare_study
+from hpsearch.run.studies import RoundStart, prepare_study, round_start
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyRecord
 
@@ -30,7 +30,8 @@ OnEvent = Callable[[TrialEvent], None]
 def run_study(
     storage: Storage, space: Space, options: RunOptions = RunOptions(), *,
     name: str | None = None, trials: int | None = None, seed: int | None = None,
-    on_event: OnEvent | None = None,
+    on_event: OnEvent | None = None, evolve: bool = False,
+    on_start: Callable[[RoundStart], None] | None = None,
 ) -> RunSummary:
     """Run trials of the study of ``space`` (created or resumed; see the module docstring).
 
@@ -41,7 +42,10 @@ def run_study(
     at once with ``stopped == "busy"``.
 
     The objective is set up (and released) before the study is created or updated, so wrong
-    ``[objective]``/``[trainer]`` settings raise without writing anything.
+    ``[objective]``/``[trainer]`` settings raise without writing anything. ``evolve``: a
+    changed space starts a new round (:func:`~hpsearch.run.studies.evolve_study`).
+    ``on_start`` is called once the round is known, before any trial, with a
+    :class:`~hpsearch.run.studies.RoundStart` (what changed, what the model learns from).
     """
     if options.workers > 1:
         # The workers import the objective themselves; importing a user's module (and maybe
@@ -52,7 +56,9 @@ def run_study(
     pack_size(space, options.pack)  # --pack with a command objective: exit 2, nothing written
     check_pruner(space, options.pruner)  # hyperband with no max_resource: the same
     study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
-                                  trials=trials)
+                                  trials=trials, evolve=evolve)
+    if on_start is not None:  # [evolve] the change and the carried history, for the CLI
+        on_start(round_start(storage, study, round_, space, sampler=options.sampler))
     return run_round(storage, study, round_, options, file_space=space, on_event=on_event)
 
 

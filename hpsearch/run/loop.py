@@ -25,6 +25,7 @@ from typing import Any, Callable
 from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
+from hpsearch.run.history import remembering_sampler, round_memory
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
 from hpsearch.run.proposing import SamplerProposer
 from hpsearch.run.pruning import RoundPruner
@@ -65,9 +66,13 @@ class RoundContext:
                    on_event)
 
     def sampler(self) -> Sampler:
-        """The round's sampler (``--sampler`` overrides the stored one)."""
-        return make_sampler(self.options.sampler or self.round_.sampler, self.space,
-                            seed=self.round_.seed)
+        """The round's sampler (``--sampler`` overrides the stored one), with what the round
+        remembers (:mod:`hpsearch.run.history`): earlier trials for a model, finished grid
+        points skipped, duplicates of its own configurations redrawn."""
+        smp = make_sampler(self.options.sampler or self.round_.sampler, self.space,
+                           seed=self.round_.seed)
+        return remembering_sampler(smp, round_memory(self.storage, self.study, self.round_,
+                                                     self.space, smp.name))
 
     def limit(self, sampler: Sampler | None = None) -> int | None:
         """How many trials the round may draw in all (None: no limit, for ``--add``)."""

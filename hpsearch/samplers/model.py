@@ -64,6 +64,16 @@ class Finished:
                 and math.isfinite(self.value))
 
 
+def history_of(history: Any) -> tuple[list[Finished], list[Mapping[str, Any]]]:
+    """A claim's ``RoundHistory`` (or None) as the finished trials and pending params a model
+    reads."""
+    if history is None:
+        return [], []
+    finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
+                         feasible=t.feasible) for t in history.finished]
+    return finished, list(history.pending)
+
+
 def content_key(params: Mapping[str, Any]) -> tuple[Any, ...]:
     """A comparable key of a configuration that keeps ``1``, ``1.0`` and ``True`` apart (they
     are equal in Python, not in a space)."""
@@ -131,12 +141,8 @@ class ModelSampler(Sampler):
 
     def proposal(self, index: int, history: RoundHistory | None = None) -> Proposal:
         """:meth:`propose` with the round's history as the claim reads it."""
-        if history is None:
-            return self.propose([], [], index=index)
-        finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
-                             feasible=t.feasible)
-                    for t in history.finished]
-        return self.propose(finished, list(history.pending), index=index)
+        finished, pending = history_of(history)
+        return self.propose(finished, pending, index=index)
 
     def method_for(self, history: Sequence[Finished]) -> str:
         """The name reported for a model proposal (``auto`` reports its pick)."""

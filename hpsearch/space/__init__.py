@@ -1,7 +1,8 @@
 """Search spaces: the TOML file, its validation, conditions and the unit-cube mapping.
 
 A space file has the tables ``[study]`` (name, metric, direction, sampler, trials, seed,
-grid_points, pruner, n_startup_trials, tie_breaker, max_consecutive_failures), ``[objective]``
+grid_points, pruner, n_startup_trials, tie_breaker, max_consecutive_failures, on_change,
+warm_start, warm_start_top), ``[objective]``
 (kind = builtin | command | python and their settings), ``[trainer]`` (fixed trainer settings,
 checked by the trainer), ``[params]``, and optionally ``[pruner]`` (checked by
 :func:`hpsearch.pruners.parse_pruner_table`) and ``[[forbid]]`` (forbidden combinations)::
@@ -20,6 +21,8 @@ The package, bottom up (each module imports only those above it in this list)::
     tables      each table of a parsed file turned into checked objects; PARAM_TYPES
                 (the [pruner] table is checked by hpsearch.pruners, imported when parsed)
     model       Space
+    diff        diff_spaces: what changed between two spaces, one line per parameter
+    carry       carry_over: earlier trials (other spaces) mapped into a new space, or left out
     files       parse_space, load_space, dump_toml
 
 Every problem is a :class:`~hpsearch.errors.SpaceError` reading ``file: params.name: what``.

@@ -1,5 +1,7 @@
-"""The ``[study]`` table: name, metric, direction (one each, or lists of several objectives), sampler, trials, seed, grid_points, and the
-run settings (pruner, n_startup_trials, tie_breaker, max_consecutive_failures).
+"""The ``[study]`` table: name, metric, direction (one each, or lists of several objectives),
+sampler, trials, seed, grid_points, and the run settings (pruner, n_startup_trials,
+tie_breaker, max_consecutive_failures, artifacts, on_change) and the warm start of a new study
+(warm_start, warm_start_top).
 
 The sampler names are part of the file's grammar: :data:`hpsearch.names.SAMPLER_NAMES`, where
 the samplers' registry (``hpsearch.samplers.SAMPLERS``) reads them too. The pruner names are
@@ -23,7 +25,7 @@ from hpsearch.space.values import fmt, is_int
 
 __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
            "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT", "FILE_KEYS",
-           "split_objectives"]
+           "split_objectives", "ON_CHANGE"]
 
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
 DEFAULT_GRID_POINTS = 5
@@ -44,7 +46,11 @@ _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "grid_points": None, "pruner": "none", "n_startup_trials": DEFAULT_STARTUP_TRIALS,
     "tie_breaker": None, "max_consecutive_failures": DEFAULT_MAX_CONSECUTIVE_FAILURES,
     "artifacts": None,
+    "on_change": "refuse", "warm_start": [], "warm_start_top": 0,
 }
+ON_CHANGE = ("refuse", "evolve")
+"""What ``run`` does when the file's parameters differ from the study's (``[study] on_change``):
+refuse (exit 3, the default) or evolve (a new round with the new space, history kept)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,10 @@ class StudyConfig:
     a secondary metric that orders trials with equal values (None: the report's default);
     ``max_consecutive_failures`` how many failed trials in a row stop a run while the study has
     no success (0: never stop); ``artifacts`` the folder of the kept checkpoints (relative to
-    the space file; None: beside the database, :mod:`hpsearch.storage.artifacts`).
+    the space file; None: beside the database, :mod:`hpsearch.storage.artifacts`);
+    ``on_change`` what ``run`` does with changed parameters
+    (:data:`ON_CHANGE`); ``warm_start`` studies whose trials a new study's model starts from,
+    and ``warm_start_top`` how many of their best configurations it runs first (docs/evolve.md).
     """
 
     name: str
@@ -71,13 +80,16 @@ class StudyConfig:
     n_startup_trials: int = DEFAULT_STARTUP_TRIALS
     tie_breaker: str | None = None
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
-    #: issue 27: the folder of the kept checkpoints (None: beside the database)
+    #: the folder of the kept checkpoints (None: beside the database)
     artifacts: str | None = None
     #: The objectives after the first (``metric = [...]`` in the file): ``metric`` and
     #: ``direction`` stay the first objective, so every single-objective path reads them as
     #: before. Not keys of the file: :func:`split_objectives` fills them from the lists.
     more_metrics: tuple[str, ...] = ()
     more_directions: tuple[str, ...] = ()
+    on_change: str = "refuse"
+    warm_start: list[str] = dataclasses.field(default_factory=list)
+    warm_start_top: int = 0
 
     def __post_init__(self) -> None:
         for key in ("name", "metric"):
@@ -107,6 +119,18 @@ class StudyConfig:
         if self.artifacts is not None and (not isinstance(self.artifacts, str)
                                            or not self.artifacts.strip()):
             raise SpaceError(f"study.artifacts: must be a folder path (got {fmt(self.artifacts)})")
+        if not isinstance(self.on_change, str) or self.on_change not in ON_CHANGE:
+            raise SpaceError(f"study.on_change: must be {' or '.join(ON_CHANGE)} "
+                             f"(got {fmt(self.on_change)})")
+        ws = self.warm_start
+        if isinstance(ws, str):
+            ws = [ws]
+            object.__setattr__(self, "warm_start", ws)
+        if (not isinstance(ws, list)
+                or not all(isinstance(n, str) and n.strip() for n in ws)):
+            raise SpaceError(f"study.warm_start: must be a study name or a list of study names "
+                             f"(got {fmt(ws)})")
+        _check_int("warm_start_top", self.warm_start_top, 0, MAX_DB_INT)
         tb = self.tie_breaker
         if tb is not None and (not isinstance(tb, str) or not tb.strip()):
             raise SpaceError(f"study.tie_breaker: must be a metric name such as val_loss "
