@@ -142,17 +142,19 @@ def _js(obj: Any) -> str:
     (``\\u003c``...: JSON's own escapes, inside strings, where alone they can occur), so no
     stored string can end the script (``</script>``) or switch the tokenizer into a comment
     state (``<!--<script>``); every other non-ASCII character is escaped too."""
-    text = json.dumps(_clean(obj), separators=(",", ":"), allow_nan=False)
+    text = json.dumps(finite_json(obj), separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _clean(obj: Any) -> Any:
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float as None: JSON has no NaN or infinity (the page's
+    blob and the live server's answers both go through it)."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: finite_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [finite_json(v) for v in obj]
     return obj
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
-import math
 import threading
 import time
 from http import HTTPStatus
@@ -202,15 +201,6 @@ def _palette() -> list[str]:
     return list(PALETTE)
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
 
 class _Handler(BaseHTTPRequestHandler):
     app: ServeApp
@@ -257,8 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if study is None:
                     self._text(HTTPStatus.BAD_REQUEST, "400: ?study= is missing")
                     return
+                from hpsearch.report.html import finite_json
+
                 since = (query.get("since") or ["0.0"])[0]
-                body = json.dumps(_clean(app.changes(study, since)), separators=(",", ":"),
+                body = json.dumps(finite_json(app.changes(study, since)), separators=(",", ":"),
                                   allow_nan=False).encode("utf-8")
                 self._send(HTTPStatus.OK, body, "application/json", extra)
             elif parts.path == "/" + PLOTLY_PATH:
