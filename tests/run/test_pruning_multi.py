@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from support.runs import run_cli, trials_of
+from support.runs import run_cli, spawn_cli, trials_of, wait_until
 
 # (acc, loss) of each grid point, the same at every step: the rung vectors are these.
 POINTS = [(0.9, 0.3), (0.7, 0.5), (0.6, 0.6), (0.5, 0.9), (0.8, 0.2), (0.85, 0.25)]
@@ -118,3 +118,48 @@ def test_a_pruner_metric_keeps_the_single_objective_rule(project, db_url):
     got = states(db_url)
     assert got[4] == ("pruned", 1)          # on acc alone, 0.8 is not the best of 5
     assert "acc 0.8 at rung 0" in trials_of(db_url, "mo")[4].note
+
+
+TWO_PROCESSES = '''
+import os, time
+from hpsearch.pruners import Pruned
+
+def train(params, report):
+    acc, loss = {0: (0.9, 0.1), 1: (0.8, 0.2)}[params["i"]]
+    if report(1, {"acc": acc, "loss": loss}):
+        raise Pruned("told to stop", step=1)
+    block = os.environ.get("OBJ_BLOCK")
+    t0 = time.time()
+    while block and os.path.exists(block) and time.time() - t0 < 60:
+        time.sleep(0.05)
+    report(2, {"acc": acc, "loss": loss})
+    return {"acc": acc, "loss": loss}
+'''
+
+
+@pytest.mark.slow  # two processes
+def test_the_vectors_of_another_process_decide(project, db_url, blocker):
+    """Process A's trial (0.9, 0.1) waits after step 1; process B's (0.8, 0.2), dominated by
+    it, is pruned at step 1 against A's stored vector (alone at the rung it would go on)."""
+    proj = project / "proj"
+    (proj / "two.py").write_text(TWO_PROCESSES)
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "two:train"',
+              table="max_resource = 2")
+    f.write_text(f.read_text().replace("trials = 6", "trials = 2").replace(
+        "reduction_factor = 3", "reduction_factor = 2"))
+    a = spawn_cli(db_url, "run", str(f), "--add", "1", cwd=project / "work", env=blocker.env)
+    try:
+        wait_until(lambda: any(t.steps for t in trials_of(db_url, "mo").values()),
+                   what="trial 0's step 1", proc=a)
+        b = run_cli(db_url, "run", str(f), "--add", "1", cwd=project / "work")
+        assert b.returncode == 0, b.stderr
+        trials = trials_of(db_url, "mo")
+        assert (trials[1].state, trials[1].pruned_step) == ("pruned", 1)
+        assert trials[1].note.startswith(
+            "rung 0: (acc, loss) at step 1 is on front 2: not in the best 1 of 2")
+        assert trials[0].state == "running"
+    finally:
+        blocker.release()
+        out, err = a.communicate(timeout=60)
+    assert a.returncode == 0, err
+    assert trials_of(db_url, "mo")[0].state == "complete"
