@@ -163,3 +163,22 @@ def test_the_vectors_of_another_process_decide(project, db_url, blocker):
         out, err = a.communicate(timeout=60)
     assert a.returncode == 0, err
     assert trials_of(db_url, "mo")[0].state == "complete"
+
+
+@pytest.mark.slow  # trains
+def test_the_builtin_trainer_is_pruned_on_the_objectives_it_reports_per_epoch(project, db_url):
+    """accuracy and latency: inference_ms comes only with the result, so the rung (epoch 1,
+    hyperband with one bracket) compares val_accuracy alone; lr 1e-7 is pruned there."""
+    from support.studies import hyperband_digits
+
+    f = project / "proj" / "space.toml"
+    f.write_text(hyperband_digits().replace(
+        'metric = "val_accuracy"\ndirection = "maximize"',
+        'metric = ["val_accuracy", "inference_ms"]\ndirection = ["maximize", "minimize"]'))
+    r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=300)
+    assert r.returncode == 0, r.stderr
+    trials = trials_of(db_url, "digits")
+    assert trials[0].state == "complete" and len(trials[0].steps) == 4
+    assert (trials[1].state, trials[1].pruned_step) == ("pruned", 1)
+    assert trials[1].note.startswith(
+        "bracket 0: rung 0: (val_accuracy) at step 1 is on front 2: not in the best 1 of 2")
