@@ -22,8 +22,13 @@ import math
 from collections.abc import Mapping, Sequence
 
 from hpsearch.pareto import crowding_distance, front_ranks
+from hpsearch.pruners.asha import AshaPruner
+from hpsearch.pruners.base import Decision, Pruner, StepHistory
+from hpsearch.pruners.hyperband import HyperbandPruner
+from hpsearch.pruners.median import MedianPruner
 
-__all__ = ["rung_vector", "mo_promoted", "rung_decision", "StepMetrics"]
+__all__ = ["rung_vector", "mo_promoted", "rung_decision", "multi_decision", "StepMetrics",
+           "MULTI_PRUNERS"]
 
 #: A trial's stored steps: step -> {metric: value} (what ``trial_steps.metrics`` holds).
 StepMetrics = Mapping[int, Mapping[str, object]]
@@ -86,3 +91,56 @@ def rung_decision(trial: StepMetrics, peers: Mapping[int, StepMetrics], metrics:
     reason = (f"({', '.join(used)}) at step {rung} is on front {rank + 1}: "
               f"{'' if ok else 'not '}in the best {k} of {len(competing)}")
     return (not ok), reason
+
+
+#: The pruners that decide on vectors when a study has several objectives.
+MULTI_PRUNERS = ("median", "asha", "hyperband")
+
+
+def reported_steps(number: int, steps: StepMetrics) -> StepHistory:
+    """The trial as the single-objective rules' ``due`` reads it: the steps that report an
+    objective (their values are not read)."""
+    return StepHistory(number, "running", {s: 0.0 for s in steps})
+
+
+def multi_decision(pruner: Pruner, number: int, trial: StepMetrics,
+                   peers: Mapping[int, tuple[str, StepMetrics]], metrics: Sequence[str],
+                   maximize: Sequence[bool]) -> Decision:
+    """The decision of ``pruner`` (median, asha or hyperband) for trial ``number`` at its latest
+    step, on the vectors of ``metrics``: the rungs (asha), bracket (hyperband), start-up,
+    warm-up and interval (median) are the single-objective rule's; the comparison at the step
+    is :func:`rung_decision`. ``peers``: the round's other trials by number, ``(state, steps)``
+    (:meth:`hpsearch.storage.Storage.round_step_metrics`). ``value = "best"`` does not apply:
+    the vectors are the values at the step."""
+    history = reported_steps(number, trial)
+    if isinstance(pruner, HyperbandPruner):
+        b = pruner.bracket(number)
+        same = {n: p for n, p in peers.items() if pruner.bracket(n) == b}
+        d = multi_decision(pruner.brackets[b], number, trial, same, metrics, maximize)
+        return Decision(d.prune, f"bracket {b}: {d.reason}") if d.reason else d
+    if isinstance(pruner, AshaPruner):
+        reason = ""
+        others = {n: steps for n, (_, steps) in peers.items()}
+        for k, rung in pruner.new_rungs(history):
+            prune, why = rung_decision(trial, others, metrics, maximize, rung,
+                                       pruner.reduction_factor)
+            reason = f"rung {k}: {why}"
+            if prune:
+                return Decision(True, reason)
+        return Decision(False, reason)
+    if isinstance(pruner, MedianPruner):
+        s = pruner.settings
+        complete = {n: steps for n, (state, steps) in peers.items() if state == "complete"}
+        if not complete or len(complete) < s.n_startup_trials:
+            return Decision(False, f"startup: {len(complete)} of {s.n_startup_trials} complete "
+                                   f"trials")
+        if not pruner.due(history):
+            return Decision(False)
+        step = max(trial)
+        reached = sum(1 for steps in complete.values() if any(t >= step for t in steps))
+        if reached < s.n_min_trials:
+            return Decision(False, f"{reached} complete trial{'s' if reached != 1 else ''} "
+                                   f"reached step {step}")
+        prune, why = rung_decision(trial, complete, metrics, maximize, step, 2)
+        return Decision(prune, why)
+    raise ValueError(f"the {pruner.name} pruner has no rule for several objectives")

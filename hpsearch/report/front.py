@@ -15,7 +15,7 @@ schema 3 read their objective values from their metrics (``value`` for the first
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from hpsearch.errors import ConfigError, StudyError
 from hpsearch.space.objectives import rank_trials, trial_vector
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from hpsearch.space.objectives import Objectives
     from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
-__all__ = ["Front", "study_front", "trial_vector", "rank_trials", "study_objectives",
+__all__ = ["Front", "study_front", "front_of_trials", "trial_vector", "rank_trials", "study_objectives",
            "front_order", "trial_values_of", "feasible_of"]
 
 
@@ -83,10 +83,16 @@ def study_front(storage: Storage, name: str, *, round_: int | None = None) -> Fr
     study = storage.get_study(name)
     if round_ is not None:
         storage.get_round(study.id, round_)
+    return front_of_trials(study, storage.iter_trials(study, round_=round_,
+                                                      states=["complete"]))
+
+
+def front_of_trials(study: StudyRecord, trials: Iterable[TrialRecord]) -> Front:
+    """The :class:`Front` of ``trials`` (those complete) of ``study``, with no storage."""
     objectives = study_objectives(study)
-    complete = list(storage.iter_trials(study, round_=round_, states=["complete"]))
-    trials, ranks = rank_trials(complete, objectives)
-    return Front(study, objectives, trials, ranks,
+    complete = [t for t in trials if t.state == "complete"]
+    ranked, ranks = rank_trials(complete, objectives)
+    return Front(study, objectives, ranked, ranks,
                  n_infeasible=sum(1 for t in complete if t.feasible is False))
 
 

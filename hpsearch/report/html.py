@@ -11,8 +11,11 @@ is sorted, filtered and paginated by a few lines of plain JavaScript. For each s
 (metric, direction, samplers, pruner, trials by state, best trial and its params, wall time, the
 command that exports the best trial), the optimisation history with the running best, the value
 against each parameter on its own scale, parallel coordinates of the top trials, a heat map of
-the two most important parameters, the importance chart, learning curves, the rounds table, and
-the trial table. Scatter plots of big studies show the best trials and a seeded sample
+the two most important parameters, the importance chart, learning curves, the rounds table
+(each round's kind, space, changes from the previous round and the earlier trials its model
+used), and the trial table; with several objectives, the Pareto front on a scatter of each pair
+of objectives (infeasible trials apart) and the hypervolume against trials
+(:mod:`hpsearch.report.pareto_figures`), drawn once. Scatter plots of big studies show the best trials and a seeded sample
 (``max_points``); the running best and the heat map use every trial.
 
 plotly (``pip install 'hpsearch[report]'``) and optuna (for importance) are imported on use.
@@ -28,7 +31,7 @@ import shlex
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from hpsearch.errors import ConfigError
 from hpsearch.report import html_figures as figs
@@ -180,6 +183,7 @@ def _study_section(page: _Page, d: StudyData, k: int, max_points: int, live: boo
     else:
         parts.append(page.card("Optimisation history", figs.history(d, done, shown, max_points),
                                "history"))
+        parts.append(_pareto_cards(page, d))
         parts.append(page.card("Value against each parameter", figs.param_scatter(d, axes, shown, best),
                                "params", axes=[a.name for a in axes]))
         parts.append(page.card("Top trials", figs.parallel(d, axes, ranked)))
@@ -191,6 +195,21 @@ def _study_section(page: _Page, d: StudyData, k: int, max_points: int, live: boo
     parts.append(_card("Trials", _trial_table(page, d, axes, best)))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _pareto_cards(page: _Page, d: StudyData) -> str:
+    """A study with several objectives: the front on a scatter of each pair of objectives
+    (infeasible trials apart) and the hypervolume against trials, drawn once (no live kind);
+    nothing for one objective."""
+    front = d.pareto()
+    if front is None:
+        return ""
+    from hpsearch.report.pareto_figures import pareto_figures
+
+    cards = [page.card("Pareto front", fig) for fig in pareto_figures(front, d.pareto_trials())]
+    if len(cards) == 2:  # two objectives: the scatter and the hypervolume side by side
+        return '<div class="row2">' + "".join(cards) + "</div>"
+    return "".join(cards)
 
 
 def _card(title: str, body: str) -> str:
@@ -221,6 +240,14 @@ def _summary(d: StudyData, best: Any) -> str:
             ("trials", f"{d.n_trials:,}: {states}"),
             ("wall time", _duration(wall)), ("trial time (sum)", _duration(compute)),
             ("created", datetime.fromtimestamp(study.created_at, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))]
+    front = d.pareto()
+    if front is not None:
+        objectives = front.objectives
+        left[0] = ("objectives", ", ".join(f"{m} ({dr})" for m, dr in
+                                           zip(objectives.metrics, objectives.directions)))
+        left.insert(1, ("Pareto front", f"{len(front.members):,} trials"
+                        + (f" ({front.n_infeasible:,} complete trials infeasible)"
+                           if front.n_infeasible else "")))
     if len(d.trials) < (d.n_trials or 0):
         left.append(("note", f"this page holds {len(d.trials):,} of the {d.n_trials:,} trials "
                              "(the best and a sample)"))
@@ -252,26 +279,58 @@ def states_text(counts: dict[str, int]) -> str:
                      if counts.get(s)) or "none yet"
 
 
-def rounds_cells(rounds: Sequence[Any], stats: dict[int, RoundStats]) -> list[list[str]]:
+#: The rounds table's columns; the text ones (left-aligned) by index.
+ROUND_COLUMNS = ["round", "from", "sampler", "target", "trials", "complete", "best", "how",
+                 "kind", "space", "changed from the previous round", "earlier trials used"]
+_TEXT_COLUMNS = (2, 7, 8, 9, 10)
+
+
+def rounds_cells(rounds: Sequence[Any], stats: dict[int, RoundStats],
+                 carried: Mapping[int, int | None] | None = None) -> list[list[str]]:
     """The rounds table's cells, one list per round (the page's table and the live page's
-    updates both come from here)."""
+    updates both come from here): its numbers, how its space was made, its ``kind`` (file,
+    refine, evolve), its space (the searched parameters' ranges), what changed from the
+    previous round (an evolved round's lines) and how many earlier trials its model used
+    (``carried``: round number -> count, from :func:`hpsearch.report.rounds.rounds_overview`;
+    ``-`` where nothing was carried or it is not known). All plain text."""
     out = []
     for r in rounds:
         st = stats.get(r.number) or RoundStats()  # every trial of the round
+        rule = r.rule or {}
+        kind = rule.get("kind", "file" if r.number == 1 else "refine")
+        changes = "; ".join(f"{c.get('name')}: {c.get('text')}" for c in rule.get("changes", [])
+                            if isinstance(c, dict))
+        used = (carried or {}).get(r.number)
         out.append([str(r.number), "-" if r.parent is None else str(r.parent), r.sampler,
                     str(r.target), f"{st.trials:,}", f"{st.complete:,}", _fmt(st.best),
-                    _round_how(r.rule)])
+                    _round_how(r.rule), str(kind), _space_text(r.space), changes or "-",
+                    "-" if used is None else f"{used:,}"])
     return out
 
 
+def _space_text(space: Any) -> str:
+    """A round's searched parameters and their ranges: ``lr [1e-05, 0.1]; act relu | tanh``."""
+    from hpsearch.space import Space
+
+    try:
+        params = Space.from_dict(space, source="<stored>").params
+    except Exception:  # a space stored by another version: the table still shows the round
+        return "-"
+    return "; ".join(f"{n} {p.describe()['range']}" for n, p in params.items()
+                     if p.searchable) or "-"
+
+
 def _rounds_table(d: StudyData) -> str:
+    carried = ({o["round"]: o.get("carried") for o in d.overview}
+               if d.overview is not None else None)
     rows = []
-    for cells in rounds_cells(d.rounds, d.totals.rounds):
-        rows.append("<tr>" + "".join(f"<td{' class=s' if i in (2, 7) else ''}>{html.escape(c)}</td>"
-                                     for i, c in enumerate(cells)) + "</tr>")
-    head = ["round", "from", "sampler", "target", "trials", "complete", "best", "how"]
+    for cells in rounds_cells(d.rounds, d.totals.rounds, carried):
+        rows.append("<tr>" + "".join(f"<td{' class=s' if i in _TEXT_COLUMNS else ''}>"
+                                     f"{html.escape(c)}</td>" for i, c in enumerate(cells))
+                    + "</tr>")
     return ('<div class="tablewrap"><table class="data"><thead><tr>'
-            + "".join(f"<th{' class=s' if i in (2, 7) else ''}>{h}</th>" for i, h in enumerate(head))
+            + "".join(f"<th{' class=s' if i in _TEXT_COLUMNS else ''}>{html.escape(h)}</th>"
+                      for i, h in enumerate(ROUND_COLUMNS))
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
 
 

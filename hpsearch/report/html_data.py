@@ -113,7 +113,10 @@ class StudyData:
     ``steps`` are used too). ``space``: the study's file space (an ``hpsearch.space.Space``;
     None: built from ``study.space``). ``counts``: trials by state (None: counted from
     ``trials``). ``importance``: (name, importance) pairs, most important first (None: computed
-    by the page builder).
+    by the page builder). ``front``: a study with several objectives: its
+    :class:`~hpsearch.report.front.Front` over all its complete trials (None: ranked from
+    ``trials`` by :meth:`pareto`). ``overview``: the rounds' spaces, changes and carried trials
+    (``rounds_overview(...).to_dict()["rounds"]``; None: the rounds table shows none of it).
     """
 
     study: StudyRecord
@@ -125,6 +128,8 @@ class StudyData:
     n_trials: int | None = None
     importance: list[tuple[str, float]] | None = None
     stats: StudyStats | None = None
+    front: Any = None
+    overview: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if self.space is None:
@@ -152,6 +157,27 @@ class StudyData:
         if self.stats is None:  # only if a caller cleared it after construction
             raise ValueError("StudyData.stats is not set")
         return self.stats
+
+    def pareto(self) -> Any:
+        """The study's :class:`~hpsearch.report.front.Front` when it has several objectives
+        (``front``, else ranked from ``trials``); None for one objective."""
+        from hpsearch.report.front import front_of_trials, study_objectives
+
+        if not study_objectives(self.study).multi:
+            return None
+        if self.front is None:
+            self.front = front_of_trials(self.study, self.trials)
+        return self.front
+
+    def pareto_trials(self) -> list[TrialRecord]:
+        """The trials the Pareto figures draw: every ranked (feasible complete) trial of the
+        study's front, and the others the page holds (infeasible, pruned, failed: drawn apart
+        or counted as trials spent in the hypervolume's)."""
+        front = self.pareto()
+        if front is None:
+            return []
+        ranked = {t.number for t in front.trials}
+        return list(front.trials) + [t for t in self.trials if t.number not in ranked]
 
     def completed(self) -> list[TrialRecord]:
         """Complete trials with a finite value, by number."""
@@ -194,6 +220,13 @@ def load_study_data(storage: Any, name: str, *, max_points: int | None = None,
         trials = sorted(kept.values(), key=lambda t: t.number)
     data = StudyData(study=study, rounds=rounds, trials=trials, counts=counts,
                      n_trials=stats.n_trials, stats=stats)
+    from hpsearch.report.front import study_front, study_objectives
+
+    if study_objectives(study).multi:
+        data.front = study_front(storage, name)
+    from hpsearch.report.rounds import rounds_overview
+
+    data.overview = rounds_overview(storage, name).to_dict()["rounds"]
     held = {t.number for t in trials}
     for number in [t.number for t in data.ranked()[:curves]] + stats.pruned:
         trial = storage.trial(study, number)

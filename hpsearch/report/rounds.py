@@ -11,7 +11,7 @@ from hpsearch.space import Space
 if TYPE_CHECKING:
     from hpsearch.storage import RoundRecord, Storage, StudyRecord
 
-__all__ = ["RoundsOverview", "rounds_overview", "round_space_file"]
+__all__ = ["RoundsOverview", "rounds_overview", "round_space_file", "round_carried"]
 
 
 @dataclass
@@ -97,6 +97,13 @@ def _width(param: Any, orig: Any) -> float | None:
         return unit_width(param, orig)
     except (TypeError, ValueError):
         return None
+
+
+def round_carried(storage: Storage, study: StudyRecord, round_: RoundRecord) -> int | None:
+    """How many earlier trials round ``round_``'s model learns from (None: nothing carried or
+    not a model sampler): the ``carried`` of :func:`rounds_overview` for one round."""
+    return _carried(storage, study, round_,
+                    Space.from_dict(round_.space, source=study.source or "<stored>"))
 
 
 def _carried(storage: Storage, study: StudyRecord, round_: RoundRecord, space: Space) -> int | None:

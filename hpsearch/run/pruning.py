@@ -9,6 +9,10 @@ What the loop does per reported step (docs/pruning.md)::
             peers = storage.round_steps(...)   #  asha: a new rung reached)
             watch.decide(peers)                # sticky: once pruned, every later report says so
 
+With several objectives (and no ``[pruner] metric`` naming one), the watch follows every
+objective and the decision compares vectors (:func:`hpsearch.pruners.multi.multi_decision`,
+MO-ASHA's non-dominated sorting) read with :meth:`Storage.round_step_metrics`.
+
 The decision reads the database only (the round's stored steps), so it is the same in every
 worker and process. A pruned trial is recorded as ``pruned`` with :meth:`TrialWatch.outcome`:
 its best value so far of the *study's* metric, the step where it stopped and the pruner's reason.
@@ -24,6 +28,7 @@ from typing import Any, Mapping
 from hpsearch.objectives import objective_class
 from hpsearch.pruners import (Decision, Pruner, PrunerSettings, StepHistory, check_settings,
                               make_pruner)
+from hpsearch.pruners.multi import MULTI_PRUNERS, multi_decision
 from hpsearch.space import Space
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
@@ -84,6 +89,16 @@ class RoundPruner:
         self.pruner: Pruner = make_pruner(self.name, self.settings, seed=study.seed)
         self.active = self.name != "none"
         self.maximize = self.settings.maximize
+        #: The objectives judged together (several objectives, no ``[pruner] metric``), or
+        #: empty: one metric, ``pruner.metric``.
+        self.objectives: tuple[str, ...] = ()
+        self.objective_maximize: tuple[bool, ...] = ()
+        objectives = getattr(space, "objectives", None)
+        own = getattr(space, "pruner_settings", None)
+        if (objectives is not None and objectives.multi and self.name in MULTI_PRUNERS
+                and (own is None or own.metric is None)):
+            self.objectives = tuple(objectives.metrics)
+            self.objective_maximize = tuple(objectives.maximize)
 
     def watch(self, trial: TrialRecord) -> "TrialWatch | None":
         return TrialWatch(self, trial) if self.active else None
@@ -96,6 +111,8 @@ class TrialWatch:
         self.owner = owner
         self.trial = trial
         self.curve: dict[int, float] = {}
+        #: Several objectives: step -> {objective: value} of the steps that report one.
+        self.vectors: dict[int, dict[str, Any]] = {}
         self.decision: Decision | None = None
         self.step: int | None = None
 
@@ -104,7 +121,15 @@ class TrialWatch:
         return self.decision is not None
 
     def observe(self, step: int, metrics: Mapping[str, Any]) -> bool:
-        """Add a report; True when it holds the pruner's metric (a decision may follow)."""
+        """Add a report; True when it holds the pruner's metric (with several objectives: one
+        of them), so that a decision may follow."""
+        if self.owner.objectives:
+            held = {m: metrics[m] for m in self.owner.objectives if m in metrics}
+            if not held:
+                return False
+            self.vectors[step] = held
+            self.curve[step] = 0.0  # only its steps are read (due)
+            return True
         metric = self.owner.pruner.metric
         if metric not in metrics:
             return False
@@ -123,10 +148,17 @@ class TrialWatch:
         if self.pruned:
             return True
         o = self.owner
-        peers = o.storage.round_steps(o.study.id, self.trial.round, o.pruner.metric,
-                                      exclude_trial_id=self.trial.id,
-                                      states=o.pruner.peer_states)
-        decision = o.pruner.should_prune(self.history(), peers, maximize=o.maximize)
+        if o.objectives:
+            stored = o.storage.round_step_metrics(o.study.id, self.trial.round, o.objectives,
+                                                  exclude_trial_id=self.trial.id,
+                                                  states=o.pruner.peer_states)
+            decision = multi_decision(o.pruner, self.trial.number, self.vectors, stored,
+                                      o.objectives, o.objective_maximize)
+        else:
+            peers = o.storage.round_steps(o.study.id, self.trial.round, o.pruner.metric,
+                                          exclude_trial_id=self.trial.id,
+                                          states=o.pruner.peer_states)
+            decision = o.pruner.should_prune(self.history(), peers, maximize=o.maximize)
         if decision.prune:
             self.decision = decision
             self.step = max(self.curve)

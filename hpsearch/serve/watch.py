@@ -26,6 +26,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 from hpsearch.launch.status import WorkerStatus
 from hpsearch.report.html import cells, rounds_cells, states_text, trial_row
+from hpsearch.report.rounds import round_carried
 from hpsearch.report.html_data import RoundStats, param_axes
 from hpsearch.report.html_live import live_trial
 from hpsearch.storage.tables import STEP, TRIAL, TRIAL_COLUMNS, trial_record
@@ -58,6 +59,7 @@ class StudyWatch:
         self.study = storage.get_study(name)
         self.axes = param_axes(self.storage_space())
         self._lock = threading.Lock()
+        self._carried: dict[int, int | None] = {}  # round -> earlier trials its model used
         self._seq = 0
         self._changed: dict[int, tuple[int, dict[str, Any]]] = {}  # number -> (seq, trial)
         self._states: dict[int, str] = {}  # the unfinished trials' states
@@ -182,8 +184,11 @@ class StudyWatch:
                 if best is not None and (st.best is None or (best > st.best if maximize else best < st.best)):
                     st.best = best
         rounds = self.storage.rounds(sid)
+        for r in rounds:  # what a round's model used is fixed when it starts: asked once
+            if r.number not in self._carried:
+                self._carried[r.number] = round_carried(self.storage, self.study, r)
         total = sum(counts.values())
-        return {"rounds": rounds_cells(rounds, stats), "total": total,
+        return {"rounds": rounds_cells(rounds, stats, self._carried), "total": total,
                 "trials_text": f"{total:,}: {states_text(counts)}"}
 
     # ---------------------------------------------------------------------------- answers

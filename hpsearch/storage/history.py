@@ -88,3 +88,32 @@ class HistoryQueries(StorageBase):
                 if value is not None:
                     series.values[step] = value
         return {n: s for n, s in out.items() if s.values}
+
+    @storage_errors
+    def round_step_metrics(
+        self, study_id: int, round_number: int, metrics: Sequence[str], *,
+        exclude_trial_id: int | None, states: Sequence[str] | None = None,
+    ) -> dict[int, tuple[str, dict[int, dict[str, Any]]]]:
+        """The stored steps of the round's trials restricted to ``metrics`` (a pruner with
+        several objectives), by trial number: ``(state, {step: {metric: value}})``. A step
+        holding none of ``metrics`` is left out, and so is a trial without any such step;
+        values are as stored (null for a non-finite one). ``exclude_trial_id`` and ``states``
+        as in :meth:`round_steps`."""
+        stmt = (select(TRIAL.c.number, TRIAL.c.state, STEP.c.step, STEP.c.metrics)
+                .join(STEP, STEP.c.trial_id == TRIAL.c.id)
+                .where(TRIAL.c.study_id == study_id, TRIAL.c.round == round_number))
+        if exclude_trial_id is not None:
+            stmt = stmt.where(TRIAL.c.id != exclude_trial_id)
+        if states is not None:
+            stmt = stmt.where(TRIAL.c.state.in_(list(states)))
+        out: dict[int, tuple[str, dict[int, dict[str, Any]]]] = {}
+        wanted = set(metrics)
+        with self.engine.connect() as conn:
+            for number, state, step, stored in conn.execute(
+                    stmt.order_by(TRIAL.c.number, STEP.c.step)):
+                if not isinstance(stored, dict):
+                    continue
+                kept = {k: v for k, v in stored.items() if k in wanted}
+                if kept:
+                    out.setdefault(number, (state, {}))[1][step] = kept
+        return out

@@ -53,3 +53,32 @@ def test_objectives_not_reported_per_step() -> None:
         (False, "no objective reported per step by step 3: no decision")
     assert rung_decision({3: {"acc": None}}, peers, ["acc"], UP, 3, 2)[0]
     assert math.isnan(rung_vector({3: {"acc": None}}, ["acc"], 3)["acc"])
+
+
+def test_multi_decision_follows_each_pruner_s_schedule() -> None:
+    from hpsearch.pruners import PrunerSettings, make_pruner
+    from hpsearch.pruners.multi import multi_decision
+
+    metrics = ["acc", "loss"]
+    peers = {i: ("complete", steps_of(*v)) for i, v in enumerate(AT_RUNG.values()) if i != 4}
+    e = steps_of(*AT_RUNG["E"])
+    asha = make_pruner("asha", PrunerSettings(min_resource=3, reduction_factor=3))
+    # the trial's latest step (4) is its first past rung 0 (step 3): judged there
+    d = multi_decision(asha, 4, e, peers, metrics, UP)
+    assert d.prune and d.reason == "rung 0: (acc, loss) at step 3 is on front 1: not in the best 2 of 6"
+    # no new rung at step 2 (< 3): no decision, no reason
+    assert not multi_decision(asha, 4, {2: e[2]}, peers, metrics, UP)
+    # median: factor 2, complete peers only, after start-up
+    median = make_pruner("median", PrunerSettings(n_startup_trials=5))
+    d = multi_decision(median, 4, e, peers, metrics, UP)
+    assert not d.prune and d.reason == "(acc, loss) at step 4 is on front 1: in the best 3 of 6"
+    few = {n: p for n, p in peers.items() if n < 2}
+    assert multi_decision(median, 4, e, few, metrics, UP).reason == \
+        "startup: 2 of 5 complete trials"
+    running = {n: ("running", s) for n, (_, s) in peers.items()}
+    assert multi_decision(median, 4, e, running, metrics, UP).reason.startswith("startup: 0")
+    # hyperband: the same rule within the trial's bracket
+    hb = make_pruner("hyperband", PrunerSettings(min_resource=3, reduction_factor=3,
+                                                 max_resource=9, brackets=1))
+    d = multi_decision(hb, 4, e, peers, metrics, UP)
+    assert d.prune and d.reason.startswith("bracket 0: rung 0: (acc, loss) at step 3")
