@@ -33,9 +33,12 @@ COLUMN_KEYS = ("number", "duration", "round", "proposed_by")
 
 
 class _Trial(Protocol):
-    number: int
-    value: float | None
-    metrics: dict[str, Any] | None
+    @property
+    def number(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def metrics(self) -> Mapping[str, Any] | None: ...
 
 
 def metric_sense(name: str) -> bool | None:
@@ -144,8 +147,11 @@ def rank_key(t: _Trial, *, maximize: bool, tie: TieBreaker | None) -> tuple:
     v = _num(t.value)
     if v is None:
         return (1, 0.0, 1, 0.0, t.number)
-    tv = None if tie is None else _num((t.metrics or {}).get(tie.metric))
-    tie_part = (1, 0.0) if tv is None else (0, -tv if tie.descending else tv)
+    tie_part = (1, 0.0)
+    if tie is not None:
+        tv = _num((t.metrics or {}).get(tie.metric))
+        if tv is not None:
+            tie_part = (0, -tv if tie.descending else tv)
     return (0, -v if maximize else v, *tie_part, t.number)
 
 
@@ -162,4 +168,9 @@ def tied_with_others(top: Sequence[_Trial], others: Iterable[_Trial]) -> int:
         v = _num(t.value)
         if v is not None:
             values[v] = values.get(v, 0) + 1
-    return sum(1 for t in top if _num(t.value) is not None and values[_num(t.value)] > 1)
+    tied = 0
+    for t in top:
+        v = _num(t.value)
+        if v is not None and values[v] > 1:
+            tied += 1
+    return tied
