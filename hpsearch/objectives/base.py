@@ -173,7 +173,7 @@ class Objective(ABC):
         raise NotImplementedError(f"{self.kind} objectives do not pack")
 
 
-    # issue 27 (kept artifacts) -----------------------------------------------------------
+    # kept artifacts ------------------------------------------------------------------------
     def take_artifact(self, number: int, metrics: Mapping[str, Any] | None) -> Any:
         """What trial ``number`` left to keep among the study's best (``[trainer]
         keep_best``), as a :class:`hpsearch.storage.artifacts.Artifact`, or None; asked once,
