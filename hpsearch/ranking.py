@@ -1,15 +1,16 @@
 """The order of trials: which way a metric is better, how ``--sort`` keys read, how ties break.
 
 Shared by the reports (``report``, ``best``) and ``refine`` (its top set), so it depends on
-nothing but the errors. A metric's own *sense* comes from its name: a loss or an error is
+nothing but the names. A metric's own *sense* comes from its name: a loss or an error is
 better low (ascending), an accuracy, AUC, F1, precision or recall is better high (descending).
 The study's own metric follows the study's direction. Anything else is sorted descending unless
 the user says otherwise (``--asc``/``--desc``, or ``-name`` for descending and ``+name`` for
 ascending).
 
 Ties on the study's value are broken by a second metric: ``[study] tie_breaker`` (``"val_loss"``,
-``"-val_loss"``...), by default the validation loss for the built-in trainer, which always
-records it; then by trial number.
+``"-val_loss"``...), by default the objective's own (``Objective.default_tie_breaker``, read
+from :data:`hpsearch.names.DEFAULT_TIE_BREAKERS`: the validation loss for the built-in
+trainer, which always records it); then by trial number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND, DEFAULT_TIE_BREAKERS
 
 __all__ = [
     "LOWER_IS_BETTER", "HIGHER_IS_BETTER", "metric_sense", "SortKey", "parse_sort", "TieBreaker",
@@ -118,14 +121,16 @@ class TieBreaker:
 
 def tie_breaker(space: Mapping[str, Any] | None, *, setting: str | None = None) -> TieBreaker | None:
     """The tie breaker of a study from its stored space dict: ``[study] tie_breaker`` (or
-    ``setting``, e.g. ``StudyConfig.tie_breaker``); else ``val_loss`` ascending for the built-in
-    trainer (which always records it); else None (ties by trial number only).
+    ``setting``, e.g. ``StudyConfig.tie_breaker``); else the objective kind's default
+    (:data:`~hpsearch.names.DEFAULT_TIE_BREAKERS`); else None (ties by trial number only).
     ``"none"`` or ``""`` turns it off."""
     space = space or {}
     text = setting if setting is not None else space.get("study", {}).get("tie_breaker")
     if text is None:
-        kind = space.get("objective", {}).get("kind", "builtin")
-        return TieBreaker("val_loss", False) if kind == "builtin" else None
+        kind = space.get("objective", {}).get("kind", DEFAULT_OBJECTIVE_KIND)
+        text = DEFAULT_TIE_BREAKERS.get(kind)
+        if text is None:
+            return None
     text = str(text).strip()
     if text in ("", "none"):
         return None

@@ -54,6 +54,18 @@ class BuiltinObjective(Objective):
     can_pack = True
     default_tie_breaker = "val_loss"  # recorded by every trial; lower is better
 
+    @classmethod
+    def reads_beside_space(cls, space: Mapping[str, Any]) -> bool:
+        """Only a data file given by a relative path (the bundled datasets have no file)."""
+        from pathlib import Path
+
+        from hpsearch.trainer.config import BUILTIN_DATASETS
+
+        trainer = space.get("trainer", {})
+        dataset = trainer.get("dataset", "digits")
+        return (isinstance(dataset, str) and dataset not in BUILTIN_DATASETS
+                and not Path(dataset).is_absolute() and "base_dir" not in trainer)
+
     def __init__(self, settings) -> None:
         self.settings = settings
         # The best-epoch weights of trials run but not yet recorded, by number
