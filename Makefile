@@ -1,8 +1,10 @@
 # The two commands of the README, and the benchmarks.
 #   make demo    a real 20-trial search on the bundled digits data (SQLite, CPU), then its report
 #                (and how to watch it live with `hpsearch serve`)
-#   make test    the whole test suite (what CI runs)
-#   make test-fast   the edit-test loop: everything not marked slow (under a minute)
+#   make test    the lint and the type checker, then the whole test suite (what CI runs)
+#   make test-fast   the edit-test loop: the lint and the type checker, then everything not
+#                    marked slow (under a minute)
+#   make lint    `ruff check hpsearch tests` and `mypy` (settings in pyproject.toml)
 #   make test-fresh  the property suites (hypothesis) with new random examples, not CI's fixed
 #                    ones: run it now and then, it finds what the fixed seed never draws
 #   make bench   benchmarks side by side with Optuna and a plain PyTorch loop (see benchmarks/README.md)
@@ -20,7 +22,7 @@ HPSEARCH := $(VENV)/bin/hpsearch
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 
-.PHONY: install sysdeps demo test test-fast test-fresh bench clean
+.PHONY: install sysdeps demo lint test test-fast test-fresh bench clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -40,10 +42,15 @@ demo: $(VENV)/.installed
 sysdeps:
 	@bash .ci/sysdeps
 
-test: $(VENV)/.installed sysdeps
+# Fail fast: a lint or type error stops the run before the (long) tests start.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check hpsearch tests
+	$(VENV)/bin/mypy
+
+test: lint sysdeps
 	$(PY) -m pytest -q -rs
 
-test-fast: $(VENV)/.installed
+test-fast: lint
 	$(PY) -m pytest -q -rs -m "not slow"
 
 # Every test file that uses hypothesis, with fresh seeds (CI unset: not derandomized).

@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from typing import Iterable, TypeVar
 
-__all__ = ["SAMPLER_NAMES", "PRUNER_NAMES", "OBJECTIVE_KINDS", "registry"]
+__all__ = ["SAMPLER_NAMES", "PRUNER_NAMES", "OBJECTIVE_KINDS", "DEFAULT_OBJECTIVE_KIND",
+           "DEFAULT_TIE_BREAKERS", "registry"]
 
 SAMPLER_NAMES: tuple[str, ...] = ("random", "sobol", "grid", "tpe", "gp", "cmaes", "auto",
                                    "nsga2")
 PRUNER_NAMES: tuple[str, ...] = ("none", "median", "asha", "hyperband")
 OBJECTIVE_KINDS: tuple[str, ...] = ("builtin", "command", "python")
+#: The kind of a space whose ``[objective]`` table names none.
+DEFAULT_OBJECTIVE_KIND = "builtin"
+#: Each kind's default tie breaker, the value of its ``Objective.default_tie_breaker`` hook, for
+#: the parts below the objectives that order a stored study (``ranking``, so ``storage``); the
+#: objectives' registry refuses a class whose hook differs from this.
+DEFAULT_TIE_BREAKERS: dict[str, str | None] = {"builtin": "val_loss", "command": None,
+                                               "python": None}
 
 T = TypeVar("T")
 

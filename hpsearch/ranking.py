@@ -1,15 +1,16 @@
 """The order of trials: which way a metric is better, how ``--sort`` keys read, how ties break.
 
 Shared by the reports (``report``, ``best``) and ``refine`` (its top set), so it depends on
-nothing but the errors. A metric's own *sense* comes from its name: a loss or an error is
+nothing but the names. A metric's own *sense* comes from its name: a loss or an error is
 better low (ascending), an accuracy, AUC, F1, precision or recall is better high (descending).
 The study's own metric follows the study's direction. Anything else is sorted descending unless
 the user says otherwise (``--asc``/``--desc``, or ``-name`` for descending and ``+name`` for
 ascending).
 
 Ties on the study's value are broken by a second metric: ``[study] tie_breaker`` (``"val_loss"``,
-``"-val_loss"``...), by default the validation loss for the built-in trainer, which always
-records it; then by trial number.
+``"-val_loss"``...), by default the objective's own (``Objective.default_tie_breaker``, read
+from :data:`hpsearch.names.DEFAULT_TIE_BREAKERS`: the validation loss for the built-in
+trainer, which always records it); then by trial number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND, DEFAULT_TIE_BREAKERS
 
 __all__ = [
     "LOWER_IS_BETTER", "HIGHER_IS_BETTER", "metric_sense", "SortKey", "parse_sort", "TieBreaker",
@@ -33,9 +36,12 @@ COLUMN_KEYS = ("number", "duration", "round", "proposed_by")
 
 
 class _Trial(Protocol):
-    number: int
-    value: float | None
-    metrics: dict[str, Any] | None
+    @property
+    def number(self) -> int: ...
+    @property
+    def value(self) -> float | None: ...
+    @property
+    def metrics(self) -> Mapping[str, Any] | None: ...
 
 
 def metric_sense(name: str) -> bool | None:
@@ -115,14 +121,16 @@ class TieBreaker:
 
 def tie_breaker(space: Mapping[str, Any] | None, *, setting: str | None = None) -> TieBreaker | None:
     """The tie breaker of a study from its stored space dict: ``[study] tie_breaker`` (or
-    ``setting``, e.g. ``StudyConfig.tie_breaker``); else ``val_loss`` ascending for the built-in
-    trainer (which always records it); else None (ties by trial number only).
+    ``setting``, e.g. ``StudyConfig.tie_breaker``); else the objective kind's default
+    (:data:`~hpsearch.names.DEFAULT_TIE_BREAKERS`); else None (ties by trial number only).
     ``"none"`` or ``""`` turns it off."""
     space = space or {}
     text = setting if setting is not None else space.get("study", {}).get("tie_breaker")
     if text is None:
-        kind = space.get("objective", {}).get("kind", "builtin")
-        return TieBreaker("val_loss", False) if kind == "builtin" else None
+        kind = space.get("objective", {}).get("kind", DEFAULT_OBJECTIVE_KIND)
+        text = DEFAULT_TIE_BREAKERS.get(kind)
+        if text is None:
+            return None
     text = str(text).strip()
     if text in ("", "none"):
         return None
@@ -144,8 +152,11 @@ def rank_key(t: _Trial, *, maximize: bool, tie: TieBreaker | None) -> tuple:
     v = _num(t.value)
     if v is None:
         return (1, 0.0, 1, 0.0, t.number)
-    tv = None if tie is None else _num((t.metrics or {}).get(tie.metric))
-    tie_part = (1, 0.0) if tv is None else (0, -tv if tie.descending else tv)
+    tie_part = (1, 0.0)
+    if tie is not None:
+        tv = _num((t.metrics or {}).get(tie.metric))
+        if tv is not None:
+            tie_part = (0, -tv if tie.descending else tv)
     return (0, -v if maximize else v, *tie_part, t.number)
 
 
@@ -162,4 +173,9 @@ def tied_with_others(top: Sequence[_Trial], others: Iterable[_Trial]) -> int:
         v = _num(t.value)
         if v is not None:
             values[v] = values.get(v, 0) + 1
-    return sum(1 for t in top if _num(t.value) is not None and values[_num(t.value)] > 1)
+    tied = 0
+    for t in top:
+        v = _num(t.value)
+        if v is not None and values[v] > 1:
+            tied += 1
+    return tied

@@ -27,11 +27,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from hpsearch.errors import StudyError
 from hpsearch.ranking import rank, tie_breaker, tied_with_others
-from hpsearch.space import MAX_DB_INT, Choice, Fixed, IntParam, Param, Space
+from hpsearch.space import MAX_DB_INT, Choice, Fixed, IntParam, NumericParam, Param, Space
 from hpsearch.space.objectives import objectives_of, rank_trials
 from hpsearch.space.values import same_value
 
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+_P = TypeVar("_P", bound=Param)
 
 #: Each side of the top trials' box is widened by this fraction of the box's width.
 DEFAULT_MARGIN = 0.1
@@ -75,7 +76,7 @@ def unit_width(param: Param, original: Param) -> float:
     """Width of ``param``'s range in ``original``'s unit coordinates (1.0 = the file's range)."""
     if isinstance(param, Choice) and isinstance(original, Choice):
         return len(param.values) / len(original.values)
-    if not param.numeric:
+    if not isinstance(param, NumericParam):
         return 0.0
     if isinstance(param, IntParam) and isinstance(original, IntParam):
         # An integer owns a cell around its unit coordinate: measure from cell edge to cell
@@ -133,9 +134,10 @@ def narrow(
             changes[param.name] = {"old": param_bounds(param), "new": param_bounds(param),
                                    "note": "inactive in all top trials: range kept"}
             continue
+        new: Param
         if isinstance(param, Choice):
             new = _narrow_choice(param, seen)
-        elif param.numeric and orig is not None and orig.numeric:
+        elif isinstance(param, NumericParam) and isinstance(orig, NumericParam):
             new, edges = _narrow_numeric(param, orig, seen, best.get(param.name),
                                          margin=margin, min_width=min_width)
             if edges:
@@ -159,7 +161,8 @@ def param_bounds(param: Param) -> Any:
         return list(param.values)
     if isinstance(param, Fixed):
         return param.value
-    return [param.low, param.high]  # type: ignore[attr-defined]
+    assert isinstance(param, NumericParam)  # the only other kind
+    return [param.low, param.high]
 
 
 def _narrow_choice(param: Choice, seen: list[Any]) -> Choice:
@@ -169,8 +172,8 @@ def _narrow_choice(param: Choice, seen: list[Any]) -> Choice:
     return _replace(param, values=keep)
 
 
-def _narrow_numeric(param: Param, orig: Param, seen: list[Any], best: Any, *, margin: float,
-                    min_width: float) -> tuple[Param, list[str]]:
+def _narrow_numeric(param: NumericParam, orig: NumericParam, seen: list[Any], best: Any, *,
+                    margin: float, min_width: float) -> tuple[NumericParam, list[str]]:
     us = [orig.to_unit(v) for v in seen]
     lo, hi = min(us), max(us)
     width = hi - lo
@@ -179,7 +182,7 @@ def _narrow_numeric(param: Param, orig: Param, seen: list[Any], best: Any, *, ma
         pad = (min_width - width) / 2
     lo, hi = lo - pad, hi + pad
     # The round's own box, in the same (original) unit coordinates.
-    cur_lo, cur_hi = orig.to_unit(param.low), orig.to_unit(param.high)  # type: ignore[attr-defined]
+    cur_lo, cur_hi = orig.to_unit(param.low), orig.to_unit(param.high)
     cur_w = cur_hi - cur_lo
     edges = []
     if best is not None and cur_w > 0:
@@ -199,16 +202,16 @@ def _narrow_numeric(param: Param, orig: Param, seen: list[Any], best: Any, *, ma
     return _replace(param, low=low, high=high), edges
 
 
-def _keep_apart(orig: Param, low: Any, high: Any) -> tuple[Any, Any]:
+def _keep_apart(orig: NumericParam, low: Any, high: Any) -> tuple[Any, Any]:
     """Bounds with ``low < high`` and at least one step between them, inside ``orig``."""
-    step = orig.step if orig.step is not None else (1 if isinstance(orig, IntParam) else 0)  # type: ignore[attr-defined]
+    step = orig.step if orig.step is not None else (1 if isinstance(orig, IntParam) else 0)
     if step == 0:
         if low < high:
             return low, high
         # Continuous and collapsed (float resolution): take the original's next representable
         # neighbours, which exist because the original has low < high.
         up, down = math.nextafter(high, math.inf), math.nextafter(low, -math.inf)
-        return (low, up) if up <= orig.high else (down, high)  # type: ignore[attr-defined]
+        return (low, up) if up <= orig.high else (down, high)
     while high - low < step:
         if orig.contains(_step(high, step)):
             high = _step(high, step)
@@ -223,7 +226,7 @@ def _step(x: Any, step: Any) -> Any:
     return x + step if isinstance(x, int) and isinstance(step, int) else float(f"{x + step:.12g}")
 
 
-def _replace(param: Param, **changes: Any) -> Param:
+def _replace(param: _P, **changes: Any) -> _P:
     """``dataclasses.replace`` that also keeps an explicit ``grid`` valid for the new range."""
     grid = param.grid
     if grid is not None:

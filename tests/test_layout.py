@@ -20,7 +20,7 @@ LAYERS = [
     {"space", "storage"},
     {"trainer", "pruners", "ranking", "timeparse"},
     {"pareto"},            # pure functions of value vectors (pruners rank by fronts too)
-    {"procs", "names", "lazy"},
+    {"procs", "names", "lazy", "values"},
     {"errors"},
 ]
 LEVEL = {part: i for i, layer in enumerate(LAYERS) for part in layer}

@@ -24,7 +24,8 @@ class RegistryChoice(click.Choice):
     command's --help), not when this module is imported."""
 
     def __init__(self, load: Callable[[], Sequence[str]], *, first: Sequence[str] = ()) -> None:
-        self._load, self._first, self._choices = load, tuple(first), None
+        self._load, self._first = load, tuple(first)
+        self._choices: tuple[str, ...] | None = None
         self.case_sensitive = True
 
     @property

@@ -135,7 +135,7 @@ def run(ctx, space_file, trials, add, timeout, study_name, seed, sampler, device
     if outlook and not ctx.obj["quiet"]:
         render.echo(render.stamped(f"note: {outlook}", render.cron_mode(False)), err=True)
     tracker = None
-    if mlflow_uri is not None:  # issue 27: each trial logged as it ends
+    if mlflow_uri is not None:  # each trial logged as it ends
         from hpsearch.report.mlflow import MlflowRunCallback
 
         tracker = MlflowRunCallback(storage, study_name or space.study.name, mlflow_uri)

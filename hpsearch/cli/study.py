@@ -82,7 +82,7 @@ def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, 
         raise click.UsageError("--columns and --all-columns cannot be used together")
     descending = None if ascending is None else not ascending
     storage = open_db(ctx)
-    if tensorboard_dir is not None or mlflow_uri is not None:  # issue 27: the trackers
+    if tensorboard_dir is not None or mlflow_uri is not None:  # the trackers
         if len(studies) > 1:
             raise click.UsageError("--tensorboard and --mlflow take one study")
         from hpsearch.report.trackers import export_trackers
@@ -115,9 +115,8 @@ def report(ctx, studies, top, sort_key, ascending, states, round_, fmt, output, 
         for path in paths:
             click.echo(f"wrote {path}", err=True)
     if fmt == "table":
-        shown = top or _table_rows()
         selection = lib.select_trials(storage, study, sort=sort_key, descending=descending,
-                                      top=shown, **chosen)
+                                      top=top or _table_rows(), **chosen)
 
         def rank_params() -> list[str]:
             from hpsearch.report.insight import column_order

@@ -8,10 +8,10 @@ default kind (builtin) and refuses an unknown one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from hpsearch.errors import SpaceError
-from hpsearch.names import OBJECTIVE_KINDS, registry
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND, DEFAULT_TIE_BREAKERS, OBJECTIVE_KINDS, registry
 from hpsearch.objectives.base import (Objective, PackedResult, ReportGate, TrialContext,
                                       TrialFailed, extract_value, json_safe)
 from hpsearch.objectives.builtin import BuiltinObjective, evaluate_on_test
@@ -24,6 +24,19 @@ if TYPE_CHECKING:
 
 OBJECTIVES: dict[str, type[Objective]] = registry(
     (BuiltinObjective, CommandObjective, PythonObjective), OBJECTIVE_KINDS, key="kind")
+# ranking (below this part) reads each kind's default tie breaker from hpsearch/names.py.
+if {k: c.default_tie_breaker for k, c in OBJECTIVES.items()} != DEFAULT_TIE_BREAKERS:
+    raise RuntimeError("an objective's default_tie_breaker differs from "
+                       "hpsearch/names.py DEFAULT_TIE_BREAKERS")
+
+
+def objective_class_of(space: Mapping[str, Any]) -> type[Objective]:
+    """The class of a stored space dict's objective (its kind, or the default kind)."""
+    kind = space.get("objective", {}).get("kind", DEFAULT_OBJECTIVE_KIND)
+    cls = OBJECTIVES.get(str(kind))
+    if cls is None:
+        raise SpaceError(f"objective.kind: must be one of {', '.join(OBJECTIVES)} (got {kind})")
+    return cls
 
 
 def objective_class(space: "Space") -> type[Objective]:
@@ -71,4 +84,5 @@ def check_reported(space: "Space", reported: tuple[str, ...] | None) -> None:
 __all__ = ["Objective", "PackedResult", "TrialContext", "TrialFailed", "ReportGate", "extract_value", "json_safe",
            "extract_outcome",
            "evaluate_on_test",
-           "make_objective", "check_objective", "objective_class", "OBJECTIVES"]
+           "make_objective", "check_objective", "objective_class", "objective_class_of",
+           "OBJECTIVES"]

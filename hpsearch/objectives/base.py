@@ -135,6 +135,13 @@ class Objective(ABC):
         return None
 
     @classmethod
+    def reads_beside_space(cls, space: Mapping[str, Any]) -> bool:
+        """Whether a trial of the stored space dict ``space`` reads a file named relative to
+        the space file's folder (a module, a program, a data file): a copy of the space written
+        to another folder must then say where that folder is. Yes unless the kind knows."""
+        return True
+
+    @classmethod
     def prepare_process(cls, threads: int) -> None:
         """Set up a worker process that may use ``threads`` CPU threads, before it builds the
         objective (``OMP_NUM_THREADS`` and friends are set already). Nothing by default."""
@@ -173,7 +180,7 @@ class Objective(ABC):
         raise NotImplementedError(f"{self.kind} objectives do not pack")
 
 
-    # issue 27 (kept artifacts) -----------------------------------------------------------
+    # kept artifacts ------------------------------------------------------------------------
     def take_artifact(self, number: int, metrics: Mapping[str, Any] | None) -> Any:
         """What trial ``number`` left to keep among the study's best (``[trainer]
         keep_best``), as a :class:`hpsearch.storage.artifacts.Artifact`, or None; asked once,

@@ -54,9 +54,21 @@ class BuiltinObjective(Objective):
     can_pack = True
     default_tie_breaker = "val_loss"  # recorded by every trial; lower is better
 
+    @classmethod
+    def reads_beside_space(cls, space: Mapping[str, Any]) -> bool:
+        """Only a data file given by a relative path (the bundled datasets have no file)."""
+        from pathlib import Path
+
+        from hpsearch.trainer.config import BUILTIN_DATASETS
+
+        trainer = space.get("trainer", {})
+        dataset = trainer.get("dataset", "digits")
+        return (isinstance(dataset, str) and dataset not in BUILTIN_DATASETS
+                and not Path(dataset).is_absolute() and "base_dir" not in trainer)
+
     def __init__(self, settings) -> None:
         self.settings = settings
-        # issue 27: the best-epoch weights of trials run but not yet recorded, by number
+        # The best-epoch weights of trials run but not yet recorded, by number
         # (handed to the keeper by take_artifact, then dropped)
         self._weights: dict[int, tuple[Any, Any, dict[str, Any]]] = {}
 
@@ -181,10 +193,10 @@ class BuiltinObjective(Objective):
             raise gate.pruned(result.metrics)
         if result.state != "complete":
             raise TrialFailed(result.error or "failed", metrics=result.metrics)
-        self.hold(context.number, checked, params, result)  # issue 27
+        self.hold(context.number, checked, params, result)  # its weights, for the keeper
         return result.metrics
 
-    # issue 27 (kept checkpoints) ---------------------------------------------------------
+    # kept checkpoints ----------------------------------------------------------------------
     def hold(self, number: int, checked, params: Mapping[str, Any], result) -> None:
         """Keep a complete trial's weights in memory until it is recorded (``run`` does, and
         the pack runner for each member): written only if it makes the study's best K."""

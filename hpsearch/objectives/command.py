@@ -152,7 +152,7 @@ class CommandObjective(Objective):
                                      + (f" in {cwd}" if "/" in program else " on PATH"))
         return cls(settings, metric=space.study.metric, cwd=str(cwd))
 
-    def artifact_base(self) -> Path:  # issue 27: a relative "artifact" is the command's
+    def artifact_base(self) -> Path:  # a relative "artifact" is the command's
         return Path(self.cwd)
 
     def run(self, params: Mapping[str, Any], context: TrialContext):

@@ -31,9 +31,9 @@ from hpsearch.pruners.base import (
 
 __all__ = ["AshaPruner", "rung_steps", "promoted"]
 
-#: Measured on the digits space (benchmarks/bench_pruning_digits.py, 30 seeds): rf 3 trains as
-#: few epochs as rf 4 (a quarter of no pruning) and loses the best configuration less often
-#: (5 seeds in 30 against 9).
+#: Measured on the digits space (benchmarks/bench_pruning_digits.py; the figures are in
+#: benchmarks/README.md): rf 3 trains as few epochs as rf 4 and loses the best configuration
+#: less often.
 DEFAULT_REDUCTION_FACTOR = 3
 
 

@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from hpsearch.values import fmt
+
 __all__ = [
     "Decision", "TrialSteps", "StepHistory", "RoundSteps", "Pruner",
     "best_so_far", "value_at_or_after", "fmt_value", "Pruned",
@@ -146,4 +148,4 @@ def value_at_or_after(values: Mapping[int, float], step: int) -> tuple[int, floa
 
 def fmt_value(v: float) -> str:
     """A value in a reason: 4 significant digits."""
-    return f"{v:.4g}"
+    return fmt(float(v), digits=4)

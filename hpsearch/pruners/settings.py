@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpsearch.errors import SpaceError
+from hpsearch.values import fmt
 from hpsearch.pruners.hyperband import hyperband_brackets
 from hpsearch.pruners.registry import PRUNERS
 
@@ -70,14 +71,8 @@ class PrunerSettings:
 
 
 def _fmt(value: Any) -> str:
-    # The same short form as the space's messages: bare strings, lowercase booleans.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return str(value)
+    # The same short form as the space's messages (bare strings, lowercase booleans), whole.
+    return fmt(value, limit=None, escape=False)
 
 
 def _is_int(x: Any) -> bool:

@@ -2,8 +2,8 @@
 
 Each function takes a library result (a :class:`~hpsearch.run.RunSummary`, a
 :class:`~hpsearch.report.TrialSelection`, ...) and writes it to stdout; messages about files
-written go to stderr. Values are formatted by one function, :func:`fmt_value`. rich is imported
-inside the functions, so ``hpsearch --help`` does not pay for it.
+written go to stderr. Values are formatted by one function, :func:`hpsearch.values.fmt`
+(:func:`fmt_value` is its table style). rich is imported inside the functions, so ``hpsearch --help`` does not pay for it.
 
 The modules: :mod:`~hpsearch.render.text` (the console, timestamps, value formatters),
 :mod:`~hpsearch.render.summary` (a run's lines), :mod:`~hpsearch.render.progress`

@@ -10,6 +10,8 @@ from hpsearch.render.summary import step_text, trial_line
 from hpsearch.render.text import console, cron_mode, echo, esc, plural, stamped
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from hpsearch.run import TrialEvent
 
 __all__ = ["RunProgress"]
@@ -29,8 +31,8 @@ class RunProgress:
         self.quiet = quiet
         self.tty = sys.stdout.isatty() and not quiet
         self.stamp = cron_mode(quiet)
-        self.bar = None
-        self.task = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
         #: What each running trial last reported: number -> "step 3: val_loss=0.21".
         self.running: dict[int, str] = {}
 
@@ -41,7 +43,7 @@ class RunProgress:
         if self.bar is not None:
             self.bar.stop()
 
-    def _start_bar(self) -> None:
+    def _start_bar(self) -> tuple[Progress, TaskID]:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
@@ -50,6 +52,7 @@ class RunProgress:
                             console=console())
         self.bar.start()
         self.task = self.bar.add_task("trials", total=None, count="", best="", detail="")
+        return self.bar, self.task
 
     def event(self, ev: TrialEvent) -> None:
         t = ev.trial
@@ -65,10 +68,12 @@ class RunProgress:
             echo(stamped(trial_line(ev), self.stamp))
 
     def _draw(self, ev: TrialEvent) -> None:
-        if self.bar is None:
-            self._start_bar()
+        if self.bar is None or self.task is None:
+            bar, task = self._start_bar()
+        else:
+            bar, task = self.bar, self.task
         if ev.kind == "end":
-            self.bar.console.print(esc(trial_line(ev)), highlight=False)
+            bar.console.print(esc(trial_line(ev)), highlight=False)
         numbers = sorted(self.running)
         if not numbers:
             desc, detail = "trials", ""
@@ -80,5 +85,5 @@ class RunProgress:
                       if ev.kind == "step" and ev.trial.number in self.running else "")
         count = f"{ev.done}/{ev.total}" if ev.total is not None else f"{plural(ev.done, 'trial')} done"
         best = "" if ev.best_value is None else f"best {ev.best_value:.4g}"
-        self.bar.update(self.task, total=ev.total, completed=ev.done, description=desc,
+        bar.update(task, total=ev.total, completed=ev.done, description=desc,
                         count=count, best=best, detail=esc(detail))

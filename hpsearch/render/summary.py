@@ -81,13 +81,14 @@ def best_text(summary: RunSummary) -> str:
     overlapping runs (cron, --add in parallel, other machines) the study's best may be
     another run's trial."""
     own, study = summary.best, getattr(summary, "study_best", None)
-    own_ok = own is not None and own.value is not None
+    if own is not None and own.value is None:
+        own = None
     if study is None or study.value is None:
-        return f"best trial {own.number}: {own.value:.6g}" if own_ok else ""
-    if own_ok and own.number == study.number:
+        return "" if own is None else f"best trial {own.number}: {own.value:.6g}"
+    if own is not None and own.number == study.number:
         return f"best trial {own.number}: {own.value:.6g} (the study's best)"
     text = f"study's best: trial {study.number}: {study.value:.6g}"
-    if own_ok:
+    if own is not None:
         text = f"this run's best: trial {own.number}: {own.value:.6g}; {text}"
     return text
 

@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND
 from hpsearch.render.text import (
     console, echo, echo_text, esc, visible, fmt_seconds, fmt_value, range_text, report_width,
 )
@@ -47,7 +48,7 @@ def print_validation(result: Validation) -> None:
     out.print(
         f"[bold]{esc(study.name)}[/bold]  {goal}  sampler={study.sampler}"
         f"  trials={study.trials}  seed={study.seed}"
-        f"  objective={esc(space.objective.get('kind', 'builtin'))}"
+        f"  objective={esc(space.objective.get('kind', DEFAULT_OBJECTIVE_KIND))}"
     )
     constraints = getattr(space, "constraints", ())
     if study.multi or constraints:

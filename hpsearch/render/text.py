@@ -1,6 +1,7 @@
 """What every drawing shares: the console, the timestamp formats, the value formatters.
 
-Values are formatted by one function, :func:`fmt_value` (of :mod:`hpsearch.report.rows`);
+Values are formatted by one function, :func:`hpsearch.values.fmt`, here in its table style
+:func:`fmt_value` (of :mod:`hpsearch.report.rows`);
 durations by :func:`fmt_seconds`. rich is imported inside the functions, so
 ``hpsearch --help`` does not pay for it.
 """

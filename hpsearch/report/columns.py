@@ -40,7 +40,8 @@ def fit_columns(fixed: Sequence[str], optional: Sequence[str], widths: dict[str,
     the order they were given. The fixed ones are kept even when they alone are too wide: the
     table is then wider than ``available`` (the terminal wraps it; nothing is cut)."""
     used = table_width([widths[c] for c in fixed])
-    chosen, hidden = [], []
+    chosen: list[str] = []
+    hidden: list[str] = []
     for name in optional:
         need = widths[name] + CELL_OVERHEAD
         if not hidden and used + need <= available:

@@ -12,7 +12,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from collections import deque
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Sequence, TypeGuard, cast
 
 from hpsearch.ranking import rank, tie_breaker
 from hpsearch.storage import RoundRecord, StudyRecord, TrialRecord
@@ -94,7 +94,7 @@ class StudyStats:
                 best = value
                 xs.append(number)
                 ys.append(value)
-        if xs and xs[-1] != last_done:
+        if xs and last_done is not None and best is not None and xs[-1] != last_done:
             xs.append(last_done)
             ys.append(best)
         st.n_trials, st.n_complete, st.compute = n, done, compute
@@ -246,7 +246,7 @@ def subsample(trials: Sequence[TrialRecord], limit: int, *, maximize: bool,
     if len(trials) <= limit:
         return list(trials)
     sign = -1.0 if maximize else 1.0
-    valued = sorted((t for t in trials if _finite(t.value)), key=lambda t: (sign * t.value, t.number))
+    valued = sorted((t for t in trials if _finite(t.value)), key=lambda t: (sign * cast(float, t.value), t.number))
     keep = valued[: limit // 4]
     kept = {id(t) for t in keep}
     rest = [t for t in trials if id(t) not in kept]
@@ -254,7 +254,7 @@ def subsample(trials: Sequence[TrialRecord], limit: int, *, maximize: bool,
     return sorted(keep, key=lambda t: t.number)
 
 
-def _finite(v: Any) -> bool:
+def _finite(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, TypeGuard
 
 from hpsearch.report.html_data import ParamAxis, RoundStats, StudyData, subsample
 from hpsearch.storage import TrialRecord
+
+if TYPE_CHECKING:
+    from hpsearch.space import NumericParam
 
 __all__ = ["PALETTE", "history", "param_scatter", "parallel", "heatmap", "importance_bar",
            "learning_curves", "compare_best"]
@@ -51,7 +54,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
     xs, ys = d.totals.best_so_far  # over every complete trial, not the shown sample
     data.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": xs, "y": ys,
                  "line": {"shape": "hv", "color": "#d62728", "width": 2}, "hoverinfo": "skip"})
-    values = [t.value for t in done]
+    values = [t.value for t in done if t.value is not None]  # done: all have one
     lo, hi = min(values), max(values)
     bottom = lo - 0.06 * ((hi - lo) or abs(lo) or 1.0)  # where trials without a value are marked
     rng = random.Random(0)
@@ -62,7 +65,7 @@ def history(d: StudyData, done: list[TrialRecord], shown: list[TrialRecord],
         if not pts:
             continue
         last = [_last_value(d, t) for t in pts]
-        data.append({"type": "scatter", "mode": "markers", "name": f"{state} ({d.counts.get(state, len(pts))})",
+        data.append({"type": "scatter", "mode": "markers", "name": f"{state} ({(d.counts or {}).get(state, len(pts))})",
                      "x": [t.number for t in pts], "y": [bottom if v is None else v for v in last],
                      "text": [(t.error or state).splitlines()[0][:120] if t.error else state for t in pts],
                      "marker": {"symbol": symbol, "size": 7, "color": color,
@@ -163,7 +166,7 @@ def param_scatter(d: StudyData, axes: list[ParamAxis], shown: list[TrialRecord],
                          "hovertemplate": f"best: trial {best.number}<extra></extra>"})
         for number, params in round_spaces:
             p = params.get(ax.name)
-            span = None if not _narrowed(d, p) else ax.span(p.low, p.high)
+            span = None if not _narrowed(p, d) else ax.span(p.low, p.high)
             if span:
                 shapes.append({"type": "rect", "xref": xa, "yref": f"{ya} domain", "x0": span[0],
                                "x1": span[1], "y0": 0, "y1": 1, "fillcolor": _color(number),
@@ -179,7 +182,7 @@ def param_scatter(d: StudyData, axes: list[ParamAxis], shown: list[TrialRecord],
                                           margin={"l": 70, "r": 30, "t": 90, "b": 20}, **layout)}
 
 
-def _narrowed(d: StudyData, p: Any) -> bool:
+def _narrowed(p: Any, d: StudyData) -> TypeGuard[NumericParam]:
     """Whether a round's parameter ``p`` has other bounds than the file space's (a box drawn
     over the whole panel says nothing)."""
     if p is None or p.kind == "choice" or not hasattr(p, "low"):
@@ -254,7 +257,7 @@ def heatmap(d: StudyData, pair: Sequence[ParamAxis], done: list[TrialRecord],
         if ax.name not in t.params or ay.name not in t.params:
             continue
         i, j = _bin(edges[0], ax.position(t.params[ax.name])), _bin(edges[1], ay.position(t.params[ay.name]))
-        if i is not None and j is not None:
+        if i is not None and j is not None and t.value is not None:
             sums[j][i] += t.value
             counts[j][i] += 1
     z = [[s / c if c else None for s, c in zip(srow, crow)] for srow, crow in zip(sums, counts)]
@@ -276,8 +279,8 @@ def heatmap(d: StudyData, pair: Sequence[ParamAxis], done: list[TrialRecord],
     shapes = []
     for number, params in _round_spaces(d):
         px, py = params.get(ax.name), params.get(ay.name)
-        sx = ax.span(px.low, px.high) if _narrowed(d, px) else None
-        sy = ay.span(py.low, py.high) if _narrowed(d, py) else None
+        sx = ax.span(px.low, px.high) if _narrowed(px, d) else None
+        sy = ay.span(py.low, py.high) if _narrowed(py, d) else None
         if sx or sy:
             x0, x1 = sx or (edges[0][0], edges[0][-1])
             y0, y1 = sy or (edges[1][0], edges[1][-1])
@@ -334,7 +337,7 @@ def importance_bar(importance: list[tuple[str, float]]) -> dict[str, Any] | str:
 def learning_curves(d: StudyData, ranked: list[TrialRecord], n_best: int = 8) -> dict[str, Any] | str:
     """Stored steps of the best trials, and where each pruned trial stopped."""
     metric = d.study.metric
-    data = []
+    data: list[dict[str, Any]] = []
     for k, t in enumerate(t for t in ranked if t.number in d.curves):
         if k >= n_best:
             break

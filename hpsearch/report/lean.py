@@ -30,7 +30,9 @@ FIELDS = {
              "proposed_by"),
 }
 
-_scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends up in, without its checks
+# The C scanner json.loads ends up in, without its checks (set in JSONDecoder.__init__; typeshed
+# does not declare the attribute).
+_scan = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _encoder(item_sep: str) -> Any:

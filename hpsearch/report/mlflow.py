@@ -1,4 +1,4 @@
-"""``hpsearch report STUDY --mlflow URI`` and ``run --mlflow URI``: a study in MLflow (issue 27;
+"""``hpsearch report STUDY --mlflow URI`` and ``run --mlflow URI``: a study in MLflow (it
 needs the ``mlflow`` extra: ``pip install 'hpsearch[mlflow]'``).
 
 The study is one *parent* run (tag ``hpsearch.kind = study``) in the experiment named after

@@ -70,16 +70,17 @@ def write_plots(trials: Sequence[TrialRecord], study: StudyRecord, out_dir: Path
 
     names = [p.name for p in space.params.values() if p.searchable]
     cols = min(3, max(1, len(names)))
-    rows = max(1, math.ceil(len(names) / cols))
+    n_rows = max(1, math.ceil(len(names) / cols))
     # constrained layout keeps the figure's title, the panels' titles and tick labels apart
     # however many parameters there are (tight_layout let a 17-parameter figure overlap).
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False,
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.2 * n_rows), squeeze=False,
                              layout="constrained")
     for ax in axes.flat[len(names):]:
         ax.set_visible(False)
     for ax, name in zip(axes.flat, names):
         param = space.params[name]
-        pts = [(t.params[name], t.value) for t in done if name in t.params]
+        pts = [(t.params[name], t.value) for t in done
+               if name in t.params and t.value is not None]  # done: all have a value
         _scatter_param(ax, param, pts)
         ax.set_title(name, fontsize=10)
         ax.set_ylabel(study.metric, fontsize=8)

@@ -14,10 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["relocate_space"]
+from hpsearch.objectives import objective_class_of
 
-#: Built-in datasets: no file, so nothing to relocate.
-_BUILTIN_DATASETS = ("digits", "synthetic")
+__all__ = ["relocate_space"]
 
 
 def relocate_space(space: dict[str, Any], *, source: str, target: Path) -> dict[str, Any]:
@@ -31,7 +30,7 @@ def relocate_space(space: dict[str, Any], *, source: str, target: Path) -> dict[
     if not src.suffix:  # not stored from a file: paths were relative to the working folder
         return space
     objective = dict(space.get("objective", {}))
-    if not _uses_paths(objective, space.get("trainer", {})):
+    if not objective_class_of(space).reads_beside_space(space):
         return space
     base = objective.get("base_dir")
     folder = src.parent / base if isinstance(base, str) and base else src.parent
@@ -42,13 +41,3 @@ def relocate_space(space: dict[str, Any], *, source: str, target: Path) -> dict[
     else:
         objective["base_dir"] = Path(rel).as_posix()
     return {**space, "objective": objective}
-
-
-def _uses_paths(objective: dict[str, Any], trainer: dict[str, Any]) -> bool:
-    """Whether the objective reads anything relative to the space file's folder."""
-    kind = objective.get("kind", "builtin")
-    if kind != "builtin":
-        return True  # a python module, a command's program and working folder
-    dataset = trainer.get("dataset", "digits")
-    return (isinstance(dataset, str) and dataset not in _BUILTIN_DATASETS
-            and not Path(dataset).is_absolute() and "base_dir" not in trainer)

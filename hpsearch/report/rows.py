@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
+from hpsearch.values import fmt
+
 if TYPE_CHECKING:  # storage imports SQLAlchemy: not at `hpsearch --help`
     from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
@@ -17,15 +19,10 @@ __all__ = [
 
 
 def fmt_value(v: Any, *, digits: int = 4) -> str:
-    """The one formatter of a value for people: ``-`` for none, TOML booleans, ``digits``
-    significant digits (4 in terminal tables; the HTML page shows 6)."""
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float):
-        return f"{v:.{digits}g}"
-    return str(v)
+    """A value in a table or an export: :func:`hpsearch.values.fmt` (the one formatter) with
+    ``-`` for none, TOML booleans, ``digits`` significant digits (4 in terminal tables; the HTML
+    page shows 6), nothing cut or escaped (the terminal table escapes for itself)."""
+    return fmt(v, digits=digits, none="-", limit=None, escape=False)
 
 
 def iso(ts: float | None) -> str | None:

@@ -1,5 +1,5 @@
 """``hpsearch report STUDY --tensorboard DIR``: a study as TensorBoard's HParams dashboard reads
-it (issue 27; needs the ``tensorboard`` extra: ``pip install 'hpsearch[tensorboard]'``).
+it (needs the ``tensorboard`` extra: ``pip install 'hpsearch[tensorboard]'``).
 
 What is written, with the ``tensorboard`` package's own protos and torch's event writer:
 

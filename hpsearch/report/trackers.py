@@ -1,4 +1,4 @@
-"""The experiment trackers a study can be exported to (issue 27): TensorBoard and MLflow.
+"""The experiment trackers a study can be exported to: TensorBoard and MLflow.
 
 Each lives in its own module, imported only when asked for, so that hpsearch without the
 ``tensorboard`` and ``mlflow`` extras imports neither (a test checks ``sys.modules``).

@@ -1,4 +1,4 @@
-"""``hpsearch best STUDY --weights model.pt``: the kept checkpoint of the best trial (issue 27).
+"""``hpsearch best STUDY --weights model.pt``: the kept checkpoint of the best trial.
 
 The checkpoints themselves are kept by the run (:mod:`hpsearch.storage.artifacts`); this only
 finds the best trial's and copies it out.

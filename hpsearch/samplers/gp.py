@@ -6,17 +6,16 @@ of the number of completed trials, which is why ``auto`` hands over to TPE alone
 :data:`hpsearch.samplers.auto.GP_MAX_TRIALS`. Running trials are given to it as pending points
 (Optuna's GPSampler conditions on them). Choices are a categorical kernel dimension, and a
 parameter absent from some trials (a condition) is drawn at random by Optuna; crude, yet on the
-digits space GP alone reached 0.9847 at 100 trials against TPE's 0.9778 (held-out seeds,
-benchmarks/README.md). Needs torch.
+digits space GP alone did better than TPE at 100 trials (held-out seeds, benchmarks/README.md). Needs torch.
 
 Before the fit, the completed values go through a power transform fitted by maximum likelihood
 (:func:`power_warp`: Box-Cox when every value is positive, else Yeo-Johnson), as HEBO does. A GP
 assumes values that vary smoothly on one scale; a loss or an accuracy that spans decades (a
 narrow optimum in a flat landscape: 1e-12 here, 0.3 there) looks flat to it, and it stops
 exploring. The transform is monotone, so the ranking and the best trial stay the same, and on
-values that are already well spread it is close to the identity. Measured with auto
-(``bench_quality_model.py``, 20 seeds, 30 trials): the log-scaled narrow bump 0.18 -> 0.999,
-Hartmann-6 -3.00 -> -3.02.
+values that are already well spread it is close to the identity. With auto it improved the
+log-scaled narrow bump and Hartmann-6 (``bench_quality_model.py``; the figures are in
+benchmarks/README.md).
 """
 
 from __future__ import annotations

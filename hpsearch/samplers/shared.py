@@ -11,7 +11,7 @@ of a proposal unchanged. Imports Optuna: import this module only where a model r
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from optuna.trial import FrozenTrial
 
@@ -28,4 +28,4 @@ class SharedTrial(FrozenTrial):
 def shared(trial: FrozenTrial) -> SharedTrial:
     """``trial`` as a :class:`SharedTrial` (the same object, its class changed)."""
     trial.__class__ = SharedTrial
-    return trial
+    return cast(SharedTrial, trial)

@@ -65,19 +65,19 @@ def order_params(params: Mapping[str, Param]) -> dict[str, Param]:
         on_path = {root}
         parents = [iter(params[root].when or {})]
         while path:
-            key = next(parents[-1], None)
-            if key is None:
+            parent = next(parents[-1], None)
+            if parent is None:
                 done = path.pop()
                 on_path.discard(done)
                 parents.pop()
                 ordered[done] = params[done]
-            elif key in on_path:
-                cycle = " -> ".join([*path[path.index(key):], key])
-                raise SpaceError(f"params.{key}: conditions form a cycle ({cycle})")
-            elif key not in ordered:
-                path.append(key)
-                on_path.add(key)
-                parents.append(iter(params[key].when or {}))
+            elif parent in on_path:
+                cycle = " -> ".join([*path[path.index(parent):], parent])
+                raise SpaceError(f"params.{parent}: conditions form a cycle ({cycle})")
+            elif parent not in ordered:
+                path.append(parent)
+                on_path.add(parent)
+                parents.append(iter(params[parent].when or {}))
     return ordered
 
 

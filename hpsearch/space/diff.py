@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND
 from hpsearch.space.params import Choice, Fixed, Param
 from hpsearch.space.values import fmt, same_value
 
@@ -82,9 +83,10 @@ def diff_spaces(old: Space, new: Space) -> SpaceDiff:
         a, b = getattr(old.study, key), getattr(new.study, key)
         if a != b:
             out.refused.append(f"study.{key} changed from {a!r} to {b!r}")
-    if old.objective.get("kind", "builtin") != new.objective.get("kind", "builtin"):
-        out.refused.append(f"objective.kind changed from {old.objective.get('kind', 'builtin')!r} "
-                           f"to {new.objective.get('kind', 'builtin')!r}")
+    old_kind = old.objective.get("kind", DEFAULT_OBJECTIVE_KIND)
+    new_kind = new.objective.get("kind", DEFAULT_OBJECTIVE_KIND)
+    if old_kind != new_kind:
+        out.refused.append(f"objective.kind changed from {old_kind!r} to {new_kind!r}")
     for name, p in new.params.items():
         q = old.params.get(name)
         if q is None:

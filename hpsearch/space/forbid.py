@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from hpsearch.errors import SpaceError
+from hpsearch.values import fmt
 
 __all__ = ["ForbidRule", "Forbid", "parse_forbid", "forbidden_share", "forbid_names",
            "MAX_EXPR_LENGTH"]
@@ -62,18 +63,28 @@ class _Absent(Exception):
 
 
 def _fmt(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
+    """A value as an expression writes it: strings quoted, nothing cut."""
+    return fmt(value, quote=True, limit=None)
 
 
 def _same(a: Any, b: Any) -> bool:
     """Equality that keeps booleans apart from numbers, as everywhere in a space."""
     return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def _constant(value: Any) -> Callable[[Mapping[str, Any]], Any]:
+    """A node function that ignores the configuration and gives ``value``."""
+    return lambda config: value
+
+
+def _ordered(fn: Callable[[float, float], bool]) -> Callable[[Any, Any], bool]:
+    """An order test (``<``, ``<=``...) on two numbers."""
+    return lambda x, y: fn(float(x), float(y))
+
+
+def _equal(want: bool) -> Callable[[Any, Any], bool]:
+    """``==`` (``want`` True) or ``!=`` (False), booleans kept apart from numbers."""
+    return lambda x, y: _same(x, y) == want
 
 
 def _kind_of_value(v: Any) -> str:
@@ -158,7 +169,7 @@ class _Compiler:
         name = n.id
         if name in ("true", "false") and name not in self.params:
             value = name == "true"
-            return _Node("bool", lambda c, v=value: v, name)
+            return _Node("bool", _constant(value), name)
         if name not in self.params:
             raise self.fail(f"unknown parameter {name!r}")
         self.names.add(name)
@@ -175,7 +186,7 @@ class _Compiler:
         kind = _kind_of_value(v)
         if kind == "any" or (isinstance(v, (int, float)) and not math.isfinite(float(v))):
             raise self.fail(f"{v!r} is not allowed ({_ALLOWED})")
-        return _Node(kind, lambda c, v=v: v, _fmt(v))
+        return _Node(kind, _constant(v), _fmt(v))
 
     def _UnaryOp(self, n: ast.UnaryOp) -> _Node:
         inner = self.node(n.operand)
@@ -216,11 +227,9 @@ class _Compiler:
             if type(op) in _ORDER:
                 self.need(a, "num", "a comparison")
                 self.need(b, "num", "a comparison")
-                fn = _ORDER[type(op)]
-                tests.append(lambda x, y, fn=fn: fn(float(x), float(y)))
+                tests.append(_ordered(_ORDER[type(op)]))
             elif type(op) in _EQUAL:
-                want = _EQUAL[type(op)]
-                tests.append(lambda x, y, want=want: _same(x, y) == want)
+                tests.append(_equal(_EQUAL[type(op)]))
             else:
                 raise self.fail(f"{type(op).__name__} is not allowed ({_ALLOWED})")
 

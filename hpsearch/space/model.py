@@ -17,7 +17,7 @@ from typing import Any
 
 from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import order_params, prune_conditions
-from hpsearch.space.forbid import Forbid, forbid_names, parse_forbid
+from hpsearch.space.forbid import Forbid, ForbidRule, forbid_names, parse_forbid
 from hpsearch.space.objectives import Constraint, Objectives, parse_constraints
 from hpsearch.space.params import Param
 from hpsearch.space.study import StudyConfig
@@ -197,7 +197,7 @@ def kept_rules(tables: list[dict[str, Any]], params: Mapping[str, Param]) -> For
     """The ``[[forbid]]`` tables that still mean something with ``params`` (a refined round's):
     a rule naming a removed parameter, or a ``when`` value a narrowed parameter no longer takes,
     can never match and is dropped; ``when`` lists keep the values still possible."""
-    rules = []
+    rules: list[ForbidRule] = []
     for table in tables:
         expr, when = table.get("expr"), table.get("when")
         if expr is not None and not forbid_names(expr) <= params.keys():

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hpsearch.names import OBJECTIVE_KINDS
+from hpsearch.names import DEFAULT_OBJECTIVE_KIND, OBJECTIVE_KINDS
 from hpsearch.errors import SpaceError
 from hpsearch.space.conditions import normalise_when
 from hpsearch.space.numeric import IntParam, LogOneMinus, LogUniform, Uniform
@@ -49,7 +49,7 @@ def study_from_table(table: Mapping[str, Any], source: str) -> StudyConfig:
 
 def check_objective(table: dict[str, Any]) -> dict[str, Any]:
     """Check the keys every objective kind needs; the objective checks the rest."""
-    table.setdefault("kind", "builtin")
+    table.setdefault("kind", DEFAULT_OBJECTIVE_KIND)
     kind = table["kind"]
     if not isinstance(kind, str) or kind not in OBJECTIVE_KINDS:
         raise SpaceError(f"objective.kind: must be one of {', '.join(OBJECTIVE_KINDS)} "

@@ -15,7 +15,11 @@ Modules, each importing only those above it in this list::
     history    HistoryQueries: a round's history for model samplers, its step curves for pruners
     studies    StudyQueries: studies and rounds
     trials     TrialQueries: claim/record hot path, heartbeat, stale recovery, trial reads
-    db         Storage = StudyQueries + TrialQueries + HistoryQueries
+    stream     TrialStream: iter_trials, iter_rows, count_trials (reads that never hold a whole
+               study in memory)
+    db         Storage = StudyQueries + TrialQueries + TrialStream + HistoryQueries
+    artifacts  the kept files of a study's best trials (``[trainer] keep_best``): Keeper,
+               ArtifactFolder (imported by their users, not re-exported here)
 
 ``limits`` and ``records`` load without SQLAlchemy (``hpsearch.validate`` reads
 :data:`DB_LIMITS`); the other names are loaded on first use.
@@ -39,16 +43,17 @@ from hpsearch.storage.records import (
 if TYPE_CHECKING:
     from hpsearch.storage.db import Storage
     from hpsearch.storage.models import FINISHED_STATES, SCHEMA_VERSION, STATES
+    from hpsearch.storage.stream import TrialStream
     from hpsearch.storage.trials import trial_seed
 
 _LAZY = {
     "Storage": "hpsearch.storage.db", "trial_seed": "hpsearch.storage.trials",
     "STATES": "hpsearch.storage.models", "FINISHED_STATES": "hpsearch.storage.models",
-    "SCHEMA_VERSION": "hpsearch.storage.models",
+    "SCHEMA_VERSION": "hpsearch.storage.models", "TrialStream": "hpsearch.storage.stream",
 }
 
 __all__ = [
-    "Storage", "StudyBusy", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
+    "Storage", "TrialStream", "StudyBusy", "trial_seed", "STATES", "FINISHED_STATES", "SCHEMA_VERSION",
     "StudyRecord", "RoundRecord", "TrialRecord", "StudySummary", "FinishedTrial", "RoundHistory",
     "StepSeries", "DB_LIMITS", "DbLimits", "Proposal", "Proposer", "ByIndex",
 ]

@@ -1,4 +1,4 @@
-"""The kept files of a study's best trials: ``[trainer] keep_best = K`` (issue 27).
+"""The kept files of a study's best trials: ``[trainer] keep_best = K``.
 
 Where: ``[study] artifacts = "path"`` (relative to the space file's folder), else beside a
 SQLite database (``runs/hpsearch.db`` → ``runs/hpsearch-artifacts/``), else (a server

@@ -56,7 +56,7 @@ class StorageBase:
         if reason and (read_only is False or create):
             raise ConfigError(f"{redact_url(url)}: opened read-only ({reason}), and this command "
                               f"writes to the database; drop ?mode=ro")
-        file = SqliteFile(url, db.path) if db.sqlite else None
+        file = SqliteFile(url, db.path) if db.path is not None else None
         self._read_only_error: type[Exception] = ConfigError
         if file is not None and not reason:
             reason = file.check(create=create and not db.must_exist, read_only=False)

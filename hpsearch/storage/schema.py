@@ -23,12 +23,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from hpsearch.errors import StorageError, StudyError
 from hpsearch.storage.engine import redact_url
-from hpsearch.storage.models import SCHEMA_VERSION, Base, Meta, Trial
+from hpsearch.storage.models import SCHEMA_VERSION, Base, Meta
 
 __all__ = ["ensure_schema", "upgrade"]
 
-_META = Meta.__table__
-_TRIAL = Trial.__table__
+_META = Base.metadata.tables[Meta.__tablename__]
 
 #: Any fixed number: the PostgreSQL advisory lock that serialises creating the tables.
 _CREATE_LOCK = 726354101
@@ -65,10 +64,10 @@ def ensure_schema(engine: Engine, url: str, *, create: bool = True, read_only: b
             Base.metadata.create_all(conn)
             conn.execute(insert(_META).values(key="schema_version", value=str(SCHEMA_VERSION)))
             return
-        found = conn.execute(
+        stamped = conn.execute(
             select(_META.c.value).where(_META.c.key == "schema_version")
         ).scalar_one_or_none()
-        version = int(found or 0)
+        version = int(stamped or 0)
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"{redact_url(url)}: schema version {version} is newer than this hpsearch "

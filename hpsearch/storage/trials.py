@@ -36,8 +36,8 @@ def trial_seed(study_seed: int, number: int) -> int:
 
 
 # The per-trial statements, built once. Built inside claim()/finish() on every call, SQLAlchemy
-# re-coerces every column expression and recomputes each statement's cache key: a third of the
-# loop's time in the overhead benchmark. Values travel as bind parameters (names that are not
+# re-coerces every column expression and recomputes each statement's cache key, a large share of
+# the loop's time in the overhead benchmark (benchmarks/README.md). Values travel as bind parameters (names that are not
 # column names: sid, rid, rnd, lim, tid).
 _Q_QUEUED = (
     # Any round: an interrupted trial or a queued retry of an earlier round still runs (with its
@@ -45,7 +45,7 @@ _Q_QUEUED = (
     select(*TRIAL_COLUMNS)
     .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.state.in_(("queued", "interrupted")))
     # "+ 0": ordered by the bare column, SQLite walks the (study_id, number) unique index over
-    # every trial of the study (O(study size) per claim: ~75 ms at 100,000 trials); this way it
+    # every trial of the study (O(study size) per claim, slow on a large study); this way it
     # uses ix_trials_study_state and sorts the handful of queued rows.
     .order_by(TRIAL.c.number + 0).limit(1).with_for_update(skip_locked=True)
 )

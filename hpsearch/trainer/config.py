@@ -88,8 +88,8 @@ class TrainerSettings:
     device: str = "auto"
     precision: str = "fp32"
     threads: int | str = "auto"
-    pack: int = 1  # trials trained at once as one stacked model (issue 17, run/pack.py)
-    keep_best: int = 1  # checkpoints kept of the study's best trials (issue 27, README)
+    pack: int = 1  # trials trained at once as one stacked model (run --pack)
+    keep_best: int = 1  # checkpoints kept of the study's best trials (README)
     base_dir: str = "."
 
     def __post_init__(self) -> None:

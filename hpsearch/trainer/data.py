@@ -47,7 +47,7 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     classes: tuple[Any, ...]
-    # issue 27 (checkpoints): the training statistics every split was standardised with, kept
+    # For checkpoints: the training statistics every split was standardised with, kept
     # so that a saved model can standardise new inputs the same way (float64, per feature).
     mean: np.ndarray | None = None
     std: np.ndarray | None = None

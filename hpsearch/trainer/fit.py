@@ -90,7 +90,7 @@ class TrainResult:
     error: str | None = None
     device: str = "cpu"
     pruned_step: int | None = None
-    state_dict: dict[str, Any] | None = None  # issue 27: the weights a checkpoint keeps
+    state_dict: dict[str, Any] | None = None  # the weights a checkpoint keeps
 
 
 class _Diverged(Exception):
@@ -340,7 +340,7 @@ class TrainingRun:
         state = "failed" if error is not None else "pruned" if pruned_step is not None else "complete"
         return TrainResult(state=state, metrics=result, error=error, device=str(self.device),
                            pruned_step=pruned_step if error is None else None,
-                           state_dict=best_state if state == "complete" else None)  # issue 27
+                           state_dict=best_state if state == "complete" else None)  # kept
 
     def _train_epoch(self, epoch: int) -> tuple[float, int]:
         model, optimizer, X, y = self.model, self.optimizer, self.X_train, self.y_train

@@ -211,7 +211,7 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
         state = "failed" if m.error else "pruned" if m.pruned else "complete"
         results.append(TrainResult(state=state, metrics=result, error=m.error, device=str(device),
                                    pruned_step=m.epoch if state == "pruned" else None,
-                                   # issue 27: each member's weights, as fit() hands them out
+                                   # each member's weights, as fit() hands them out
                                    state_dict=mlp_state(m.best_state, m.p)
                                    if state == "complete" and m.best_state is not None else None))
     return results
@@ -430,6 +430,7 @@ def _flat_state(model: MLP, n_layers: int, batch_norm: bool) -> dict[str, torch.
         out[f"w{i}"] = linears[i].weight.detach()
         if batch_norm:
             bn = norms[i]
+            assert bn.running_mean is not None and bn.running_var is not None  # tracked: the default
             out[f"g{i}"], out[f"be{i}"] = bn.weight.detach(), bn.bias.detach()
             out[f"rm{i}"], out[f"rv{i}"] = bn.running_mean, bn.running_var
         else:

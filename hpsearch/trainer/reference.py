@@ -1,6 +1,6 @@
 """The reference table of the built-in trainer: every ``[trainer]`` setting and every parameter,
 rendered as markdown from the code's own registries (:class:`TrainerSettings`' fields and
-:data:`PARAM_DEFAULTS`), so the README's table cannot drift from the code (issue 12.13).
+:data:`PARAM_DEFAULTS`), so the README's table cannot drift from the code.
 
 A setting or parameter without a line in :data:`SETTING_DOCS`/:data:`PARAM_DOCS` fails the
 test that compares the two; :func:`replace_section` rewrites the README's section::

@@ -1,14 +1,14 @@
-"""How many CPU threads torch may use for one trial: ``[trainer] threads`` (issue 12.9).
+"""How many CPU threads torch may use for one trial: ``[trainer] threads``.
 
 A small MLP gains little from intra-op threads, and loses a lot when the cores are busy: torch's
-default (one thread per core) made a 10-trial search on a busy 2-core machine 7× slower than one
-thread (benchmarks/bench_threads.py). Overlapping cron runs on one box are a documented use, so
+default (one thread per core) made a search on a busy machine several times slower than one
+thread (benchmarks/bench_threads.py; the figures are in benchmarks/README.md). Overlapping cron runs on one box are a documented use, so
 ``threads = "auto"`` (the default) gives a small model one thread, and a large one (a batch's
 multiply-adds above :data:`LARGE_MODEL_MACS`) at most :data:`AUTO_MAX_THREADS`, never more than
 this process's share of the cores (``OMP_NUM_THREADS``, which ``--workers`` sets to
 ``cores // workers``; else all cores) nor more than the cores left idle by the load average
-(measured on a busy 2-core box: a 144 M multiply-add MLP ran 1.2 trials/min with 2 threads and
-15 with one). A number is taken as it is.
+(on a busy box a large MLP given more threads than idle cores ran many times slower than with
+one). A number is taken as it is.
 
 Imported by the trainer settings: no torch at import time.
 """

@@ -18,7 +18,7 @@ The fixture sets ``SLURM_CONF`` in ``os.environ`` for the session, so ``sbatch``
 and the processes the tests start talk to this cluster; at teardown it cancels what is left,
 stops the daemons (SIGTERM, then SIGKILL) and deletes the folder. Outside CI, a machine without
 the packages (or not root) skips the tests saying why; with ``CI`` set, they fail instead, as
-the PostgreSQL ones do (``tests/pgserver.py``): CI installs both packages, so a cluster that
+the PostgreSQL ones do (``tests/support/pgserver.py``): CI installs both packages, so a cluster that
 cannot start is a broken set-up, not a reason to pass.
 """
 

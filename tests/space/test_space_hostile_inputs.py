@@ -1,5 +1,4 @@
-"""Harsh property tests of space loading and sampling (issue 11, "make the property-based tests
-much harsher"): deep nesting, huge numbers and lists, unicode, NaN/inf everywhere, malformed
+"""Hostile inputs to space loading and sampling, as property tests: deep nesting, huge numbers and lists, unicode, NaN/inf everywhere, malformed
 TOML, non-UTF-8 bytes. Every input gives a Space or a one-line SpaceError, within a time bound.
 
 The quick versions run in the edit-test loop; the ``slow`` ones run thousands of examples.

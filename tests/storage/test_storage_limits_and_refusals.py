@@ -1,4 +1,4 @@
-"""Issue 11, storage side: what the database cannot hold never loses a trial (steps out of
+"""Storage at its limits: what the database cannot hold never loses a trial (steps out of
 range, NaN in JSON, NUL in text), URLs that would store nothing are refused, read-only and
 foreign databases are recognised, and full or unwritable disks give one line that says so."""
 
