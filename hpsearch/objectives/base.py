@@ -123,6 +123,12 @@ class Objective(ABC):
     default_tie_breaker: ClassVar[str | None] = None
 
     @classmethod
+    def param_defaults(cls, space: "Space") -> dict[str, Any]:
+        """What a trial of ``space`` runs with for a parameter it is not given, where the
+        objective documents it (an evolved round maps earlier trials with it); {}: unknown."""
+        return {}
+
+    @classmethod
     def reported_metrics(cls) -> tuple[str, ...] | None:
         """Every metric a trial of this kind can report, when the objective knows them (a
         study may optimise or constrain only those); None: any (the user's code decides)."""

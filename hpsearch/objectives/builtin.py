@@ -96,6 +96,16 @@ class BuiltinObjective(Objective):
         checked_settings(space)
 
     @classmethod
+    def param_defaults(cls, space) -> dict[str, Any]:
+        """The trainer's documented defaults, and the ``[trainer]`` settings of those names."""
+        from hpsearch.trainer.params import PARAM_DEFAULTS
+
+        out = {k: v for k, v in PARAM_DEFAULTS.items() if v is not None}
+        out.update({k: v for k, v in space.trainer.items()
+                    if k in PARAM_DEFAULTS and v is not None})
+        return out
+
+    @classmethod
     def reported_metrics(cls) -> tuple[str, ...] | None:
         from hpsearch.trainer.config import REPORTED_METRICS
 

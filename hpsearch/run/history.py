@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpsearch.errors import StudyError
+from hpsearch.objectives import objective_class
 from hpsearch.samplers.history import (
     Deduplicated, FirstConfigs, GridWithout, WithPrior, config_key, has_discrete,
 )
@@ -126,10 +127,11 @@ def round_memory(storage: Storage, study: StudyRecord, round_: RoundRecord, spac
     docstring."""
     memory = RoundMemory()
     model = sampler in MODEL_SAMPLERS
+    defaults = objective_class(space).param_defaults(space)
     if round_.number > 1 and (round_.rule or {}).get("kind") == "evolve":
         memory.earlier = carry_over(
             _trials_with_spaces(storage, study, before_round=round_.number, origin="study"),
-            space)
+            space, defaults)
     if is_file_round(round_) and space.study.warm_start and (
             model or space.study.warm_start_top):
         others = check_warm_start(storage, list(space.study.warm_start),
@@ -138,7 +140,7 @@ def round_memory(storage: Storage, study: StudyRecord, round_: RoundRecord, spac
         warm: list[EarlierTrial] = []
         for other in others:
             warm += _trials_with_spaces(storage, other, before_round=None, origin=other.name)
-        memory.warm = carry_over(warm, space)
+        memory.warm = carry_over(warm, space, defaults)
         if round_.number == 1 and space.study.warm_start_top:
             memory.first = _best(memory.warm, space.study.warm_start_top,
                                  maximize=study.maximize)

@@ -227,7 +227,8 @@ def preview_change(storage: Storage, space: Space, *, name: str | None = None,
                 if t.round < round_.number and t.finished_at is not None
                 and t.finished_at <= round_.created_at] if round_.number > 1 else []
         size = GridWithout(grid, done).size if done else grid.size
-        out.grid_size, out.grid_remaining = grid.size, max(0, size - round_.n_claimed)
+        if size is not None:  # a grid always has a size
+            out.grid_size, out.grid_remaining = grid.size, max(0, size - round_.n_claimed)
     return out
 
 

@@ -45,7 +45,7 @@ from hpsearch.space.values import same_value
 if TYPE_CHECKING:
     from hpsearch.space.model import Space
 
-__all__ = ["EarlierTrial", "Carried", "carry_over", "objective_defaults", "CARRIED_STATES"]
+__all__ = ["EarlierTrial", "Carried", "carry_over", "CARRIED_STATES"]
 
 #: The states of earlier trials a model can learn from.
 CARRIED_STATES = ("complete", "pruned")
@@ -85,24 +85,11 @@ class Carried:
         return text + (f" ({', '.join(left)} left out)" if left else "")
 
 
-def objective_defaults(space: Space) -> dict[str, Any]:
-    """What a trial of ``space``'s objective runs with for a parameter it is not given: the
-    built-in trainer's documented defaults and the ``[trainer]`` settings of the same names;
-    nothing is known of a command or python objective."""
-    if space.objective.get("kind", "builtin") != "builtin":
-        return {}
-    from hpsearch.trainer.params import PARAM_DEFAULTS
-
-    out = {k: v for k, v in PARAM_DEFAULTS.items() if v is not None}
-    out.update({k: v for k, v in space.trainer.items() if k in PARAM_DEFAULTS and v is not None})
-    return out
-
-
 def carry_over(trials: Iterable[EarlierTrial], new: Space,
                defaults: Mapping[str, Any] | None = None) -> Carried:
-    """Map ``trials`` into ``new`` (see the module docstring); ``defaults`` default to
-    :func:`objective_defaults` of ``new``."""
-    defaults = objective_defaults(new) if defaults is None else defaults
+    """Map ``trials`` into ``new`` (see the module docstring); ``defaults``: what the objective
+    runs a parameter it is not given with (``Objective.param_defaults``; none known: {})."""
+    defaults = {} if defaults is None else defaults
     out = Carried()
     for t in trials:
         if t.state not in CARRIED_STATES:

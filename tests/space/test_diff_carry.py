@@ -6,8 +6,14 @@ import pytest
 
 from support.spaces import space_of
 
-from hpsearch.space.carry import EarlierTrial, carry_over, objective_defaults
+from hpsearch.objectives import objective_class
+from hpsearch.space.carry import EarlierTrial, carry_over
 from hpsearch.space.diff import diff_spaces
+
+
+def objective_defaults(space):
+    """What the space's objective runs a parameter it is not given with (its hook)."""
+    return objective_class(space).param_defaults(space)
 
 BASE = ('lr = { type = "log_uniform", low = 1e-3, high = 1e-2 }\n'
         'n = { type = "int", low = 1, high = 4 }\n'
@@ -83,7 +89,8 @@ def test_removed_parameter_dropped_when_fixed_before_or_at_the_default():
     assert objective_defaults(new)["batch_size"] == 64
     at_default = {"lr": 0.004, "n": 2, "opt": "adam", "drop": 0.1, "batch_size": 64}
     other = {**at_default, "batch_size": 32}
-    carried = carry_over([trial(at_default, old), trial(other, old)], new)
+    carried = carry_over([trial(at_default, old), trial(other, old)], new,
+                         objective_defaults(new))
     assert carried.trials == [({"lr": 0.004, "n": 2, "opt": "adam"}, 1.0, "complete")]
     assert carried.left_out == {"incomparable": 1}
 
@@ -93,15 +100,18 @@ def test_added_parameter_takes_the_objectives_default_else_the_trial_is_left_out
     params = {"lr": 0.004, "n": 2, "opt": "adam", "drop": 0.1}
     # the built-in trainer's batch_size default is 64: inside the new choice
     new = space_of(BASE + 'batch_size = { type = "choice", values = [32, 64] }\n')
-    assert carry_over([trial(params, old)], new).trials[0][0] == {**params, "batch_size": 64}
+    assert carry_over([trial(params, old)], new, objective_defaults(new)).trials[0][0] == \
+        {**params, "batch_size": 64}
     # outside it: left out as outside
     new = space_of(BASE + 'batch_size = { type = "choice", values = [16, 32] }\n')
-    assert carry_over([trial(params, old)], new).left_out == {"outside": 1}
+    assert carry_over([trial(params, old)], new, objective_defaults(new)).left_out == \
+        {"outside": 1}
     # a python objective has no documented defaults: unknown
     extra = '[objective]\nkind = "python"\nfunction = "m:f"'
     new = space_of(BASE + 'wd = { type = "uniform", low = 0, high = 1 }\n', extra=extra)
     old = space_of(BASE, extra=extra)
-    assert carry_over([trial(params, old)], new).left_out == {"unknown": 1}
+    assert carry_over([trial(params, old)], new, objective_defaults(new)).left_out == \
+        {"unknown": 1}
 
 
 def test_conditions_decide_what_the_mapped_trial_holds():
