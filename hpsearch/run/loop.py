@@ -26,7 +26,7 @@ from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
 from hpsearch.run.pack import ShapeCount, pack_groups, pack_window, run_pack
-from hpsearch.run.pack_auto import PackChooser, pack_setting
+from hpsearch.run.pack_auto import PackChooser, clock_for, pack_setting
 from hpsearch.run.proposing import SamplerProposer
 from hpsearch.run.pruning import RoundPruner
 from hpsearch.run.records import (Budget, FailureStreak, RunSummary, Tickets, TrialEvent,
@@ -151,6 +151,9 @@ class Worker:
         self.pruning = RoundPruner(ctx.storage, ctx.study, ctx.space, o.pruner)
         self.objective = make_objective(ctx.space, device=o.device,
                                         threads=o.threads).isolated()
+        if self.chooser.measuring:  # --pack auto: CPU time on a CPU, wall time elsewhere
+            self.chooser.clock, self.chooser.clock_name = clock_for(
+                self.objective.pack_device(o.device))
         self.sampler = ctx.sampler()
         self.limit = ctx.limit(self.sampler)
         self.deadline = None if o.timeout is None else time.monotonic() + o.timeout
@@ -235,9 +238,9 @@ class Worker:
             self.unstarted[:] = [t for t in self.unstarted if t.id not in ids]
             for trial in group:
                 self.event("start", trial)
-            began = time.perf_counter()
+            began = self.chooser.clock()
             records = self.run_group(group)
-            if self.chooser.observe(group, records, time.perf_counter() - began):
+            if self.chooser.observe(group, records, self.chooser.clock() - began):
                 groups = self.packing_decided(groups)
             check_failures(self.storage, self.study, self.streak, records[-1])
             self.stop.check()

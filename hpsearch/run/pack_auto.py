@@ -10,7 +10,9 @@ load and device change from run to run, and the measure costs two trials run alo
    ``SINGLES`` trials one by one, then the rest as a pack;
 2. the cost of each is seconds per unit of work: per epoch run (the built-in trainer's
    ``epochs_run`` metric; one unit for a trial without it), so that a member stopped early
-   does not make the pack look cheap;
+   does not make the pack look cheap. Seconds of the process's CPU time on a CPU device (on a
+   shared machine wall time mostly measures the neighbours), wall time on an accelerator
+   (:func:`clock_for`);
 3. the pack is kept when its seconds per unit are below the singles' mean, otherwise the run
    goes on one trial at a time (K = 1); the decision is one line of the run's summary.
 
@@ -21,15 +23,17 @@ measured times from its caller (the worker's clock), so tests give it times of t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from hpsearch.errors import ConfigError
 from hpsearch.run.pack import pack_size
 from hpsearch.space import Space
 from hpsearch.storage import TrialRecord
 
-__all__ = ["AUTO_K", "SINGLES", "MEASURE_MIN", "PackChooser", "pack_setting", "work_units"]
+__all__ = ["AUTO_K", "SINGLES", "MEASURE_MIN", "PackChooser", "pack_setting", "work_units",
+           "clock_for"]
 
 #: K of ``--pack auto``: the largest pack it tries.
 AUTO_K = 8
@@ -52,6 +56,14 @@ def pack_setting(space: Space, pack: int | str | None) -> tuple[int, bool]:
     if isinstance(value, str):
         raise ConfigError(f"--pack: {value!r} must be an integer >= 1 or \"auto\"")
     return pack_size(space, value), False
+
+
+def clock_for(device: str | None) -> tuple[Callable[[], float], str]:
+    """The clock ``--pack auto`` measures with on ``device`` and its name for the summary:
+    CPU time on a CPU, wall time elsewhere (an accelerator's work is not the process's CPU)."""
+    if device is None or str(device).startswith("cpu"):
+        return time.process_time, "CPU time"
+    return time.perf_counter, "wall time"
 
 
 def work_units(rec: TrialRecord) -> int:
@@ -83,6 +95,9 @@ class PackChooser:
     singles: list[float] = field(default_factory=list)  # seconds per unit, each single trial
     packed: float | None = None  # seconds per unit of the measured pack
     _measuring: set[int] = field(default_factory=set)  # ids of the trials being measured
+    #: What the caller measures with (:func:`clock_for`) and its name in the line.
+    clock: Callable[[], float] = time.perf_counter
+    clock_name: str = "wall time"
 
     @property
     def measuring(self) -> bool:
@@ -136,11 +151,13 @@ class PackChooser:
         if packed < single:
             self.decision = "pack"
             self.line = (f"--pack auto: a pack of {size} ran {speedup:.2f}x as fast as single "
-                         f"trials of its shape: packing up to {self.k}")
+                         f"trials of its shape ({self.clock_name} per epoch): packing up to "
+                         f"{self.k}")
         else:
             self.decision = "single"
             self.line = (f"--pack auto: a pack of {size} ran {speedup:.2f}x as fast as single "
-                         f"trials of its shape: running one trial at a time")
+                         f"trials of its shape ({self.clock_name} per epoch): running one trial "
+                         f"at a time")
             self.k = 1
         return True
 

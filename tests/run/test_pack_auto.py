@@ -37,7 +37,7 @@ def test_the_first_group_runs_two_alone_then_the_rest_as_a_pack() -> None:
     assert decided == [False, False, True]
     assert chooser.decision == "pack" and chooser.k == AUTO_K
     assert chooser.line == ("--pack auto: a pack of 6 ran 2.00x as fast as single trials of its "
-                            "shape: packing up to 8")
+                            "shape (wall time per epoch): packing up to 8")
     later = [[trial(i) for i in range(10, 18)]]
     assert chooser.plan(later) == later  # decided: packs as they come
 
@@ -76,6 +76,15 @@ def test_small_groups_wait_and_a_setup_failure_measures_nothing() -> None:
     assert chooser.decision is None  # the next big group is measured instead
     _, decided = measure(chooser, [trial(i) for i in range(20, 25)], 1.0, 3 * 0.5)
     assert decided[-1] and chooser.decision == "pack"
+
+
+def test_clocks() -> None:
+    import time
+
+    from hpsearch.run.pack_auto import clock_for
+
+    assert clock_for("cpu") == clock_for(None) == (time.process_time, "CPU time")
+    assert clock_for("cuda:0") == (time.perf_counter, "wall time")
 
 
 def test_work_units() -> None:
