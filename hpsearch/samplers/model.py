@@ -52,6 +52,10 @@ class Finished:
     params: Mapping[str, Any]
     value: float | None
     state: str = "complete"
+    #: How long the trial ran (stored started_at/finished_at); None where unknown.
+    seconds: float | None = None
+    #: What proposed it ("sobol", "tpe", "gp", ...); None where unknown.
+    proposed_by: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -129,7 +133,9 @@ class ModelSampler(Sampler):
         """:meth:`propose` with the round's history as the claim reads it."""
         if history is None:
             return self.propose([], [], index=index)
-        finished = [Finished(params=t.params, value=t.value, state=t.state)
+        finished = [Finished(params=t.params, value=t.value, state=t.state,
+                             seconds=getattr(t, "seconds", None),
+                             proposed_by=getattr(t, "proposed_by", None))
                     for t in history.finished]
         return self.propose(finished, list(history.pending), index=index)
 

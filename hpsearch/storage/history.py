@@ -17,7 +17,8 @@ from hpsearch.storage.tables import STEP, TRIAL
 __all__ = ["HistoryQueries", "round_history"]
 
 _Q_HISTORY = (
-    select(TRIAL.c.number, TRIAL.c.params, TRIAL.c.value, TRIAL.c.state)
+    select(TRIAL.c.number, TRIAL.c.params, TRIAL.c.value, TRIAL.c.state, TRIAL.c.started_at,
+           TRIAL.c.finished_at, TRIAL.c.proposed_by)
     .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.round == bindparam("rnd"),
            TRIAL.c.state.in_(FINISHED_STATES + ("running",)))
     .order_by(TRIAL.c.number)
@@ -28,11 +29,14 @@ def round_history(conn: Connection, study_id: int, round_number: int) -> RoundHi
     """The round's finished trials (complete, pruned, failed; by number) and the params of its
     running ones, read in ``conn``'s transaction (the claim's, after the study lock)."""
     finished, pending = [], []
-    for number, params, value, state in conn.execute(_Q_HISTORY, {"sid": study_id, "rnd": round_number}):
+    rows = conn.execute(_Q_HISTORY, {"sid": study_id, "rnd": round_number})
+    for number, params, value, state, started, ended, by in rows:
         if state == "running":
             pending.append(params)
         else:
-            finished.append(FinishedTrial(number=number, params=params, value=value, state=state))
+            seconds = None if started is None or ended is None else max(0.0, ended - started)
+            finished.append(FinishedTrial(number=number, params=params, value=value, state=state,
+                                          seconds=seconds, proposed_by=by))
     return RoundHistory(finished=finished, pending=pending)
 
 

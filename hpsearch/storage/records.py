@@ -92,6 +92,10 @@ class FinishedTrial:
     params: dict[str, Any]
     value: float | None
     state: str
+    #: How long it ran (finished_at - started_at), None where not stored; and what proposed
+    #: it (cost-aware ``auto`` reads both: hpsearch.samplers.auto).
+    seconds: float | None = None
+    proposed_by: str | None = None
 
 
 @dataclass(frozen=True)
