@@ -130,3 +130,17 @@ def test_a_run_with_pack_auto_says_what_it_kept(project, db_url) -> None:
     packed = [t for t in trials.values() if t.note and t.note.startswith("packed with")]
     alone = [t for t in trials.values() if not t.note]
     assert len(alone) >= SINGLES and len(packed) in (0, 6)
+
+
+def test_bad_pack_values_exit_2_writing_nothing(project, db_url) -> None:
+    from hpsearch.cli import cli
+
+    path = write(project, "bad", trials=2)
+    for value in ("fast", "0"):
+        result = CliRunner().invoke(cli, ["--db", db_url, "run", str(path), "--pack", value])
+        assert result.exit_code == 2 and "--pack" in result.output, result.output
+    bad = write(project, "badfile", trials=2, trainer='pack = "fast"')
+    result = CliRunner().invoke(cli, ["--db", db_url, "run", str(bad)])
+    assert result.exit_code == 2 and "pack" in result.output, result.output
+    listed = CliRunner().invoke(cli, ["--db", db_url, "list"])
+    assert "badfile" not in listed.output and "bad " not in listed.output, listed.output
