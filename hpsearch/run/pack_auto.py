@@ -13,7 +13,8 @@ load and device change from run to run, and the measure costs two trials run alo
    does not make the pack look cheap. Seconds of the process's CPU time on a CPU device (on a
    shared machine wall time mostly measures the neighbours), wall time on an accelerator
    (:func:`clock_for`);
-3. the pack is kept when its seconds per unit are below the singles' mean, otherwise the run
+3. the pack is kept when its seconds per unit are below the cheaper single's (the first trial
+   after the warm-up can carry one-off costs, such as fresh memory), otherwise the run
    goes on one trial at a time (K = 1); the decision is one line of the run's summary.
 
 A pack or a single trial that failed at set-up (no unit of work) measures nothing; the next
@@ -145,8 +146,8 @@ class PackChooser:
         return self.line
 
     def decide(self, packed: float, singles: Sequence[float], *, size: int) -> bool:
-        """Keep packing when a unit of work costs less packed than alone (mean of the singles)."""
-        single = sum(singles) / len(singles)
+        """Keep packing when a unit of work costs less packed than alone (the cheaper single)."""
+        single = min(singles)
         speedup = single / packed if packed > 0 else float("inf")
         if packed < single:
             self.decision = "pack"

@@ -144,3 +144,12 @@ def test_bad_pack_values_exit_2_writing_nothing(project, db_url) -> None:
     assert result.exit_code == 2 and "pack" in result.output, result.output
     listed = CliRunner().invoke(cli, ["--db", db_url, "list"])
     assert "badfile" not in listed.output and "bad " not in listed.output, listed.output
+
+
+def test_the_pack_must_beat_the_cheaper_single() -> None:
+    # the first single after the warm-up may carry one-off costs: the cheaper one is the bar
+    chooser = PackChooser(AUTO_K, auto=True)
+    plan = chooser.plan([[trial(i, epochs=1) for i in range(6)]])
+    chooser.observe(plan[0], plan[0], 3.0)
+    chooser.observe(plan[1], plan[1], 1.0)
+    assert chooser.observe(plan[2], plan[2], 4 * 1.5) and chooser.decision == "single"
