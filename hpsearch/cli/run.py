@@ -38,8 +38,11 @@ def _parallel_options(fn):
         help="Stop after N failed trials in a row while the study has no completed trial "
              "(default: [study] max_consecutive_failures, 5).")(fn)
     fn = click.option(
-        "--pack", type=click.IntRange(min=1), default=None, metavar="N",
-        help="Built-in trainer: train N trials at once in one process.")(fn)
+        "--pack", type=PackValue(), default=None, is_flag=False, flag_value="auto",
+        metavar="N|auto",
+        help="Built-in trainer: train N trials at once in one process. auto (also --pack "
+             "with no value): up to 8, kept only if the first pack runs faster than single "
+             "trials of its shape, measured in this run.")(fn)
     fn = click.option(
         "--pruner", type=RegistryChoice(pruner_names), default=None,
         help="Stop hopeless trials early from their reported steps: none; median (worse than "
@@ -47,6 +50,24 @@ def _parallel_options(fn):
              "at rungs); hyperband (several ASHA brackets). Default: [study] pruner; the "
              "settings go in the space file's [pruner] table.")(fn)
     return fn
+
+
+class PackValue(click.ParamType):
+    """``--pack``: an integer >= 1, or ``auto``."""
+
+    name = "pack"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool)):
+            if value == "auto" or value >= 1:
+                return value
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not an integer >= 1 or 'auto'", param, ctx)
+        return number
 
 
 def _run_options(*, device, devices, stale_after, **options):

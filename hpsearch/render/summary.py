@@ -127,6 +127,9 @@ def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
     if startup is not None and summary.ran and startup >= 0.1:
         line += f"; start-up {fmt_seconds(startup)}"
     echo(stamped(line, stamp))
+    pack_note = getattr(summary, "pack_note", None)
+    if pack_note:
+        echo(stamped(pack_note, stamp))
     for lost in summary.lost_workers:
         echo(stamped(f"warning: {lost}", stamp), err=True)
 

@@ -16,7 +16,7 @@ from typing import Callable
 from hpsearch.objectives import check_objective, make_objective
 from hpsearch.run.loop import work
 from hpsearch.run.options import RunOptions
-from hpsearch.run.pack import pack_size
+from hpsearch.run.pack_auto import pack_setting
 from hpsearch.run.pool import run_parallel
 from hpsearch.run.pruning import check_pruner
 from hpsearch.run.records import RunSummary, TrialEvent
@@ -53,7 +53,7 @@ def run_study(
         check_objective(space)
     else:
         make_objective(space, device=options.device or options.first_device).close()
-    pack_size(space, options.pack)  # --pack with a command objective: exit 2, nothing written
+    pack_setting(space, options.pack)  # --pack with a command objective: exit 2, nothing written
     check_pruner(space, options.pruner)  # hyperband with no max_resource: the same
     study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
                                   trials=trials, evolve=evolve)

@@ -26,7 +26,8 @@ from hpsearch.errors import Interrupted
 from hpsearch.objectives import make_objective
 from hpsearch.run.options import RunOptions
 from hpsearch.run.history import remembering_sampler, round_memory
-from hpsearch.run.pack import ShapeCount, pack_groups, pack_size, pack_window, run_pack
+from hpsearch.run.pack import ShapeCount, pack_groups, pack_window, run_pack
+from hpsearch.run.pack_auto import PackChooser, clock_for, pack_setting
 from hpsearch.run.proposing import SamplerProposer
 from hpsearch.run.pruning import RoundPruner
 from hpsearch.run.records import (Budget, FailureStreak, RunSummary, Tickets, TrialEvent,
@@ -147,12 +148,17 @@ class Worker:
         self.started = time.monotonic()
         o = ctx.options
         self.ctx, self.storage, self.study, self.device = ctx, ctx.storage, ctx.study, o.device
-        self.k = pack_size(ctx.space, o.pack)  # --pack K / [trainer] pack (hpsearch.run.pack)
+        # --pack K / auto / [trainer] pack (hpsearch.run.pack, hpsearch.run.pack_auto)
+        self.k, auto = pack_setting(ctx.space, o.pack)
+        self.chooser = PackChooser(self.k, auto)
         # Before the objective: a pruner that cannot be made (hyperband with no max_resource)
         # stops the run before any set-up.
         self.pruning = RoundPruner(ctx.storage, ctx.study, ctx.space, o.pruner)
         self.objective = make_objective(ctx.space, device=o.device,
                                         threads=o.threads).isolated()
+        if self.chooser.measuring:  # --pack auto: CPU time on a CPU, wall time elsewhere
+            self.chooser.clock, self.chooser.clock_name = clock_for(
+                self.objective.pack_device(o.device))
         self.sampler = ctx.sampler()
         self.limit = ctx.limit(self.sampler)
         self.deadline = None if o.timeout is None else time.monotonic() + o.timeout
@@ -192,6 +198,7 @@ class Worker:
                 self.objective.warm_up()  # imports, data: the run's start-up, not trial 0's
                 self.summary.startup_s = time.monotonic() - self.started
                 self.summary.stopped = self.turns()
+                self.summary.pack_note = self.chooser.final_line()
                 self.stop.check()  # a signal held back while the last claim failed (busy)
             except (KeyboardInterrupt, Stop, Interrupted) as exc:
                 raise self.interrupted(exc) from None
@@ -221,21 +228,36 @@ class Worker:
 
     def run_turn(self) -> str | None:
         """Run every trial claimed this turn, a group at a time; "timeout" when the deadline
-        passed before the last group started (the rest is given back)."""
-        groups = pack_groups(self.claimed, self.objective, self.k)
+        passed before the last group started (the rest is given back). With ``--pack auto``
+        the groups are planned, timed and re-planned by the chooser (:mod:`.pack_auto`)."""
+        groups = self.chooser.plan(pack_groups(self.claimed, self.objective, self.k))
         self.unstarted[:] = self.claimed
-        for n, group in enumerate(groups):
+        n = 0
+        while groups:
+            group = groups.pop(0)
             if n and self.past_deadline():
                 self.give_back()  # the timeout passed during this turn's earlier groups
                 return "timeout"
+            n += 1
             ids = {g.id for g in group}
             self.unstarted[:] = [t for t in self.unstarted if t.id not in ids]
             for trial in group:
                 self.event("start", trial)
+            began = self.chooser.clock()
             records = self.run_group(group)
+            if self.chooser.observe(group, records, self.chooser.clock() - began):
+                groups = self.packing_decided(groups)
             check_failures(self.storage, self.study, self.streak, records[-1])
             self.stop.check()
         return None
+
+    def packing_decided(self, groups: list[list[TrialRecord]]) -> list[list[TrialRecord]]:
+        """``--pack auto`` decided: the rest of this turn and the next turns follow it."""
+        self.summary.pack_note = self.chooser.line
+        if self.chooser.k != self.k:
+            self.k, self.window = self.chooser.k, 1
+            self.shapes = ShapeCount(1, self.objective)
+        return self.chooser.plan(groups)
 
     def past_deadline(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline

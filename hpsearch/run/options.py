@@ -40,7 +40,9 @@ class RunOptions:
         A pruner name overriding the space's ``[study] pruner`` (none, median, asha,
         hyperband); its settings stay the space's ``[pruner]`` table.
     pack:
-        Train this many trials of the built-in trainer at once in one process (None: one).
+        Train this many trials of the built-in trainer at once in one process (None: the
+        space's ``[trainer] pack``, else one); "auto": pack only if the first pack beats single
+        trials of its shape (:mod:`hpsearch.run.pack_auto`).
     max_consecutive_failures:
         Stop the run after this many failed trials in a row (None: the space's setting).
     threads:
@@ -57,7 +59,7 @@ class RunOptions:
     stale_after: float = STALE_AFTER_S
     heartbeat_interval: float = HEARTBEAT_INTERVAL_S
     pruner: str | None = None
-    pack: int | None = None
+    pack: int | str | None = None
     max_consecutive_failures: int | None = None
     threads: int | None = None
 

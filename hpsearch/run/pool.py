@@ -358,6 +358,8 @@ class Supervisor:
             summary.stale_recovered += s.stale_recovered
             if s.startup_s is not None:
                 summary.startup_s = max(summary.startup_s or 0.0, s.startup_s)
+            if s.pack_note and not summary.pack_note:  # --pack auto: the first worker's says
+                summary.pack_note = s.pack_note
         if self.signum is not None:
             # A worker killed by the grace timeout left its trial running: mark it here.
             self.storage.mark_interrupted([t.id for held in self.running.values()

@@ -52,6 +52,8 @@ class RunSummary:
     #: paid once per run, never counted in a trial's duration. The slowest worker's with
     #: several.
     startup_s: float | None = None
+    #: ``--pack auto``'s decision in one line (hpsearch.run.pack_auto); None without it.
+    pack_note: str | None = None
     #: Trials of the study still running when this run stopped, in other runs or left by a
     #: run that died, and when the oldest of them is failed as stale (``time.time()``) if its
     #: heartbeat stops; the next run after that retries it.

@@ -22,10 +22,24 @@ first rule gave such spaces to TPE alone; measured, taking turns did better: the
 conditional space (seeds 0-19) 0.800/0.800/0.800 against 0.769/0.800/0.800. The held-out
 figures are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound.
 
+Cost (issue 25): a GP proposal costs about a second of CPU (0.8 s at 12 trials, 2 s at 100 on
+the 4-parameter space of ``benchmarks/bench_tpe_process.py``, 2 cores at load 3.6), a TPE
+proposal 5 ms. Where trials take a few milliseconds GP's turns would be nearly all of the
+study's time, so a GP turn is taken only while the round's GP proposals stay within
+:data:`PROPOSAL_SHARE` (10 %) of the round's trial time: ``spent + gp_seconds(n) <= 0.10 *
+trial_seconds``, where ``trial_seconds`` is the sum of the stored durations of the round's
+finished trials, ``spent`` is :func:`gp_seconds` at the current ``n`` times the number of those
+trials GP proposed, and ``n`` the completed trials. Slow trials (tens of seconds) keep every GP
+turn; trials of a second get one now and then; instant ones get TPE alone. The GP cost is an
+estimate (:func:`gp_seconds`, fitted to the figures above, deliberately not re-measured per
+run) so that the pick depends only on the stored history: the same history and durations give
+the same picks on any machine. A history without durations (a library caller's) keeps the
+plain alternation.
+
 Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``sobol`` for the
 start-up trials, so the run log and ``report`` can show it. The pick depends only on the
-number of completed trials and the sample index, so it is as reproducible as the models
-themselves.
+number of completed trials, the sample index and the stored durations and proposers of the
+finished trials, so it is as reproducible as the models themselves.
 """
 
 from __future__ import annotations
@@ -37,21 +51,43 @@ from hpsearch.samplers.gp import GPSampler
 from hpsearch.samplers.model import Finished, ModelSampler
 from hpsearch.samplers.tpe import TPESampler
 
-__all__ = ["AutoSampler", "GP_MAX_TRIALS", "pick"]
+__all__ = ["AutoSampler", "GP_MAX_TRIALS", "PROPOSAL_SHARE", "gp_seconds", "pick",
+           "round_cost"]
 
 GP_MAX_TRIALS = 200
 """Completed trials of a round after which auto uses TPE alone (GP's fit grows with n³)."""
+PROPOSAL_SHARE = 0.10
+"""The share of the round's trial time that GP proposals may take."""
 
 
-def pick(completed: int, index: int = 0) -> str:
+def gp_seconds(completed: int) -> float:
+    """The estimated cost of one GP proposal after ``completed`` trials (seconds of CPU)."""
+    return 0.6 + 0.015 * completed
+
+
+def round_cost(history: Sequence[Finished]) -> tuple[float | None, int]:
+    """The round's trial time (sum of the known durations; None when none is known) and the
+    number of its finished trials that GP proposed."""
+    known = [t.seconds for t in history if t.seconds is not None]
+    return (sum(known) if known else None), sum(t.proposed_by == "gp" for t in history)
+
+
+def pick(completed: int, index: int = 0, *, trial_seconds: float | None = None,
+         gp_proposed: int = 0) -> str:
     """``tpe`` or ``gp``: the model ``auto`` uses after ``completed`` trials of the round, at
-    its sample ``index``."""
+    its sample ``index``, given the round's ``trial_seconds`` and how many of its finished
+    trials GP proposed (None: durations unknown, the plain alternation)."""
     if completed >= GP_MAX_TRIALS:
         return "tpe"
     # TPE and GP take turns on the same history. GP exploits a smooth landscape (Hartmann-6),
     # TPE explores where GP alone gets stuck; each learns from the other's points (see the
     # module docstring for the figures).
-    return "tpe" if index % 2 == 0 else "gp"
+    if index % 2 == 0:
+        return "tpe"
+    if trial_seconds is None:
+        return "gp"
+    cost = gp_seconds(completed)
+    return "gp" if (gp_proposed + 1) * cost <= PROPOSAL_SHARE * trial_seconds else "tpe"
 
 
 class AutoSampler(ModelSampler):
@@ -70,7 +106,9 @@ class AutoSampler(ModelSampler):
 
     def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],
                  index: int) -> dict[str, Any] | None:
-        name = pick(sum(t.usable for t in history), index)
+        trial_seconds, gp_proposed = round_cost(history)
+        name = pick(sum(t.usable for t in history), index, trial_seconds=trial_seconds,
+                    gp_proposed=gp_proposed)
         self._picked = name
         if name not in self._models:
             cls = GPSampler if name == "gp" else TPESampler

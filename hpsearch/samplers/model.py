@@ -56,6 +56,10 @@ class Finished:
     #: verdict (False: broke one); read by :mod:`hpsearch.samplers.multi` only.
     values: Mapping[str, Any] | None = None
     feasible: bool | None = None
+    #: How long the trial ran (stored started_at/finished_at); None where unknown.
+    seconds: float | None = None
+    #: What proposed it ("sobol", "tpe", "gp", ...); None where unknown.
+    proposed_by: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -70,7 +74,8 @@ def history_of(history: Any) -> tuple[list[Finished], list[Mapping[str, Any]]]:
     if history is None:
         return [], []
     finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
-                         feasible=t.feasible) for t in history.finished]
+                         feasible=t.feasible, seconds=t.seconds, proposed_by=t.proposed_by)
+                for t in history.finished]
     return finished, list(history.pending)
 
 

@@ -33,14 +33,10 @@ class SobolSampler(IndexSampler):
         self._position = 0
 
     def _make_engine(self) -> Any:
-        import numpy as np
-        from scipy.stats import qmc
+        # scipy's qmc.Sobol points, without importing scipy.stats (hpsearch.samplers.sobol_engine)
+        from hpsearch.samplers.sobol_engine import make_sobol
 
-        rng = np.random.default_rng(self.seed)
-        try:  # scipy >= 1.15 calls it rng; older versions seed (both accept a Generator)
-            return qmc.Sobol(d=self.space.dim, scramble=True, rng=rng)
-        except TypeError:
-            return qmc.Sobol(d=self.space.dim, scramble=True, seed=rng)
+        return make_sobol(self.space.dim, self.seed)
 
     def unit(self, index: int) -> list[float]:
         self._check_index(index)

@@ -18,7 +18,8 @@ __all__ = ["HistoryQueries", "round_history"]
 
 _Q_HISTORY = (
     select(TRIAL.c.number, TRIAL.c.params, TRIAL.c.value, TRIAL.c.state,
-           TRIAL.c.objective_values, TRIAL.c.feasible)
+           TRIAL.c.objective_values, TRIAL.c.feasible, TRIAL.c.started_at,
+           TRIAL.c.finished_at, TRIAL.c.proposed_by)
     .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.round == bindparam("rnd"),
            TRIAL.c.state.in_(FINISHED_STATES + ("running",)))
     .order_by(TRIAL.c.number)
@@ -30,12 +31,14 @@ def round_history(conn: Connection, study_id: int, round_number: int) -> RoundHi
     running ones, read in ``conn``'s transaction (the claim's, after the study lock)."""
     finished, pending = [], []
     rows = conn.execute(_Q_HISTORY, {"sid": study_id, "rnd": round_number})
-    for number, params, value, state, values, feasible in rows:
+    for number, params, value, state, values, feasible, started, ended, by in rows:
         if state == "running":
             pending.append(params)
         else:
+            seconds = None if started is None or ended is None else max(0.0, ended - started)
             finished.append(FinishedTrial(number=number, params=params, value=value, state=state,
-                                          values=values, feasible=feasible))
+                                          values=values, feasible=feasible, seconds=seconds,
+                                          proposed_by=by))
     return RoundHistory(finished=finished, pending=pending)
 
 

@@ -101,6 +101,10 @@ class FinishedTrial:
     #: Every objective's value and the constraint verdict (schema 3; None before).
     values: dict[str, Any] | None = None
     feasible: bool | None = None
+    #: How long it ran (finished_at - started_at), None where not stored; and what proposed
+    #: it (cost-aware ``auto`` reads both: hpsearch.samplers.auto).
+    seconds: float | None = None
+    proposed_by: str | None = None
 
 
 @dataclass(frozen=True)

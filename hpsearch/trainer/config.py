@@ -88,7 +88,7 @@ class TrainerSettings:
     device: str = "auto"
     precision: str = "fp32"
     threads: int | str = "auto"
-    pack: int = 1  # trials trained at once as one stacked model (run --pack)
+    pack: int | str = 1  # or "auto"; trials trained at once as one stacked model (run --pack)
     keep_best: int = 1  # checkpoints kept of the study's best trials (README)
     base_dir: str = "."
 
@@ -126,8 +126,9 @@ class TrainerSettings:
         if self.threads != "auto" and (not isinstance(self.threads, int)
                                        or isinstance(self.threads, bool) or self.threads < 1):
             raise bad("threads", "must be \"auto\" or an integer >= 1")
-        if not isinstance(self.pack, int) or isinstance(self.pack, bool) or self.pack < 1:
-            raise bad("pack", "must be an integer >= 1")
+        if self.pack != "auto" and (not isinstance(self.pack, int)
+                                    or isinstance(self.pack, bool) or self.pack < 1):
+            raise bad("pack", "must be \"auto\" or an integer >= 1")
         if (not isinstance(self.keep_best, int) or isinstance(self.keep_best, bool)
                 or not 0 <= self.keep_best <= MAX_KEEP_BEST):
             raise bad("keep_best", f"must be an integer from 0 to {MAX_KEEP_BEST}")

@@ -40,8 +40,9 @@ SETTING_DOCS: dict[str, str] = {
     "precision": f"{', '.join(PRECISIONS)} autocast (fp16 only on CUDA)",
     "threads": "torch CPU threads per trial: `auto` (1 for a small model; up to 4 for a large "
                "one, within the process's share of the idle cores) or a number",
-    "pack": "train up to this many trials of one shape at once as one stacked model "
-            "(`run --pack` overrides it)",
+    "pack": "train up to this many trials of one shape at once as one stacked model, or "
+            "`auto` (up to 8, kept only if the first pack beats single trials of its shape; "
+            "`run --pack` overrides it)",
     "keep_best": "keep the checkpoints (weights, params, input standardisation, labels) of the "
                  "study's best this-many trials; 0 keeps none (`best --weights`, "
                  "`hpsearch.load_model`)",

@@ -3,6 +3,8 @@ database in place, finish(pruned_step, note), claim with a model sampler's histo
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import multiprocessing
 import sqlite3
@@ -149,6 +151,14 @@ def test_claim_with_history_sees_the_round_in_its_transaction(storage):
     other, other_round = _study(storage, "other")
     _claim(storage, other, other_round)  # another study's trials are not in the history
     e = storage.claim(study, round_, propose=Propose(), limit=None, worker="w", device=None)
+    # each finished trial carries its stored duration and proposer (cost-aware auto, issue 25)
+    finished = seen[0][1].finished
+    for f, t in zip(finished, (a, b, c)):
+        stored = storage.trial(study, t.number)
+        assert f.seconds == stored.finished_at - stored.started_at >= 0
+        assert f.proposed_by == stored.proposed_by
+    seen = [(i, RoundHistory([dataclasses.replace(f, seconds=None, proposed_by=None)
+                              for f in h.finished], h.pending)) for i, h in seen]
     assert seen == [(4, RoundHistory(
         finished=[FinishedTrial(0, {"i": 0}, None, "failed"), FinishedTrial(1, {"i": 1}, 0.1, "pruned"),
                   FinishedTrial(2, {"i": 2}, 0.5, "complete")],

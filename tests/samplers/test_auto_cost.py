@@ -1,0 +1,68 @@
+"""Cost-aware ``auto`` (issue 25): GP's turns only while GP proposals stay within 10 % of the
+round's trial time. The durations are fabricated: the picks depend on nothing else."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from support.spaces import space_of
+from test_model_samplers import NUMERIC, seeded_history
+
+from hpsearch.samplers.auto import (PROPOSAL_SHARE, AutoSampler, gp_seconds, pick,
+                                    round_cost)
+from hpsearch.samplers.model import Finished
+
+
+def timed(history: list[Finished], seconds: float, by: str = "sobol") -> list[Finished]:
+    return [dataclasses.replace(t, seconds=seconds, proposed_by=by) for t in history]
+
+
+def test_the_rule_with_fabricated_durations() -> None:
+    n = 20
+    cost = gp_seconds(n)
+    assert pick(n, 13) == "gp"  # no durations known: the plain alternation
+    assert pick(n, 12, trial_seconds=1e6) == "tpe"  # TPE's turns stay TPE's
+    enough = cost / PROPOSAL_SHARE
+    assert pick(n, 13, trial_seconds=enough) == "gp"
+    assert pick(n, 13, trial_seconds=enough * 0.99) == "tpe"
+    # GP already took 3 turns: 4 proposals' worth of trial time is needed for the next
+    assert pick(n, 13, trial_seconds=3.5 * enough, gp_proposed=3) == "tpe"
+    assert pick(n, 13, trial_seconds=4 * enough, gp_proposed=3) == "gp"
+
+
+def test_round_cost_reads_durations_and_proposers() -> None:
+    history = [Finished({}, 1.0, seconds=2.0, proposed_by="gp"),
+               Finished({}, 1.0, seconds=3.0, proposed_by="tpe"),
+               Finished({}, None, state="failed", seconds=None, proposed_by="gp")]
+    assert round_cost(history) == (5.0, 2)
+    assert round_cost([Finished({}, 1.0)]) == (None, 0)
+
+
+def test_instant_trials_get_tpe_and_slow_ones_keep_gps_turns() -> None:
+    space = space_of(NUMERIC)
+    history = seeded_history(space)
+    auto = AutoSampler(space, seed=0)
+    assert auto.propose(timed(history, 0.002), [], index=13).method == "tpe"
+    assert auto.propose(timed(history, 60.0), [], index=13).method == "gp"
+
+
+def test_one_second_trials_get_a_gp_turn_now_and_then() -> None:
+    # Simulated: 1-s trials, picks from the rule alone (as the claims would make them).
+    history: list[Finished] = [Finished({}, 1.0, seconds=1.0, proposed_by="sobol")
+                               for _ in range(10)]
+    picks = []
+    for index in range(10, 60):
+        completed = len(history)
+        seconds, gp = round_cost(history)
+        name = pick(completed, index, trial_seconds=seconds, gp_proposed=gp)
+        picks.append(name)
+        history.append(Finished({}, 1.0, seconds=1.0, proposed_by=name))
+    share = picks.count("gp") * gp_seconds(60) / sum(t.seconds or 0 for t in history)
+    assert 0 < picks.count("gp") < 25 and share <= PROPOSAL_SHARE * 1.01
+    again = []  # the same history and durations: the same picks
+    history = history[:10]
+    for index in range(10, 60):
+        seconds, gp = round_cost(history)
+        again.append(pick(len(history), index, trial_seconds=seconds, gp_proposed=gp))
+        history.append(Finished({}, 1.0, seconds=1.0, proposed_by=again[-1]))
+    assert again == picks
