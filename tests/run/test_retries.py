@@ -38,9 +38,16 @@ def claim(storage, study, round_):
                          device=None)
 
 
-def test_a_retry_that_dies_is_retried_until_the_bound(tmp_path):
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def any_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/h.db"
+    return request.getfixturevalue("pg_url")
+
+
+def test_a_retry_that_dies_is_retried_until_the_bound(any_url):
     space = parse_space(python_study("rt", "m:f", trials=2, study="max_retries = 2"), source="s.toml")
-    storage = Storage(f"sqlite:///{tmp_path}/h.db")
+    storage = Storage(any_url)
     study, round_ = prepare_study(storage, space)
     first = claim(storage, study, round_)
     for attempt in range(1, 4):  # three attempts die: the first, its retry, the retry's retry
@@ -118,6 +125,15 @@ def sigkilled_study(tmp_path, url, *, kills: int, workers: int):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_repeated_sigkills_of_the_retries_lose_no_configuration(tmp_path, workers):
     url = f"sqlite:///{tmp_path}/h.db"
+    check_no_configuration_lost(tmp_path, url, workers)
+
+
+@pytest.mark.slow
+def test_repeated_sigkills_on_postgresql(tmp_path, pg_url):
+    check_no_configuration_lost(tmp_path, pg_url, 2)
+
+
+def check_no_configuration_lost(tmp_path, url: str, workers: int) -> None:
     done, configs = sigkilled_study(tmp_path, url, kills=2, workers=workers)
     # two deaths in a row (the first attempts, then their retries): within max_retries = 2
     assert len(configs) == 2 * workers
