@@ -157,7 +157,7 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
         results = list(objective.run_packed(
             [t.params for t in trials], seeds=[t.seed for t in trials],
             reports=[pack.reporter(i) for i in range(len(trials))], device=device,
-            numbers=[t.number for t in trials]))
+            numbers=[t.number for t in trials], on_end=pack.ended))
     except Interrupted:
         pack.wind_down()
         raise
@@ -177,7 +177,8 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
 
 class Pack:
     """The members of one pack, each a :class:`~hpsearch.run.recorder.TrialRecorder` that
-    records it when it is pruned, the others when the pack ends."""
+    records it when it is pruned or ends before the pack (:meth:`ended`), the others when the
+    pack ends."""
 
     def __init__(self, storage: Storage, study: StudyRecord, trials: list[TrialRecord],
                  watch: Callable[[TrialRecord], TrialWatch | None] | None,
@@ -217,6 +218,18 @@ class Pack:
         else:
             m.finish("failed", error=result.error or "failed",
                      metrics=dict(result.metrics) or None)
+
+    def ended(self, i: int, result: PackedResult) -> None:
+        """Member i ended before the pack (early stopping, divergence): recorded now, so a
+        signal or a crash later in the pack does not run it again. One the database refuses
+        now is recorded with the others at the end."""
+        m = self.members[i]
+        if m.record is not None:
+            return
+        try:
+            self.record_result(m, result)
+        except Exception as exc:  # noqa: BLE001 - tried again when the pack ends
+            log.warning("trial %d not recorded yet: %s", m.trial.number, exc)
 
     def record_all(self, results: list[PackedResult | Exception]) -> None:
         """Record every member not recorded yet. One the database refuses does not stop the

@@ -91,6 +91,7 @@ class _Member:
 def fit_packed(
     params: Sequence[TrialParams], settings: TrainerSettings, *, seeds: Sequence[int],
     reports: Sequence[Report | None] | None = None, evaluate_test: bool = False,
+    on_end: Callable[[int, TrainResult], None] | None = None,
 ) -> list[TrainResult]:
     """Train ``params`` (one shape, see :func:`pack_key`) as one stacked model.
 
@@ -99,6 +100,10 @@ def fit_packed(
     called after each epoch of trial k with the metrics ``fit`` reports; a True answer stops
     that trial after the epoch (pruned). ``evaluate_test`` adds ``test_accuracy``/``test_loss``
     of each complete trial's best weights, as ``fit(..., evaluate_test=True)``.
+    ``on_end(k, result)`` is called as soon as trial k ends before the pack does (early
+    stopping, divergence, its last epoch while others go on; not when pruned: its report said
+    so already), with the result it will have in the returned list; never with
+    ``evaluate_test`` (the test split is evaluated once, at the end).
 
     Raises
     ------
@@ -129,11 +134,39 @@ def fit_packed(
                                else settings.patience, holder, schedule))
     for m, r in zip(members, reports):
         m.report = r
-    _train(pack, members, device)
-    return _finish(pack, members, data, device, evaluate_test)
+    ended = None
+    if on_end is not None and not evaluate_test:
+        results: dict[int, TrainResult] = {}
+        cost = _LazyCost(members[0].p, data, device)
+
+        def ended(i: int) -> None:
+            results[i] = _member_result(members[i], {}, cost(), device)
+            on_end(i, results[i])
+
+    _train(pack, members, device, ended)
+    out = _finish(pack, members, data, device, evaluate_test)
+    if ended is not None:  # the early members' results as they were handed out
+        out = [results.get(i, r) for i, r in enumerate(out)]
+    return out
 
 
-def _train(pack: _Pack, members: list[_Member], device: torch.device) -> None:
+class _LazyCost:
+    """``_cost`` of the pack's shape, measured once, when a member first needs it."""
+
+    def __init__(self, p: TrialParams, data: Any, device: torch.device) -> None:
+        self.p, self.data, self.device = p, data, device
+        self.value: dict[str, float] | None = None
+
+    def __call__(self) -> dict[str, float]:
+        if self.value is None:
+            self.value = _cost(self.p, self.data, self.device)
+        return self.value
+
+
+def _train(pack: _Pack, members: list[_Member], device: torch.device,
+           ended: Callable[[int], None] | None = None) -> None:
+    """Train until no member is live; ``ended(i)``: member i stopped (not pruned) while
+    others train on."""
     live = list(range(len(members)))  # member indices, in the pack's current order
     epoch = 0
     while live:
@@ -176,6 +209,11 @@ def _train(pack: _Pack, members: list[_Member], device: torch.device) -> None:
                 continue
             keep.append(j)
         if len(keep) < len(live):
+            if ended is not None and keep:  # the pack goes on without them: say so now
+                kept = set(keep)
+                for j, i in enumerate(live):
+                    if j not in kept and not members[i].pruned:
+                        ended(i)
             pack.select(keep)
             live = [live[j] for j in keep]
         pack.opt.set_lr([members[i].lr for i in live])
@@ -196,25 +234,31 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
     cost = (_cost(members[0].p, data, device)
             if any(m.best and m.error is None for m in members) else {})
     for i, m in enumerate(members):
-        result = dict(m.best)
-        result.pop("epoch_time", None)
-        result.pop("samples_per_s", None)
-        if m.best:
-            result["epochs_run"] = float(m.epoch)
-            result["epoch_time"] = m.total_time / max(1, m.epoch)
-            result["samples_per_s"] = m.total_samples / m.total_time if m.total_time > 0 else 0.0
-        if i in test:
-            result["test_loss"], result["test_accuracy"] = test[i]
-        if m.best and m.error is None and cost:
-            result["train_seconds"] = m.total_time  # the pack's wall time: K trials shared it
-            result.update(cost)
-        state = "failed" if m.error else "pruned" if m.pruned else "complete"
-        results.append(TrainResult(state=state, metrics=result, error=m.error, device=str(device),
-                                   pruned_step=m.epoch if state == "pruned" else None,
-                                   # issue 27: each member's weights, as fit() hands them out
-                                   state_dict=mlp_state(m.best_state, m.p)
-                                   if state == "complete" and m.best_state is not None else None))
+        results.append(_member_result(m, test.get(i, {}), cost, device))
     return results
+
+
+def _member_result(m: _Member, test: tuple[float, float] | dict, cost: dict[str, float],
+                   device: torch.device) -> TrainResult:
+    """One member's result (``test``: its test loss and accuracy, or nothing)."""
+    result = dict(m.best)
+    result.pop("epoch_time", None)
+    result.pop("samples_per_s", None)
+    if m.best:
+        result["epochs_run"] = float(m.epoch)
+        result["epoch_time"] = m.total_time / max(1, m.epoch)
+        result["samples_per_s"] = m.total_samples / m.total_time if m.total_time > 0 else 0.0
+    if test:
+        result["test_loss"], result["test_accuracy"] = test  # type: ignore[misc]
+    if m.best and m.error is None and cost:
+        result["train_seconds"] = m.total_time  # the pack's wall time: K trials shared it
+        result.update(cost)
+    state = "failed" if m.error else "pruned" if m.pruned else "complete"
+    return TrainResult(state=state, metrics=result, error=m.error, device=str(device),
+                       pruned_step=m.epoch if state == "pruned" else None,
+                       # issue 27: each member's weights, as fit() hands them out
+                       state_dict=mlp_state(m.best_state, m.p)
+                       if state == "complete" and m.best_state is not None else None)
 
 
 def _cost(p: TrialParams, data: Any, device: torch.device) -> dict[str, float]:

@@ -450,7 +450,7 @@ def test_pack_reports_are_checked_as_a_trials_are(project, db_url, monkeypatch):
     from hpsearch.trainer.fit import TrainResult
     from support.runs import trials_of
 
-    def fake_fit_packed(params, settings, *, seeds, reports):
+    def fake_fit_packed(params, settings, *, seeds, reports, on_end=None):
         reports[0](-1, {"val_accuracy": 0.1})                              # dropped, noted
         reports[0](1, {"val_accuracy": 0.5, "val_loss": float("nan")})     # null, noted
         reports[1](1, {"val_accuracy": 0.6, "val_loss": 0.2})
