@@ -13,7 +13,9 @@ pack (of at most K), a trial alone in its group runs as it would without ``--pac
 for one trial or many: this module only says K, the window, the groups, and how a pack trains
 and is recorded. Each trial is recorded exactly as a sequential one (steps, metrics, best
 epoch, device, pruning, notes of dropped reports), with the note "packed with trials 3, 5, 7";
-a member pruned mid-pack is recorded when it is pruned, the others when the pack ends.
+a member pruned mid-pack is recorded when it is pruned, one that ends before the pack (its
+last epoch, early stopping, divergence: the objective's ``on_end``) when it ends, the others
+when the pack ends.
 """
 
 from __future__ import annotations
@@ -141,8 +143,8 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
 
     ``watch(trial)`` gives the round pruner's watch of a trial (None: no pruning);
     ``on_step(trial)`` the callback of its reports (:func:`hpsearch.run.loop.step_events`);
-    ``on_record(record)`` is called as each trial is recorded: a member pruned mid-pack at
-    once, the others when the pack ends. Reports are checked as :func:`run_trial`'s are
+    ``on_record(record)`` is called as each trial is recorded: a member pruned or ended
+    mid-pack at once, the others when the pack ends. Reports are checked as :func:`run_trial`'s are
     (:func:`~hpsearch.run.reports.check_report`). A setup error every trial would hit
     (:class:`HpsearchError`) is recorded on each, then raised. On a signal (or any
     BaseException) in training, pruned members are recorded as pruned (never resumed) and the
