@@ -171,3 +171,64 @@ def test_a_stored_space_without_max_retries_uses_the_default(tmp_path):
     space = tmp_path / "s.toml"
     space.write_text(python_study("rt", "m:f", trials=2))
     assert retry_limit(load_space(space)) == DEFAULT_MAX_RETRIES == 3
+
+
+PACKED = """
+[study]
+name = "rt"
+metric = "val_accuracy"
+direction = "maximize"
+trials = 4
+seed = 1
+max_retries = 2
+[objective]
+kind = "builtin"
+[trainer]
+dataset = "synthetic"
+n_samples = 400
+epochs = {epochs}
+patience = 1000
+device = "cpu"
+[params]
+learning_rate = {{ type = "log_uniform", low = 0.01, high = 0.1 }}
+n_layers = 1
+hidden_units = 8
+optimizer = "sgd"
+batch_size = 32
+"""
+
+
+@pytest.mark.slow
+def test_sigkills_of_packed_retries_lose_no_configuration(tmp_path):
+    # run --pack 4: the killed runs hold whole packs, the second one the first one's retries
+    url = f"sqlite:///{tmp_path}/h.db"
+    space = tmp_path / "space.toml"
+    space.write_text(PACKED.format(epochs=100000))  # trains until killed
+    seen: set[int] = set()
+    for n in range(2):
+        if n:
+            time.sleep(2.5)  # past --stale-after
+        proc = spawn_run(url, space, tmp_path, "--pack", "4")
+        try:
+            held = wait_until(lambda: steps_in_this_run(url, seen, 4), timeout=300,
+                              what="4 packed trials training", proc=proc)
+            seen.update(t.number for t in held)
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=60)
+    time.sleep(2.5)
+    space.write_text(PACKED.format(epochs=1))  # [trainer] follows the file: a quick last run
+    done = run_cli(url, "run", str(space), "--stale-after", "2s", "--pack", "4", cwd=tmp_path,
+                   timeout=300)
+    assert done.returncode == 0, done.stderr
+    configs = chains(trials_of(url, "rt"))
+    assert len(configs) == 4
+    assert all(len(a) == 3 and a[-1].state == "complete" for a in configs.values()), configs
+    assert "given up" not in done.stdout
+
+
+def steps_in_this_run(url: str, seen: set[int], n: int) -> list | None:
+    """The running trials not held by a killed run, when ``n`` of them have stored a step."""
+    running = [t for t in trials_of(url, "rt").values()
+               if t.state == "running" and t.number not in seen and t.steps]
+    return running if len(running) >= n else None
