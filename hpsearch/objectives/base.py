@@ -178,11 +178,15 @@ class Objective(ABC):
 
     def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
                    reports: Sequence[Report], device: str | None,
-                   numbers: Sequence[int] = ()) -> list["PackedResult"]:
+                   numbers: Sequence[int] = (),
+                   on_end: Callable[[int, "PackedResult"], None] | None = None,
+                   ) -> list["PackedResult"]:
         """Train trials of one :meth:`pack_key` together; one result per trial, in order.
         ``reports[i]`` is trial i's report (True: stop it); ``numbers[i]`` its trial number
-        (what :meth:`take_artifact` is asked with). An :class:`HpsearchError` is a setup
-        problem every trial would hit."""
+        (what :meth:`take_artifact` is asked with); ``on_end(i, result)``, when given, is
+        called as soon as trial i ends before the pack (early stopping, divergence; its
+        artifact ready for :meth:`take_artifact`), so the run records it then. An
+        :class:`HpsearchError` is a setup problem every trial would hit."""
         raise NotImplementedError(f"{self.kind} objectives do not pack")
 
 

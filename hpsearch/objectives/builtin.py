@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Hashable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Mapping, Sequence
 
 from hpsearch.errors import ConfigError, DataError
 from hpsearch.objectives.base import (Objective, PackedResult, Report, ReportGate,
@@ -153,18 +153,32 @@ class BuiltinObjective(Objective):
 
     def run_packed(self, params: Sequence[Mapping[str, Any]], *, seeds: Sequence[int],
                    reports: Sequence[Report], device: str | None,
-                   numbers: Sequence[int] = ()) -> list[PackedResult]:
+                   numbers: Sequence[int] = (),
+                   on_end: Callable[[int, PackedResult], None] | None = None,
+                   ) -> list[PackedResult]:
         """K trials of one shape as one stacked model (:func:`hpsearch.trainer.packed.fit_packed`);
-        each complete member's weights held for :meth:`take_artifact`, as :meth:`run` does."""
+        each complete member's weights held for :meth:`take_artifact`, as :meth:`run` does:
+        a member that ends before the pack (``on_end``) at once, before it is recorded."""
         from hpsearch.trainer import TrialParams
         from hpsearch.trainer.packed import fit_packed
 
         settings = self._settings_on(device)
         checked = [TrialParams.from_mapping(p) for p in params]
         apply_threads(settings, checked[0])  # the trial's thread count, as run() sets it
-        results = fit_packed(checked, settings, seeds=list(seeds), reports=list(reports))
-        for number, c, p, r in zip(numbers, checked, params, results):
-            self.hold(number, c, p, r)
+        numbers = list(numbers)
+        early: set[int] = set()
+
+        def ended(i: int, r) -> None:
+            early.add(i)
+            if i < len(numbers):
+                self.hold(numbers[i], checked[i], params[i], r)
+            on_end(i, PackedResult(r.state, r.metrics, r.pruned_step, r.error))  # type: ignore[misc]
+
+        results = fit_packed(checked, settings, seeds=list(seeds), reports=list(reports),
+                             on_end=ended if on_end is not None else None)
+        for i, (number, c, p, r) in enumerate(zip(numbers, checked, params, results)):
+            if i not in early:  # an early member's weights were held (and taken) already
+                self.hold(number, c, p, r)
         return [PackedResult(r.state, r.metrics, r.pruned_step, r.error) for r in results]
 
     def _settings_on(self, device: str | None):

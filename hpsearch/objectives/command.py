@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import queue
 import re
@@ -221,9 +222,13 @@ class CommandObjective(Objective):
             if metrics is None:
                 continue
             # Every metric line is a point of the curve; the last one is also the result.
-            step = _as_step(metrics.pop("step", None), step + 1)
+            raw = metrics.pop("step", None)
+            # A "step" that is no whole number (1e999, 1.5, "x") is handed on as it came: the
+            # run drops that report with a note, as it does every bad step
+            # (hpsearch.run.reports.check_step); the lines after it count on from the last.
+            step = _as_step(raw, step + 1)
             final = metrics
-            if gate(step, metrics):
+            if gate(step if raw is None or _exact_step(raw) else raw, metrics):
                 run.stop()
         return final
 
@@ -248,6 +253,15 @@ class CommandObjective(Objective):
         if isinstance(data, dict) and self.metric in data:
             return data
         return None
+
+
+def _exact_step(value: Any) -> bool:
+    """``value`` is a whole number (an int, or a float equal to one): a step as given."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value) and value == int(value)
 
 
 def _as_step(value: Any, default: int) -> int:

@@ -206,8 +206,11 @@ def child_main(spec: str, search: list[str], params: dict[str, Any], conn,
     from hpsearch.pruners import Pruned
 
     def report(step: Any, metrics: Any) -> bool:
-        send(conn, ("report", step, metrics))
-        reply = conn.recv()
+        try:
+            send(conn, ("report", step, metrics))
+            reply = conn.recv()
+        except (OSError, EOFError):  # the run is gone (killed): stop quietly, at once
+            os._exit(1)
         if reply[0] == "pruned":
             raise Pruned(reply[1], step=reply[2])
         return reply[1]
@@ -225,8 +228,11 @@ def child_main(spec: str, search: list[str], params: dict[str, Any], conn,
         msg = ("error", f"SystemExit: {exc.code}\n{traceback.format_exc(limit=-6)}")
     except BaseException as exc:  # noqa: BLE001 - the user's code failed; reported, not raised
         msg = ("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-6)}")
-    send(conn, msg)
-    conn.close()
+    try:
+        send(conn, msg)
+        conn.close()
+    except (OSError, EOFError):  # the run is gone (killed): nobody to tell, nothing to print
+        os._exit(1)
 
 
 def send(conn, msg: tuple) -> None:

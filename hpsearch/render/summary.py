@@ -93,6 +93,16 @@ def best_text(summary: RunSummary) -> str:
     return text
 
 
+def given_up_text(given_up: list[tuple[int, str]]) -> str:
+    """The study's given-up configurations in a few words: how many, why, their last trials."""
+    numbers = ", ".join(str(n) for n, _ in given_up[:10]) + (", ..." if len(given_up) > 10 else "")
+    last = given_up[-1][1]
+    why = last[last.index("given up "):] if "given up " in last else "given up (stale)"
+    return (f"{plural(len(given_up), 'configuration')} {why}, each attempt killed by its "
+            f"infrastructure (stale heartbeat, dead worker or run): trial"
+            f"{'s' * (len(given_up) > 1)} {numbers}")
+
+
 def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
     """The last line of ``run``/``worker`` (after a timestamp when ``stamp``: cron mode); lost
     workers as warnings on stderr."""
@@ -111,7 +121,11 @@ def echo_run_summary(summary: RunSummary, *, stamp: bool = False) -> None:
         line += f"; {summary.workers} workers"
     if summary.stale_recovered:
         numbers = ", ".join(map(str, summary.stale_recovered))
-        line += f"; failed as stale (no heartbeat; retried once unless a retry itself): {numbers}"
+        line += (f"; failed as stale (no heartbeat; retried until [study] max_retries): "
+                 f"{numbers}")
+    given_up = getattr(summary, "given_up", None)
+    if given_up:
+        line += f"; {given_up_text(given_up)}"
     best_part = best_text(summary)
     if best_part:
         line += f"; {best_part}"

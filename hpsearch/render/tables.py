@@ -207,6 +207,11 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
     if any(t.state == "pruned" for t in trials) and "value" in shown:
         notes.append("pruned trials: value = their best before the stop, not a final value "
                      "(best skips them)")
+    given_up = getattr(selection, "given_up", None)
+    if given_up:
+        from hpsearch.render.summary import given_up_text
+
+        notes.append(given_up_text(given_up))
     for note in notes:
         out.print(note, markup=False)
 

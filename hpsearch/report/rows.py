@@ -44,7 +44,18 @@ def study_rows(storage: Storage) -> list[dict[str, Any]]:
         for s in storage.summaries()
     ]
     _add_front_sizes(storage, rows)
+    _add_given_up(storage, rows)
     return rows
+
+
+def _add_given_up(storage: Storage, rows: list[dict[str, Any]]) -> None:
+    """With a study in the database that gave configurations up (killed by their
+    infrastructure ``1 + [study] max_retries`` times), a ``given_up`` column: how many, per
+    study. Databases without one keep their columns."""
+    given = {row["name"]: len(storage.given_up(storage.get_study(row["name"]))) for row in rows}
+    if any(given.values()):
+        for row in rows:
+            row["given_up"] = given[row["name"]]
 
 
 def _add_front_sizes(storage: Storage, rows: list[dict[str, Any]]) -> None:

@@ -49,6 +49,9 @@ class TrialSelection:
     #: Several objectives or constraints: the study's ranked :class:`~hpsearch.report.front.Front`
     #: (the rows are then in front order: rank, then the first objective).
     front: Any = None
+    #: The study's configurations given up (their last trial's number and error: killed by
+    #: their infrastructure ``1 + [study] max_retries`` times), said below the table.
+    given_up: list[tuple[int, str]] = field(default_factory=list)
 
     def proposers_differ(self) -> bool:
         """Whether a trial of :attr:`trials` was proposed by something other than its round's
@@ -190,7 +193,8 @@ def select_trials(
     samplers = {r.number: r.sampler for r in storage.rounds(study.id)}
     return TrialSelection(study, trials, storage.counts(study, round_=round_), round_,
                           total=total, sort=sort, tie=tie, params=study_param_names(storage, study),
-                          samplers=samplers, front=front)
+                          samplers=samplers, front=front,
+                          given_up=[(t.number, t.error or "") for t in storage.given_up(study)])
 
 
 def get_best(storage: Storage, name: str) -> tuple[StudyRecord, TrialRecord]:

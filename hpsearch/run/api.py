@@ -55,11 +55,20 @@ def run_study(
         make_objective(space, device=options.device or options.first_device).close()
     pack_setting(space, options.pack)  # --pack with a command objective: exit 2, nothing written
     check_pruner(space, options.pruner)  # hyperband with no max_resource: the same
+    if options.pruner is not None:  # stored with the study: `hpsearch worker` prunes alike
+        space = with_pruner(space, options.pruner)
     study, round_ = prepare_study(storage, space, name=name, sampler=options.sampler, seed=seed,
                                   trials=trials, evolve=evolve)
     if on_start is not None:  # [evolve] the change and the carried history, for the CLI
         on_start(round_start(storage, study, round_, space, sampler=options.sampler))
     return run_round(storage, study, round_, options, file_space=space, on_event=on_event)
+
+
+def with_pruner(space: Space, name: str) -> Space:
+    """``space`` with ``[study] pruner = name`` (``run --pruner``): the study stores it as it
+    stores the file's, so workers joining without the file (:func:`join_study`) use it."""
+    d = space.to_dict()
+    return Space.from_dict({**d, "study": {**d["study"], "pruner": name}}, source=space.source)
 
 
 def join_study(
@@ -88,4 +97,4 @@ def run_round(
                 file_space=file_space, on_event=on_event)
 
 
-__all__ = ["run_study", "join_study", "run_round"]
+__all__ = ["run_study", "join_study", "run_round", "with_pruner"]

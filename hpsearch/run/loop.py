@@ -5,7 +5,7 @@ interrupted by SIGINT/SIGTERM is marked ``interrupted`` and the next run re-runs
 same number; an objective that swallows the signal (``except BaseException``) still ends the
 run, its trial marked interrupted, not complete. A trial whose process died stays ``running``
 until its heartbeat is older than ``stale_after``; then any run fails it as stale and queues
-its params once more.
+its params once more, until the configuration had ``1 + [study] max_retries`` attempts.
 
 The objects: a :class:`RoundContext` (the round a process works on, its space built once), a
 :class:`Worker` (one worker's loop over it, its claims and budgets), its
@@ -34,7 +34,7 @@ from hpsearch.run.records import (Budget, FailureStreak, RunSummary, Tickets, Tr
                                   worker_id)
 from hpsearch.run.signals import Stop, StopOnSignal, interrupted
 from hpsearch.run.studies import round_space
-from hpsearch.run.summary import check_failures, close_summary, failure_limit
+from hpsearch.run.summary import check_failures, close_summary, failure_limit, retry_limit
 from hpsearch.run.trial import run_trial
 from hpsearch.samplers import Sampler, make_sampler
 from hpsearch.space import Space
@@ -264,7 +264,8 @@ class Worker:
 
     def recover_stale(self) -> None:
         self.summary.stale_recovered += self.storage.recover_stale(
-            self.study.id, older_than_s=self.ctx.options.stale_after)
+            self.study.id, older_than_s=self.ctx.options.stale_after,
+            max_retries=retry_limit(self.ctx.space))
         self.last_recovery = time.monotonic()
 
     # ------------------------------------------------------------------ claims

@@ -33,7 +33,7 @@ class RunOptions:
         Claim no trial while this many trials of the study run anywhere.
     stale_after:
         A running trial whose heartbeat is older than this (seconds) is failed as stale and
-        its params queued once more.
+        its params queued once more (up to ``[study] max_retries`` times per configuration).
     heartbeat_interval:
         How often a running trial's heartbeat is refreshed (at most ``stale_after / 4``).
     pruner:

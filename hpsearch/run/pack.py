@@ -13,7 +13,9 @@ pack (of at most K), a trial alone in its group runs as it would without ``--pac
 for one trial or many: this module only says K, the window, the groups, and how a pack trains
 and is recorded. Each trial is recorded exactly as a sequential one (steps, metrics, best
 epoch, device, pruning, notes of dropped reports), with the note "packed with trials 3, 5, 7";
-a member pruned mid-pack is recorded when it is pruned, the others when the pack ends.
+a member pruned mid-pack is recorded when it is pruned, one that ends before the pack (its
+last epoch, early stopping, divergence: the objective's ``on_end``) when it ends, the others
+when the pack ends.
 """
 
 from __future__ import annotations
@@ -141,8 +143,8 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
 
     ``watch(trial)`` gives the round pruner's watch of a trial (None: no pruning);
     ``on_step(trial)`` the callback of its reports (:func:`hpsearch.run.loop.step_events`);
-    ``on_record(record)`` is called as each trial is recorded: a member pruned mid-pack at
-    once, the others when the pack ends. Reports are checked as :func:`run_trial`'s are
+    ``on_record(record)`` is called as each trial is recorded: a member pruned or ended
+    mid-pack at once, the others when the pack ends. Reports are checked as :func:`run_trial`'s are
     (:func:`~hpsearch.run.reports.check_report`). A setup error every trial would hit
     (:class:`HpsearchError`) is recorded on each, then raised. On a signal (or any
     BaseException) in training, pruned members are recorded as pruned (never resumed) and the
@@ -157,7 +159,7 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
         results = list(objective.run_packed(
             [t.params for t in trials], seeds=[t.seed for t in trials],
             reports=[pack.reporter(i) for i in range(len(trials))], device=device,
-            numbers=[t.number for t in trials]))
+            numbers=[t.number for t in trials], on_end=pack.ended))
     except Interrupted:
         pack.wind_down()
         raise
@@ -177,7 +179,8 @@ def run_pack(storage: Storage, study: StudyRecord, objective: Objective,
 
 class Pack:
     """The members of one pack, each a :class:`~hpsearch.run.recorder.TrialRecorder` that
-    records it when it is pruned, the others when the pack ends."""
+    records it when it is pruned or ends before the pack (:meth:`ended`), the others when the
+    pack ends."""
 
     def __init__(self, storage: Storage, study: StudyRecord, trials: list[TrialRecord],
                  watch: Callable[[TrialRecord], TrialWatch | None] | None,
@@ -217,6 +220,18 @@ class Pack:
         else:
             m.finish("failed", error=result.error or "failed",
                      metrics=dict(result.metrics) or None)
+
+    def ended(self, i: int, result: PackedResult) -> None:
+        """Member i ended before the pack (early stopping, divergence): recorded now, so a
+        signal or a crash later in the pack does not run it again. One the database refuses
+        now is recorded with the others at the end."""
+        m = self.members[i]
+        if m.record is not None:
+            return
+        try:
+            self.record_result(m, result)
+        except Exception as exc:  # noqa: BLE001 - tried again when the pack ends
+            log.warning("trial %d not recorded yet: %s", m.trial.number, exc)
 
     def record_all(self, results: list[PackedResult | Exception]) -> None:
         """Record every member not recorded yet. One the database refuses does not stop the

@@ -36,7 +36,8 @@ from hpsearch.run.options import RunOptions
 from hpsearch.run.records import FailureStreak, RunSummary, TrialEvent, worker_id
 from hpsearch.run.recovery import recover_lost_worker, recover_trial
 from hpsearch.run.signals import STOP_SIGNALS, ParentWatch, start_ignoring_signals
-from hpsearch.run.summary import close_summary, failure_limit
+from hpsearch.run.studies import round_space
+from hpsearch.run.summary import close_summary, failure_limit, retry_limit
 from hpsearch.space import Space
 from hpsearch.storage import RoundRecord, Storage, StudyRecord, TrialRecord
 
@@ -213,6 +214,7 @@ class Supervisor:
         limit = round_limit(study, round_, add=options.add, sampler=options.sampler,
                             file_space=file_space)
         self.total = trials_to_run(storage, study, round_, limit=limit, add=options.add)
+        self.max_retries = retry_limit(round_space(study, round_, file_space))
         self.summary = RunSummary(study=study.name, round=round_.number, workers=options.workers)
         self.summary.study_best = storage.best(study)
         self.events = self.mp.Queue()
@@ -294,7 +296,8 @@ class Supervisor:
                     self.finished.add(i)
                     recover_lost_worker(self.storage, self.study, self.summary, i, p,
                                         list(self.running.pop(i, {}).values()),
-                                        signalled=self.signum is not None)
+                                        signalled=self.signum is not None,
+                                        max_retries=self.max_retries)
         return alive
 
     def signal_stragglers(self) -> None:
@@ -349,7 +352,8 @@ class Supervisor:
             for trial in self.running.pop(msg.index, {}).values():
                 recover_trial(self.storage, self.study, self.summary, trial,
                               interrupted=self.signum is not None or msg.error == "Interrupted",
-                              reason=f"worker {msg.index} stopped: {first_line}")
+                              reason=f"worker {msg.index} stopped: {first_line}",
+                              max_retries=self.max_retries)
 
     def result(self) -> RunSummary:
         """The merged summary, or the error the run ends with."""

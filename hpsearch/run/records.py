@@ -40,8 +40,11 @@ class RunSummary:
     stopped: str = "target"          # target | added | timeout | exhausted | busy
     #: Numbers of the trials this run failed as stale (their worker died; no heartbeat for
     #: ``stale_after``, or a --workers parent saw the worker die or stop with an error), each
-    #: queued once more unless it was a retry already.
+    #: queued once more unless its configuration ran ``1 + [study] max_retries`` times.
     stale_recovered: list[int] = field(default_factory=list)
+    #: The configurations of the study given up when the run ended (their last trial's number
+    #: and error: killed by its infrastructure ``1 + max_retries`` times).
+    given_up: list[tuple[int, str]] = field(default_factory=list)
     #: With ``stopped == "busy"``: how many trials were running, and the --max-concurrent limit.
     busy: tuple[int, int] | None = None
     #: How many worker processes ran (1 without ``--workers``).

@@ -12,6 +12,7 @@ import signal
 from typing import Any
 
 from hpsearch.run.records import RunSummary, worker_id
+from hpsearch.space.study import DEFAULT_MAX_RETRIES
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ __all__ = ["recover_lost_worker", "recover_trial"]
 
 
 def recover_lost_worker(storage: Storage, study: StudyRecord, summary: RunSummary, index: int,
-                        proc: Any, trials: list[TrialRecord] | None, *, signalled: bool) -> None:
+                        proc: Any, trials: list[TrialRecord] | None, *, signalled: bool,
+                        max_retries: int = DEFAULT_MAX_RETRIES) -> None:
     """A worker process (``proc``: its ``pid`` and ``exitcode``) died without a word: name it
     in ``summary.lost_workers`` and recover every trial it held: ``trials`` (those it said it
     started: one, or the members of a pack) and those the database says it runs (a worker
@@ -38,7 +40,8 @@ def recover_lost_worker(storage: Storage, study: StudyRecord, summary: RunSummar
         return
     again = [t.number for t in sorted(held.values(), key=lambda t: t.number)
              if recover_trial(storage, study, summary, t, interrupted=signalled,
-                              reason=f"worker pid {proc.pid} died: {how}")]
+                              reason=f"worker pid {proc.pid} died: {how}",
+                              max_retries=max_retries)]
     if again:
         many = len(again) > 1
         log.warning("worker %d (pid %d) died (%s) running trial%s %s; %s params are queued "
@@ -47,7 +50,8 @@ def recover_lost_worker(storage: Storage, study: StudyRecord, summary: RunSummar
 
 
 def recover_trial(storage: Storage, study: StudyRecord, summary: RunSummary, trial: TrialRecord,
-                  *, interrupted: bool, reason: str) -> bool:
+                  *, interrupted: bool, reason: str,
+                  max_retries: int = DEFAULT_MAX_RETRIES) -> bool:
     """The trial of a worker that stopped without finishing it, if it is still running: marked
     interrupted after a signal, else failed as stale with its params queued again. True when
     it was failed as stale."""
@@ -56,6 +60,7 @@ def recover_trial(storage: Storage, study: StudyRecord, summary: RunSummary, tri
         return False
     # No need to wait --stale-after: this process saw the worker go. Fail the trial as stale
     # and queue its params again now, so the remaining workers retry it.
-    stale = storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id], reason=reason)
+    stale = storage.recover_stale(study.id, older_than_s=0, trial_ids=[trial.id], reason=reason,
+                                  max_retries=max_retries)
     summary.stale_recovered += stale
     return bool(stale)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
-from hpsearch.objectives import json_safe
+from hpsearch.objectives import TrialFailed, json_safe
 
 #: The largest step the database holds (PostgreSQL INTEGER).
 MAX_STEP = 2**31 - 1
@@ -93,6 +93,17 @@ def big_int(value: int) -> int | float:
         return math.inf if value > 0 else -math.inf
 
 
+def too_large(name: str, value: int) -> None:
+    """TrialFailed when ``value`` (an objective's int) is past a float's range."""
+    if math.isfinite(big_int(value)):
+        return
+
+    digits = int(value.bit_length() * math.log10(2))
+    raise TrialFailed(f"metric {name!r} is a number too large for a float (about "
+                      f"{'-' if value < 0 else ''}10^{digits}; a float holds at most about "
+                      f"1.8e308)")
+
+
 def text_of(value: Any) -> str:
     """``str(value)``, or its repr cut short when even that fails (an int of 5,000 digits)."""
     try:
@@ -107,16 +118,23 @@ def note_result(result: Any, notes: Notes) -> None:
         check_metrics(result, notes, where="result")
 
 
-def clean_result(result: Any, notes: Notes) -> Any:
+def clean_result(result: Any, notes: Notes, metrics: Sequence[str] = ()) -> Any:
     """An objective's result as :func:`~hpsearch.objectives.extract_value` reads it without
     raising (its metrics stored as null are noted, as :func:`note_result` does): an int too
-    large for a float becomes infinity (then "metric ... is inf", a failed trial), a key or a
-    value that cannot even be written out becomes its stand-in (:func:`text_of`) or None.
-    Anything else is handed on unchanged."""
+    large for a float becomes infinity, a key or a value that cannot even be written out
+    becomes its stand-in (:func:`text_of`) or None. Anything else is handed on unchanged.
+
+    Such an int as the value of an objective (``metrics``, the first one for a bare number)
+    fails the trial saying so (:func:`too_large`), not as "is inf"."""
     if isinstance(result, int) and not isinstance(result, bool):
+        too_large(metrics[0] if metrics else "value", result)
         return big_int(result)
     if not isinstance(result, Mapping):
         return result
+    for name in metrics:
+        value = result.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            too_large(name, value)
     check_metrics(result, notes, where="result")
     out: dict[str, Any] = {}
     for key, value in result.items():

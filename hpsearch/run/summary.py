@@ -11,6 +11,7 @@ from hpsearch.errors import TooManyFailures
 from hpsearch.run.options import RunOptions
 from hpsearch.run.records import FailureStreak, RunSummary
 from hpsearch.space import Space
+from hpsearch.space.study import DEFAULT_MAX_RETRIES
 from hpsearch.storage import Storage, StudyRecord, TrialRecord
 
 #: Trials in a row that may fail, with no trial of the study ever a success, before a run
@@ -27,6 +28,12 @@ def failure_limit(options: RunOptions, space: Space) -> int:
         if value is not None:
             return int(value)
     return MAX_CONSECUTIVE_FAILURES
+
+
+def retry_limit(space: Space) -> int:
+    """``[study] max_retries`` of the space (the default for a stored space of an older
+    version): how often a configuration killed by its infrastructure is run again."""
+    return int(getattr(space.study, "max_retries", DEFAULT_MAX_RETRIES))
 
 
 def check_failures(storage: Storage, study: StudyRecord, streak: FailureStreak,
@@ -48,9 +55,12 @@ def check_failures(storage: Storage, study: StudyRecord, streak: FailureStreak,
 
 def close_summary(storage: Storage, study: StudyRecord, summary: RunSummary, *,
                   stale_after: float, started: float | None = None) -> RunSummary:
-    """Fill what the run learns at its end: the study's best (from every run) and the trials
-    of the study still running (in other runs, or left by one that died)."""
+    """Fill what the run learns at its end: the study's best (from every run), the
+    configurations of the study given up (killed by their infrastructure ``1 + max_retries``
+    times) and the trials of the study still running (in other runs, or left by one that
+    died)."""
     summary.study_best = storage.best(study) or summary.study_best
+    summary.given_up = [(t.number, t.error or "") for t in storage.given_up(study)]
     running = storage.trials(study, states=["running"], best_first=False)
     summary.running_elsewhere = len(running)
     beats = [t.heartbeat for t in running if t.heartbeat is not None]
@@ -60,5 +70,5 @@ def close_summary(storage: Storage, study: StudyRecord, summary: RunSummary, *,
     return summary
 
 
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "failure_limit", "check_failures",
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "failure_limit", "retry_limit", "check_failures",
            "close_summary"]

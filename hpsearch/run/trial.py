@@ -92,12 +92,20 @@ def record_outcome(rec: TrialRecorder, out: Outcome, device: str | None) -> Tria
                       device=device, **out.extra)
 
 
+def objective_metrics(study: StudyRecord) -> list[str]:
+    """The study's objectives' metrics, the first one first (from its stored ``[study]``)."""
+    stored = ((getattr(study, "space", None) or {}).get("study") or {}).get("metric")
+    names = stored if isinstance(stored, list) else []
+    return [study.metric, *(n for n in names if isinstance(n, str) and n != study.metric)]
+
+
 def call(objective: Objective, trial: TrialRecord, ctx: TrialContext, rec: TrialRecorder,
          stop: StopOnSignal, study: StudyRecord) -> Outcome:
     """Call the objective; how it ended. A signal propagates (see :func:`run_trial`)."""
     try:
         # Read without raising: an int past a float's range, a key 5,000 digits long.
-        result = clean_result(objective.run(trial.params, ctx), rec.notes)
+        result = clean_result(objective.run(trial.params, ctx), rec.notes,
+                              objective_metrics(study))
         # every objective's value and the constraint verdict ride in ``extra``
         value, metrics, extra = extract_outcome(result, study)
         return Outcome("complete", value, metrics, extra=extra)

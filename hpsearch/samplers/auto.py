@@ -6,35 +6,24 @@ The rule (measured with ``benchmarks/bench_quality_model.py``)::
                                                        (tpe at even sample indices, gp at odd)
     more                                            -> tpe    (GP's fit grows with n³)
 
-Why alternate: GP alone wins on a smooth landscape (Hartmann-6, 50 trials: median -3.320 against
-Optuna's TPE -3.078) but explores too little where a narrow optimum sits in a flat landscape;
-TPE explores. Taking turns, each model learns from the other's points. GP fits power-transformed
-values (:func:`hpsearch.samplers.gp.power_warp`), which lets it see the slope of a flat
-landscape too. Design runs (seeds 0-19, median): the log-scaled narrow bump at 30 trials 0.999
-(0.18 without the transform; Optuna's TPE 0.36), Hartmann-6 at 30 trials -3.02 (-3.00 without;
-Optuna's TPE -2.43). GP first instead of TPE first gave the same at 50 and 100 trials but lagged
-on the bump at 30.
+Why alternate: GP alone wins on a smooth landscape but explores too little where a narrow
+optimum sits in a flat landscape; TPE explores. Taking turns, each model learns from the other's
+points. GP fits power-transformed values (:func:`hpsearch.samplers.gp.power_warp`), which lets
+it see the slope of a flat landscape too. Spaces with choices and conditions take turns as
+well: measured, that did better than TPE alone on them. The design runs and the held-out
+figures behind each choice are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound.
 
-Spaces with choices and conditions take turns too. GP treats a choice as a categorical kernel
-dimension and draws a parameter that some trials lack at random, which sounded crude, so the
-first rule gave such spaces to TPE alone; measured, taking turns did better: the digits space
-(seeds 0-9, 30/50/100 trials) 0.9764/0.9806/0.9833 against TPE alone 0.9750/0.9778/0.9806, the
-conditional space (seeds 0-19) 0.800/0.800/0.800 against 0.769/0.800/0.800. The held-out
-figures are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is a cost bound.
-
-Cost (issue 25): a GP proposal costs about a second of CPU (0.8 s at 12 trials, 2 s at 100 on
-the 4-parameter space of ``benchmarks/bench_tpe_process.py``, 2 cores at load 3.6), a TPE
-proposal 5 ms. Where trials take a few milliseconds GP's turns would be nearly all of the
-study's time, so a GP turn is taken only while the round's GP proposals stay within
+Cost: a GP proposal costs about a second of CPU, a TPE proposal milliseconds (figures in
+benchmarks/README.md). Where trials take a few milliseconds GP's turns would be nearly all of
+the study's time, so a GP turn is taken only while the round's GP proposals stay within
 :data:`PROPOSAL_SHARE` (10 %) of the round's trial time: ``spent + gp_seconds(n) <= 0.10 *
 trial_seconds``, where ``trial_seconds`` is the sum of the stored durations of the round's
 finished trials, ``spent`` is :func:`gp_seconds` at the current ``n`` times the number of those
 trials GP proposed, and ``n`` the completed trials. Slow trials (tens of seconds) keep every GP
 turn; trials of a second get one now and then; instant ones get TPE alone. The GP cost is an
-estimate (:func:`gp_seconds`, fitted to the figures above, deliberately not re-measured per
-run) so that the pick depends only on the stored history: the same history and durations give
-the same picks on any machine. A history without durations (a library caller's) keeps the
-plain alternation.
+estimate (:func:`gp_seconds`, deliberately not re-measured per run) so that the pick depends
+only on the stored history: the same history and durations give the same picks on any machine.
+A history without durations (a library caller's) keeps the plain alternation.
 
 Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``sobol`` for the
 start-up trials, so the run log and ``report`` can show it. The pick depends only on the

@@ -1,8 +1,7 @@
-"""scipy's scrambled Sobol' engine without importing ``scipy.stats`` (issue 25).
+"""scipy's scrambled Sobol' engine without importing ``scipy.stats``.
 
-``from scipy.stats import qmc`` imports all of ``scipy.stats`` (0.6–1 s of CPU on this
-machine, most of a 50-trial ``tpe`` study's cost beyond ``random``'s: the model samplers' Sobol
-start-up pays it). The sequence itself lives in the compiled ``scipy.stats._sobol``, which needs
+``from scipy.stats import qmc`` imports all of ``scipy.stats`` (most of what a short ``tpe``
+study cost beyond a ``random`` one: the model samplers' Sobol start-up paid it). The sequence itself lives in the compiled ``scipy.stats._sobol``, which needs
 nothing of the package: :func:`load_sobol_kernels` loads that extension alone, and
 :class:`SobolEngine` repeats ``scipy.stats.qmc.Sobol``'s few lines over it (scramble=True,
 30 bits, a :class:`numpy.random.Generator` spawned from the caller's as scipy spawns it), so the

@@ -1,6 +1,6 @@
 """The ``[study]`` table: name, metric, direction (one each, or lists of several objectives),
 sampler, trials, seed, grid_points, and the run settings (pruner, n_startup_trials,
-tie_breaker, max_consecutive_failures, artifacts, on_change) and the warm start of a new study
+tie_breaker, max_consecutive_failures, max_retries, artifacts, on_change) and the warm start of a new study
 (warm_start, warm_start_top).
 
 The sampler names are part of the file's grammar: :data:`hpsearch.names.SAMPLER_NAMES`, where
@@ -24,7 +24,8 @@ from hpsearch.errors import SpaceError
 from hpsearch.space.values import fmt, is_int
 
 __all__ = ["StudyConfig", "SAMPLER_NAMES", "DIRECTIONS", "DEFAULT_GRID_POINTS", "MAX_GRID_POINTS",
-           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "MAX_DB_INT", "FILE_KEYS",
+           "DEFAULT_STARTUP_TRIALS", "DEFAULT_MAX_CONSECUTIVE_FAILURES", "DEFAULT_MAX_RETRIES",
+           "MAX_RETRIES", "MAX_DB_INT", "FILE_KEYS",
            "split_objectives", "ON_CHANGE"]
 
 DIRECTIONS: tuple[str, ...] = ("maximize", "minimize")
@@ -37,6 +38,13 @@ DEFAULT_STARTUP_TRIALS = 10
 """Sobol trials per round before a model sampler (tpe, gp, cmaes, auto) proposes."""
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
 """A run stops after this many failed trials in a row while the study has no success."""
+DEFAULT_MAX_RETRIES = 3
+"""Retries of a configuration whose trial its infrastructure killed (stale heartbeat, dead
+worker or pack) before it is given up: four attempts in all. A crash that hits the queued
+retries again (the next run starts with them) is survived three times; a configuration that
+kills its own process each time (out of memory) stops costing runs after four."""
+MAX_RETRIES = 100
+"""The most ``max_retries`` may be (each attempt may cost a run)."""
 MAX_DB_INT = 2**31 - 1
 """The largest seed or trial count: storage keeps them in 32-bit integer columns."""
 
@@ -45,7 +53,7 @@ MAX_DB_INT = 2**31 - 1
 _OPTIONAL_DEFAULTS: dict[str, Any] = {
     "grid_points": None, "pruner": "none", "n_startup_trials": DEFAULT_STARTUP_TRIALS,
     "tie_breaker": None, "max_consecutive_failures": DEFAULT_MAX_CONSECUTIVE_FAILURES,
-    "artifacts": None,
+    "max_retries": DEFAULT_MAX_RETRIES, "artifacts": None,
     "on_change": "refuse", "warm_start": [], "warm_start_top": 0,
 }
 ON_CHANGE = ("refuse", "evolve")
@@ -62,7 +70,9 @@ class StudyConfig:
     ``n_startup_trials`` the Sobol trials per round before a model sampler; ``tie_breaker``
     a secondary metric that orders trials with equal values (None: the report's default);
     ``max_consecutive_failures`` how many failed trials in a row stop a run while the study has
-    no success (0: never stop); ``artifacts`` the folder of the kept checkpoints (relative to
+    no success (0: never stop); ``max_retries`` how many times a configuration whose trial
+    was killed by its infrastructure (stale heartbeat, dead worker or pack) is run again before
+    it is given up (:data:`DEFAULT_MAX_RETRIES`); ``artifacts`` the folder of the kept checkpoints (relative to
     the space file; None: beside the database, :mod:`hpsearch.storage.artifacts`);
     ``on_change`` what ``run`` does with changed parameters
     (:data:`ON_CHANGE`); ``warm_start`` studies whose trials a new study's model starts from,
@@ -80,6 +90,7 @@ class StudyConfig:
     n_startup_trials: int = DEFAULT_STARTUP_TRIALS
     tie_breaker: str | None = None
     max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES
+    max_retries: int = DEFAULT_MAX_RETRIES
     #: the folder of the kept checkpoints (None: beside the database)
     artifacts: str | None = None
     #: The objectives after the first (``metric = [...]`` in the file): ``metric`` and
@@ -116,6 +127,7 @@ class StudyConfig:
                              f"(got {fmt(self.pruner)})")
         _check_int("n_startup_trials", self.n_startup_trials, 0, MAX_DB_INT)
         _check_int("max_consecutive_failures", self.max_consecutive_failures, 0, MAX_DB_INT)
+        _check_int("max_retries", self.max_retries, 0, MAX_RETRIES)
         if self.artifacts is not None and (not isinstance(self.artifacts, str)
                                            or not self.artifacts.strip()):
             raise SpaceError(f"study.artifacts: must be a folder path (got {fmt(self.artifacts)})")

@@ -25,9 +25,28 @@ from hpsearch.storage.records import (ByIndex, Proposer, RoundRecord, StudyRecor
                                       TrialRecord)
 from hpsearch.storage.tables import ROUND, STEP, STUDY, TRIAL, TRIAL_COLUMNS, best_row, trial_record
 
-__all__ = ["TrialQueries", "trial_seed"]
+__all__ = ["TrialQueries", "trial_seed", "DEFAULT_MAX_RETRIES", "GIVEN_UP"]
 
 log = logging.getLogger(__name__)
+
+
+#: Retries of a configuration whose trial was killed by its infrastructure (stale heartbeat,
+#: dead worker or pack) before it is given up: ``[study] max_retries`` (the same default as
+#: ``hpsearch.space.study.DEFAULT_MAX_RETRIES``; storage does not import the space layer).
+DEFAULT_MAX_RETRIES = 3
+#: The words in the error of a given-up configuration's last trial.
+GIVEN_UP = "given up"
+
+
+def _attempts(conn: Connection, study_id: int, retry_of: int | None, cap: int) -> int:
+    """How many earlier attempts a trial's configuration had: the length of its ``retry_of``
+    chain (followed at most ``cap`` links: enough to know the bound is reached)."""
+    n = 0
+    while retry_of is not None and n < cap:
+        n += 1
+        retry_of = conn.execute(select(TRIAL.c.retry_of).where(
+            TRIAL.c.study_id == study_id, TRIAL.c.number == retry_of)).scalar()
+    return n
 
 
 def trial_seed(study_seed: int, number: int) -> int:
@@ -264,10 +283,16 @@ class TrialQueries(StorageBase):
     @storage_errors
     def recover_stale(
         self, study_id: int, *, older_than_s: float, trial_ids: Iterable[int] | None = None,
-        reason: str | None = None,
+        reason: str | None = None, max_retries: int = DEFAULT_MAX_RETRIES,
     ) -> list[int]:
         """Mark running trials without a heartbeat for ``older_than_s`` as failed (stale) and
-        queue their params once more as new trials. Returns the stale trials' numbers.
+        queue their params once more as new trials (``retry_of``: the stale trial's number).
+        Returns the stale trials' numbers.
+
+        A stale trial is killed by its infrastructure, not by its configuration: its retry is
+        retried again when it dies too, until the configuration has had ``1 + max_retries``
+        attempts (counted along the ``retry_of`` chain); then it is given up, and its error
+        says so (:meth:`given_up` lists them).
 
         ``trial_ids`` limits it to those trials (a parent process that saw its worker die
         recovers the worker's trial at once with ``older_than_s=0``); ``reason`` replaces the
@@ -289,12 +314,15 @@ class TrialQueries(StorageBase):
                 TRIAL.c.retry_of.in_([r.number for r in stale]))).scalars())
             for row in stale:
                 age = time.time() - (row.heartbeat or 0)
+                error = f"stale: no heartbeat for {age:.0f} s ({reason or f'worker {row.worker} died?'})"
+                earlier = _attempts(conn, study_id, row.retry_of, max_retries)
+                if earlier >= max_retries:
+                    error += (f"; {GIVEN_UP} after {earlier + 1} attempts "
+                              f"([study] max_retries = {max_retries})")
                 conn.execute(update(TRIAL).where(TRIAL.c.id == row.id).values(
-                    state="failed", finished_at=time.time(),
-                    error=f"stale: no heartbeat for {age:.0f} s "
-                          f"({reason or f'worker {row.worker} died?'})"))
-                if row.retry_of is not None or row.number in retried:
-                    continue  # retried once already
+                    state="failed", finished_at=time.time(), error=error))
+                if earlier >= max_retries or row.number in retried:
+                    continue  # given up, or retried already (a run that finished it late)
                 number = conn.execute(_U_STUDY, {"sid": study_id}).scalar_one() - 1
                 conn.execute(insert(TRIAL).values(
                     study_id=study_id, round=row.round, number=number, sample_index=None,
@@ -303,6 +331,19 @@ class TrialQueries(StorageBase):
         return [r.number for r in stale]
 
     # ---------------------------------------------------------------------------- reads
+    @storage_errors
+    def given_up(self, study: StudyRecord) -> list[TrialRecord]:
+        """The configurations given up: trials failed as stale (their worker, pack or run
+        died) that no trial retries; their error says why (by number)."""
+        retried = select(TRIAL.c.retry_of).where(TRIAL.c.study_id == study.id,
+                                                TRIAL.c.retry_of.is_not(None))
+        stmt = (select(*TRIAL_COLUMNS)
+                .where(TRIAL.c.study_id == study.id, TRIAL.c.state == "failed",
+                       TRIAL.c.error.like("stale:%"), TRIAL.c.number.not_in(retried))
+                .order_by(TRIAL.c.number))
+        with self.engine.connect() as conn:
+            return [trial_record(r) for r in conn.execute(stmt)]
+
     @storage_errors
     def trials(
         self, study: StudyRecord, *, round_: int | None = None, states: Sequence[str] | None = None,

@@ -45,11 +45,12 @@ import torch.nn.functional as F
 from hpsearch.errors import ConfigError
 from hpsearch.trainer.config import TrainerSettings
 from hpsearch.trainer.data import load_dataset
-from hpsearch.trainer.fit import TrainResult, cost_metrics, resolve_device
+from hpsearch.trainer.fit import TrainResult, resolve_device
 from hpsearch.trainer.model import ACTIVATION_LAYERS, MLP
 from hpsearch.trainer.optim import make_schedule
 from hpsearch.trainer.packed_optim import PackedOptimizer
 from hpsearch.trainer.params import TrialParams
+from hpsearch.trainer.packed_results import LazyCost, member_result, shape_cost
 
 __all__ = ["fit_packed", "pack_key"]
 
@@ -91,6 +92,7 @@ class _Member:
 def fit_packed(
     params: Sequence[TrialParams], settings: TrainerSettings, *, seeds: Sequence[int],
     reports: Sequence[Report | None] | None = None, evaluate_test: bool = False,
+    on_end: Callable[[int, TrainResult], None] | None = None,
 ) -> list[TrainResult]:
     """Train ``params`` (one shape, see :func:`pack_key`) as one stacked model.
 
@@ -99,6 +101,10 @@ def fit_packed(
     called after each epoch of trial k with the metrics ``fit`` reports; a True answer stops
     that trial after the epoch (pruned). ``evaluate_test`` adds ``test_accuracy``/``test_loss``
     of each complete trial's best weights, as ``fit(..., evaluate_test=True)``.
+    ``on_end(k, result)`` is called as soon as trial k ends before the pack does (early
+    stopping, divergence, its last epoch while others go on; not when pruned: its report said
+    so already), with the result it will have in the returned list; never with
+    ``evaluate_test`` (the test split is evaluated once, at the end).
 
     Raises
     ------
@@ -129,11 +135,26 @@ def fit_packed(
                                else settings.patience, holder, schedule))
     for m, r in zip(members, reports):
         m.report = r
-    _train(pack, members, device)
-    return _finish(pack, members, data, device, evaluate_test)
+    ended = None
+    if on_end is not None and not evaluate_test:
+        results: dict[int, TrainResult] = {}
+        cost = LazyCost(members[0].p, data, device)
+
+        def ended(i: int) -> None:
+            results[i] = member_result(members[i], {}, cost(), device)
+            on_end(i, results[i])
+
+    _train(pack, members, device, ended)
+    out = _finish(pack, members, data, device, evaluate_test)
+    if ended is not None:  # the early members' results as they were handed out
+        out = [results.get(i, r) for i, r in enumerate(out)]
+    return out
 
 
-def _train(pack: _Pack, members: list[_Member], device: torch.device) -> None:
+def _train(pack: _Pack, members: list[_Member], device: torch.device,
+           ended: Callable[[int], None] | None = None) -> None:
+    """Train until no member is live; ``ended(i)``: member i stopped (not pruned) while
+    others train on."""
     live = list(range(len(members)))  # member indices, in the pack's current order
     epoch = 0
     while live:
@@ -176,6 +197,11 @@ def _train(pack: _Pack, members: list[_Member], device: torch.device) -> None:
                 continue
             keep.append(j)
         if len(keep) < len(live):
+            if ended is not None and keep:  # the pack goes on without them: say so now
+                kept = set(keep)
+                for j, i in enumerate(live):
+                    if j not in kept and not members[i].pruned:
+                        ended(i)
             pack.select(keep)
             live = [live[j] for j in keep]
         pack.opt.set_lr([members[i].lr for i in live])
@@ -193,39 +219,11 @@ def _finish(pack: _Pack, members: list[_Member], data: Any, device: torch.device
                       for n in names}
         loss, acc = pack.evaluate(pack.X_test, pack.y_test)
         test = {i: (loss[j], acc[j]) for j, i in enumerate(tested)}
-    cost = (_cost(members[0].p, data, device)
+    cost = (shape_cost(members[0].p, data, device)
             if any(m.best and m.error is None for m in members) else {})
     for i, m in enumerate(members):
-        result = dict(m.best)
-        result.pop("epoch_time", None)
-        result.pop("samples_per_s", None)
-        if m.best:
-            result["epochs_run"] = float(m.epoch)
-            result["epoch_time"] = m.total_time / max(1, m.epoch)
-            result["samples_per_s"] = m.total_samples / m.total_time if m.total_time > 0 else 0.0
-        if i in test:
-            result["test_loss"], result["test_accuracy"] = test[i]
-        if m.best and m.error is None and cost:
-            result["train_seconds"] = m.total_time  # the pack's wall time: K trials shared it
-            result.update(cost)
-        state = "failed" if m.error else "pruned" if m.pruned else "complete"
-        results.append(TrainResult(state=state, metrics=result, error=m.error, device=str(device),
-                                   pruned_step=m.epoch if state == "pruned" else None,
-                                   # each member's weights, as fit() hands them out
-                                   state_dict=mlp_state(m.best_state, m.p)
-                                   if state == "complete" and m.best_state is not None else None))
+        results.append(member_result(m, test.get(i, {}), cost, device))
     return results
-
-
-def _cost(p: TrialParams, data: Any, device: torch.device) -> dict[str, float]:
-    """``n_params`` and ``inference_ms`` of one member as ``fit`` measures them: the members
-    share the shape (and cost does not depend on the weights), so one model of that shape is
-    timed alone, not the stacked pack."""
-    with torch.random.fork_rng(devices=[]):  # building it draws weights: leave the stream be
-        model = MLP(data.n_features, data.n_classes, n_layers=p.n_layers,
-                    hidden_units=p.hidden_units, activation=p.activation, dropout=p.dropout,
-                    batch_norm=p.batch_norm, bn_momentum=p.bn_momentum).to(device)
-    return cost_metrics(model, data.n_features, device)
 
 
 def _nan_or_inf(value: float) -> str:
@@ -397,28 +395,6 @@ class _Pack:
 def _one_value(values: list[float]) -> float | None:
     """The value when all are equal (torch's BatchNorm then updates the running statistics)."""
     return values[0] if len(set(values)) == 1 else None
-
-
-def mlp_state(flat: dict[str, torch.Tensor], p: TrialParams) -> dict[str, torch.Tensor]:
-    """A member's flat tensors (:func:`_flat_state`'s names) as the ``MLP``'s state dict, on the
-    CPU: what ``fit`` hands out, so a packed trial's checkpoint loads like any other's."""
-    # MLP.layers per hidden layer: Linear, [BatchNorm1d], activation, [Dropout]
-    linear, norm = 0, 1
-    per_layer = 2 + int(p.batch_norm) + int(p.dropout > 0)
-    out: dict[str, torch.Tensor] = {}
-    for i in range(p.n_layers):
-        base = i * per_layer
-        out[f"layers.{base + linear}.weight"] = flat[f"w{i}"]
-        if p.batch_norm:
-            bn = f"layers.{base + norm}"
-            out[f"{bn}.weight"], out[f"{bn}.bias"] = flat[f"g{i}"], flat[f"be{i}"]
-            out[f"{bn}.running_mean"], out[f"{bn}.running_var"] = flat[f"rm{i}"], flat[f"rv{i}"]
-            out[f"{bn}.num_batches_tracked"] = torch.tensor(0)  # unused: momentum is set
-        else:
-            out[f"layers.{base + linear}.bias"] = flat[f"b{i}"].reshape(-1)
-    last = p.n_layers * per_layer
-    out[f"layers.{last}.weight"], out[f"layers.{last}.bias"] = flat["wo"], flat["bo"].reshape(-1)
-    return {k: v.detach().cpu().clone() for k, v in out.items()}
 
 
 def _flat_state(model: MLP, n_layers: int, batch_norm: bool) -> dict[str, torch.Tensor]:

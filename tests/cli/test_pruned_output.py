@@ -63,8 +63,12 @@ def pruned_study(project, invoke, monkeypatch):
 def test_the_run_lines_say_where_the_trial_was_pruned(pruned_study):
     lines = pruned_study.splitlines()
     assert any("trial 5 pruned at step 1 value=0.0125" in line for line in lines), lines
-    assert lines[-1] == ("study curves round 1: ran 6 trials (5 complete, 1 pruned); "
-                         "stopped: exhausted; best trial 3: 0.95 (the study's best)")
+    # "; start-up 0.2s" ends the line when the run's start-up took 0.1 s or more (a busy
+    # machine): what it says is checked elsewhere, not here.
+    last, _, startup = lines[-1].partition("; start-up ")
+    assert last == ("study curves round 1: ran 6 trials (5 complete, 1 pruned); "
+                    "stopped: exhausted; best trial 3: 0.95 (the study's best)")
+    assert not startup or startup[0].isdigit(), lines[-1]
 
 
 def test_report_table_shows_the_pruned_step_and_that_the_value_is_partial(pruned_study, invoke):

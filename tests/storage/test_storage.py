@@ -158,7 +158,7 @@ def _age_heartbeats(storage: Storage, seconds: float = 100.0) -> None:
         conn.exec_driver_sql(f"UPDATE trials SET heartbeat = heartbeat - {seconds}")
 
 
-def test_stale_trial_is_failed_and_retried_once(storage):
+def test_stale_trial_is_failed_and_retried_up_to_the_bound(storage):
     study, round_ = _study(storage, target=3)
     t = storage.claim(study, round_, propose=lambda i: {"i": 7}, limit=3, worker="dead", device=None)
     _age_heartbeats(storage)
@@ -169,10 +169,11 @@ def test_stale_trial_is_failed_and_retried_once(storage):
     retry = storage.claim(study, round_, propose=lambda i: {"i": -1}, limit=3, worker="w", device=None)
     assert retry.retry_of == t.number and retry.params == {"i": 7} and retry.seed == t.seed
     assert (retry.number, retry.sample_index) == (1, None)
-    # the retry goes stale too: failed, but not retried a second time
+    # the retry goes stale too: with max_retries = 1 (two attempts in all), given up
     _age_heartbeats(storage)
-    assert storage.recover_stale(study.id, older_than_s=30) == [retry.number]
+    assert storage.recover_stale(study.id, older_than_s=30, max_retries=1) == [retry.number]
     assert storage.counts(study) == {"failed": 2}
+    assert [g.number for g in storage.given_up(study)] == [retry.number]
     nxt = storage.claim(study, round_, propose=lambda i: {"i": i}, limit=3, worker="w", device=None)
     assert nxt.retry_of is None and nxt.sample_index == 1
 
