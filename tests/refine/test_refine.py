@@ -264,10 +264,15 @@ def _bump_study(tmp_path: Path, module: str, *, trials: int) -> Path:
     return path
 
 
-def test_refinement_rounds_in_storage_zoom_in_and_survive_a_restart(tmp_path):
+def test_refinement_rounds_in_storage_zoom_in_and_survive_a_restart(tmp_path, monkeypatch):
     from hpsearch.run import RunOptions, run_study
+    from hpsearch.samplers import auto
     from hpsearch.space import load_space
     from hpsearch.storage import Storage
+
+    # The bump stands in for a costly objective: auto's rounds take GP's turns as they would
+    # where trials take seconds (instant trials would get TPE alone: the cost rule of auto.py).
+    monkeypatch.setattr(auto, "PROPOSAL_SHARE", float("inf"))
 
     path = _bump_study(tmp_path, "bump_storage", trials=30)
     storage = Storage(f"sqlite:///{tmp_path}/x.db")
