@@ -293,51 +293,16 @@ def refine_study(
     complete = [t for t in storage.trials(study, round_=round_.number, states=["complete"])
                 if t.value is not None and not math.isnan(t.value) and t.feasible is not False]
     objectives = objectives_of(study.space)
-    chosen: list[Any]
-    rung_trials: list[Any] = []
-    lowest_rung: int | None = None
+    rung: tuple[list[Any], int | None] = ([], None)  # pruned trials standing in, lowest step
     if objectives.multi:
         # Several objectives: the box is drawn around the round's first K feasible Pareto
         # fronts (--top K; the front alone by default), so both ends of the trade-off stay
         # inside it (docs/refine.md).
         chosen, best, k, n_tied, tie = _front_choice(study, round_, complete, objectives, top)
     else:
-        k = top_count(len(complete), top=top, top_frac=top_frac)
-        # Ties on the value (an easy task: many trials at accuracy 1.0) go to the study's tie
-        # breaker (the validation loss for the built-in trainer), not to the lowest number.
-        tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
-        ranked = rank(complete, maximize=study.maximize, tie=tie)
-        if len(complete) < k:
-            # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
-            # furthest before they were stopped stand in, the highest rung first, each rung ranked
-            # by the value it reported there.
-            rung_trials, lowest_rung = _furthest_pruned(storage, study, round_.number, k - len(complete),
-                                                        tie)
-            ranked += rung_trials
-        if len(ranked) < k:
-            raise StudyError(
-                f"cannot refine study {study.name!r} from round {round_.number}: it has "
-                f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}"
-                + (f" and {len(rung_trials)} pruned at a later step" if rung_trials else "")
-                + f", {k} are needed (run more trials, or pass a smaller --top)")
-        if rung_trials:
-            log.warning(
-                "study %s round %d: %d completed trial%s, fewer than the %d the box needs: it also "
-                "spans %d trial%s pruned at step %d or later (the furthest the pruner let them go)",
-                study.name, round_.number, len(complete), "" if len(complete) == 1 else "s", k,
-                len(rung_trials), "" if len(rung_trials) == 1 else "s", lowest_rung)
-        chosen = ranked[:k]
-        n_tied = tied_with_others(chosen, ranked[k:])
-        if 2 * n_tied > k:
-            log.warning(
-                "study %s round %d: %d of the top %d trials tie on %s with other trials, so %s "
-                "chose them (set [study] tie_breaker to a metric that tells them apart, or run more "
-                "trials)", study.name, round_.number, n_tied, k, study.metric,
-                f"the tie breaker ({tie.describe()})" if tie else "the trial number")
-        best = storage.best(study) or chosen[0]  # study-wide: never worse than chosen[0]
-        if tie is not None and best.value is not None:
-            best = rank(storage.iter_trials(study, states=["complete"], value=best.value),
-                        maximize=study.maximize, tie=tie)[0]
+        chosen, best, k, n_tied, tie, rung = _top_choice(storage, study, round_, complete,
+                                                         top=top, top_frac=top_frac)
+    rung_trials, lowest_rung = rung
     original = Space.from_dict(study.space, source=study.source or "<stored>")
     current = Space.from_dict(round_.space, source=study.source or "<stored>")
     new_space, changes = narrow(current, original, [t.params for t in chosen], best.params,
@@ -383,6 +348,53 @@ def _furthest_pruned(storage: Storage, study: Any, round_: int, needed: int,
         out += rank([t for t in pruned if t.pruned_step == step], maximize=study.maximize, tie=tie)
         lowest = step
     return out, lowest
+
+
+def _top_choice(storage: Storage, study: Any, round_: Any, complete: list[Any], *,
+                top: int | None, top_frac: float
+                ) -> tuple[list[Any], Any, int, int, Any, tuple[list[Any], int | None]]:
+    """One objective: the round's top ``k`` trials (and the study's best, the box's anchor),
+    how many tie with others, the tie breaker, and the pruned trials that stood in when too
+    few completed (with the lowest step they reached)."""
+    rung_trials: list[Any] = []
+    lowest_rung: int | None = None
+    k = top_count(len(complete), top=top, top_frac=top_frac)
+    # Ties on the value (an easy task: many trials at accuracy 1.0) go to the study's tie
+    # breaker (the validation loss for the built-in trainer), not to the lowest number.
+    tie = tie_breaker(study.space, setting=getattr(study, "tie_breaker", None))
+    ranked = rank(complete, maximize=study.maximize, tie=tie)
+    if len(complete) < k:
+        # A pruner let few finish (ASHA at 20 trials: about a ninth): the trials that went
+        # furthest before they were stopped stand in, the highest rung first, each rung ranked
+        # by the value it reported there.
+        rung_trials, lowest_rung = _furthest_pruned(storage, study, round_.number, k - len(complete),
+                                                    tie)
+        ranked += rung_trials
+    if len(ranked) < k:
+        raise StudyError(
+            f"cannot refine study {study.name!r} from round {round_.number}: it has "
+            f"{len(complete)} completed trial{'s' if len(complete) != 1 else ''}"
+            + (f" and {len(rung_trials)} pruned at a later step" if rung_trials else "")
+            + f", {k} are needed (run more trials, or pass a smaller --top)")
+    if rung_trials:
+        log.warning(
+            "study %s round %d: %d completed trial%s, fewer than the %d the box needs: it also "
+            "spans %d trial%s pruned at step %d or later (the furthest the pruner let them go)",
+            study.name, round_.number, len(complete), "" if len(complete) == 1 else "s", k,
+            len(rung_trials), "" if len(rung_trials) == 1 else "s", lowest_rung)
+    chosen = ranked[:k]
+    n_tied = tied_with_others(chosen, ranked[k:])
+    if 2 * n_tied > k:
+        log.warning(
+            "study %s round %d: %d of the top %d trials tie on %s with other trials, so %s "
+            "chose them (set [study] tie_breaker to a metric that tells them apart, or run more "
+            "trials)", study.name, round_.number, n_tied, k, study.metric,
+            f"the tie breaker ({tie.describe()})" if tie else "the trial number")
+    best = storage.best(study) or chosen[0]  # study-wide: never worse than chosen[0]
+    if tie is not None and best.value is not None:
+        best = rank(storage.iter_trials(study, states=["complete"], value=best.value),
+                    maximize=study.maximize, tie=tie)[0]
+    return chosen, best, k, n_tied, tie, (rung_trials, lowest_rung)
 
 
 def _front_choice(study: Any, round_: Any, complete: list[TrialRecord], objectives: Any,

@@ -224,7 +224,7 @@ def test_mlflow_server_on_loopback(study, tmp_path):
     try:
         started = time.monotonic()
         try:
-            wait_until(healthy, proc=proc, timeout=120, what="mlflow server up")
+            wait_until(healthy, proc=proc, timeout=240, what="mlflow server up")
         except AssertionError:
             if os.environ.get("CI"):
                 raise

@@ -187,7 +187,7 @@ kind = "builtin"
 dataset = "synthetic"
 n_samples = 400
 epochs = {epochs}
-patience = 1000
+patience = {epochs}  # no early stop: the killed runs must still be training
 device = "cpu"
 [params]
 learning_rate = {{ type = "log_uniform", low = 0.01, high = 0.1 }}
