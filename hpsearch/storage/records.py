@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -136,15 +138,16 @@ class Proposal:
     method: str | None = None
 
 
-class Proposer:
+class Proposer(ABC):
     """What :meth:`~hpsearch.storage.Storage.claim` asks for a new trial: called with the
     sample index and, when ``uses_history``, the round's :class:`RoundHistory` read in the
     claim's transaction after the study lock (None otherwise)."""
 
     uses_history: bool = False
 
+    @abstractmethod
     def __call__(self, index: int, history: RoundHistory | None) -> Proposal:
-        raise NotImplementedError
+        """The proposal for sample ``index`` (``history``: the round's, or None)."""
 
 
 class ByIndex(Proposer):
