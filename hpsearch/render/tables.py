@@ -111,6 +111,103 @@ def _fitted_table(title: str, headers: Sequence[str], cells: list[list[str]], wi
     return table, max(width, need)
 
 
+class _Cells:
+    """The text of one cell of ``report``'s table: a trial's column, read the same way for
+    every column kind (number, front mark, extra objectives, state, parameters, metrics)."""
+
+    def __init__(self, selection: TrialSelection, names: list[str]) -> None:
+        self.front = getattr(selection, "front", None)
+        self.more = list(self.front.objectives.metrics[1:]) if self.front is not None else []
+        self.names = names
+
+    def __call__(self, t: TrialRecord, col: str) -> str:
+        if col == "number":
+            return str(t.number)
+        if col == "front":
+            return front_mark(t, self.front)
+        if col in self.more:
+            return fmt_value((t.values or {}).get(col, (t.metrics or {}).get(col)))
+        if col == "duration":
+            return fmt_seconds(t.duration)
+        if col == "state":
+            return state_text(t)
+        if col in ("round", "value", "proposed_by"):
+            return fmt_value(getattr(t, col))
+        if col in t.params or col in self.names:
+            return fmt_value(t.params.get(col))
+        return fmt_value((t.metrics or {}).get(col))
+
+
+def _choose_columns(selection: TrialSelection, cell: _Cells, *, columns: Sequence[str] | None,
+                    all_columns: bool, rank_params: Callable[[], list[str]] | None,
+                    width: int) -> tuple[list[str], list[str], bool]:
+    """The columns shown, the parameters hidden, and whether importance chose them."""
+    from hpsearch.report import fit_columns
+
+    names, trials = cell.names, selection.trials
+    fixed = ["number", "round", "state", "value", *cell.more, "duration"]
+    if cell.front is not None:
+        fixed.insert(3, "front")
+    # Which sampler proposed each trial: every trial records it, but the column is shown only
+    # where it says more than the round's sampler (a model sampler's Sobol start-up, auto's
+    # pick, a sampler changed on resume); --columns proposed_by shows it always.
+    by = ["proposed_by"] if "proposed_by" not in names and selection.proposers_differ() else []
+    fixed += by
+    lead = fixed.index("duration")  # the columns before the parameters
+    if columns:
+        return ["number", *(c for c in columns if c != "number")], [], False
+    if all_columns:
+        return [*fixed[:lead], *names, "duration", *by], [], False
+    widths = {c: max([len("#" if c == "number" else c), *(len(cell(t, c)) for t in trials)])
+              for c in [*fixed, *names]}
+    fitted = fit_columns(fixed, names, widths, width, insert_at=lead)
+    order = rank_params() if fitted.hidden and rank_params is not None else None
+    if not order:
+        return fitted.shown, fitted.hidden, False
+    preferred = [n for n in order if n in names] + [n for n in names if n not in order]
+    keep = set(fit_columns(fixed, preferred, widths, width, insert_at=lead).shown)
+    # shown in declaration order, chosen by importance
+    shown = [*fixed[:lead], *(n for n in names if n in keep), "duration", *by]
+    return shown, [n for n in preferred if n not in keep], True
+
+
+def _trials_title(selection: TrialSelection, front: Any) -> tuple[str, str | None]:
+    """The table's title, and the first objective's name when the value column is it."""
+    rec = selection.study
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
+    goal = f"{rec.direction} {rec.metric}"
+    first = None
+    if front is not None and front.objectives.multi:
+        first = front.objectives.metrics[0]  # the value column is the first objective
+        goal = ", ".join(f"{d} {m}" for m, d in zip(front.objectives.metrics,
+                                                     front.objectives.directions))
+    return f"{rec.name}: {goal}; {counts}; {selection.order_text()}", first
+
+
+def _trials_notes(selection: TrialSelection, shown: list[str], hidden: list[str],
+                  by_importance: bool) -> list[str]:
+    """The lines below the table: what is not shown and how to see it, what columns mean."""
+    notes = []
+    if selection.more:
+        notes.append(f"{selection.more:,} more trial{'s' if selection.more != 1 else ''} not shown "
+                     f"(--top N shows more; --format csv -o trials.csv writes them all)")
+    if hidden:
+        why = " (the most important shown)" if by_importance else ""
+        notes.append(f"{len(hidden)} parameter column{'s' if len(hidden) != 1 else ''} not shown"
+                     f"{why}: {', '.join(hidden)} (--columns a,b,c chooses; --all-columns shows every one)")
+    if "proposed_by" in shown:
+        notes.append("proposed_by: the sampler of each trial (auto: its pick; sobol: start-up)")
+    if any(t.state == "pruned" for t in selection.trials) and "value" in shown:
+        notes.append("pruned trials: value = their best before the stop, not a final value "
+                     "(best skips them)")
+    given_up = getattr(selection, "given_up", None)
+    if given_up:
+        from hpsearch.render.summary import given_up_text
+
+        notes.append(given_up_text(given_up))
+    return notes
+
+
 def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = None,
                  all_columns: bool = False, rank_params: Callable[[], list[str]] | None = None,
                  width: int | None = None, file: Any = None) -> None:
@@ -122,97 +219,23 @@ def print_trials(selection: TrialSelection, *, columns: Sequence[str] | None = N
     file to draw into instead of stdout."""
     from rich.console import Console
 
-    from hpsearch.report import fit_columns
-
-    rec, trials = selection.study, selection.trials
+    trials = selection.trials
     width = width or report_width()
-    names = list(selection.params) or param_names_of(trials, rec.space)
+    names = list(selection.params) or param_names_of(trials, selection.study.space)
     for t in trials:
         names += [k for k in t.params if k not in names]
-
-    front = getattr(selection, "front", None)
-    more = list(front.objectives.metrics[1:]) if front is not None else []
-
-    def cell(t: TrialRecord, col: str) -> str:
-        if col == "number":
-            return str(t.number)
-        if col == "front":
-            return front_mark(t, front)
-        if col in more:
-            v = (t.values or {}).get(col, (t.metrics or {}).get(col))
-            return fmt_value(v)
-        if col == "duration":
-            return fmt_seconds(t.duration)
-        if col == "state":
-            return state_text(t)
-        if col in ("round", "value", "proposed_by"):
-            return fmt_value(getattr(t, col))
-        if col in t.params or col in names:
-            return fmt_value(t.params.get(col))
-        return fmt_value((t.metrics or {}).get(col))
-
-    fixed = ["number", "round", "state", "value", *more, "duration"]
-    if front is not None:
-        fixed.insert(3, "front")
-    # Which sampler proposed each trial: every trial records it, but the column is shown only
-    # where it says more than the round's sampler (a model sampler's Sobol start-up, auto's
-    # pick, a sampler changed on resume); --columns proposed_by shows it always.
-    by = ["proposed_by"] if "proposed_by" not in names and selection.proposers_differ() else []
-    fixed += by
-    lead = fixed.index("duration")  # the columns before the parameters
-    hidden: list[str] = []
-    by_importance = False
-    if columns:
-        shown = ["number", *(c for c in columns if c != "number")]
-    elif all_columns:
-        shown = [*fixed[:lead], *names, "duration", *by]
-    else:
-        widths = {c: max([len("#" if c == "number" else c), *(len(cell(t, c)) for t in trials)])
-                  for c in [*fixed, *names]}
-        fitted = fit_columns(fixed, names, widths, width, insert_at=lead)
-        if fitted.hidden and rank_params is not None:
-            order = rank_params()
-            if order:
-                by_importance = True
-                preferred = [n for n in order if n in names] + [n for n in names if n not in order]
-                chosen = fit_columns(fixed, preferred, widths, width, insert_at=lead)
-                keep = set(chosen.shown)  # shown in declaration order, chosen by importance
-                fitted.shown = [*fixed[:lead], *(n for n in names if n in keep), "duration", *by]
-                fitted.hidden = [n for n in preferred if n not in keep]
-        shown, hidden = fitted.shown, fitted.hidden
-    counts = ", ".join(f"{n} {s}" for s, n in sorted(selection.counts.items()))
-    goal = f"{rec.direction} {rec.metric}"
-    first = None
-    if front is not None and front.objectives.multi:
-        first = front.objectives.metrics[0]  # the value column is the first objective
-        goal = ", ".join(f"{d} {m}" for m, d in zip(front.objectives.metrics,
-                                                     front.objectives.directions))
-    title = f"{rec.name}: {goal}; {counts}; {selection.order_text()}"
+    cell = _Cells(selection, names)
+    shown, hidden, by_importance = _choose_columns(
+        selection, cell, columns=columns, all_columns=all_columns, rank_params=rank_params,
+        width=width)
+    title, first = _trials_title(selection, cell.front)
     headers = ["#" if c == "number" else esc(first) if c == "value" and first else esc(c)
                for c in shown]
     table, console_width = _fitted_table(esc(title), headers,
                                          [[esc(cell(t, c)) for c in shown] for t in trials], width)
     out = Console(highlight=False, soft_wrap=False, width=console_width, file=file)
     out.print(table)
-    notes = []
-    if selection.more:
-        notes.append(f"{selection.more:,} more trial{'s' if selection.more != 1 else ''} not shown "
-                     f"(--top N shows more; --format csv -o trials.csv writes them all)")
-    if hidden:
-        why = " (the most important shown)" if by_importance else ""
-        notes.append(f"{len(hidden)} parameter column{'s' if len(hidden) != 1 else ''} not shown"
-                     f"{why}: {', '.join(hidden)} (--columns a,b,c chooses; --all-columns shows every one)")
-    if "proposed_by" in shown:
-        notes.append("proposed_by: the sampler of each trial (auto: its pick; sobol: start-up)")
-    if any(t.state == "pruned" for t in trials) and "value" in shown:
-        notes.append("pruned trials: value = their best before the stop, not a final value "
-                     "(best skips them)")
-    given_up = getattr(selection, "given_up", None)
-    if given_up:
-        from hpsearch.render.summary import given_up_text
-
-        notes.append(given_up_text(given_up))
-    for note in notes:
+    for note in _trials_notes(selection, shown, hidden, by_importance):
         out.print(note, markup=False)
 
 
