@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 from support.runs import trials_of
-from support.studies import python_study
+from support.studies import command_study, python_study
 
 
 def test_an_int_too_large_for_a_float_says_so(project, invoke, db_url):
@@ -39,18 +39,7 @@ def test_a_command_step_that_is_no_whole_number_is_dropped_with_a_note(project, 
         print('{"score": 0.75}', flush=True)
     '''))
     space = project / "proj" / "space.toml"
-    space.write_text(textwrap.dedent(f'''
-        [study]
-        name = "steps"
-        metric = "score"
-        direction = "maximize"
-        trials = 1
-        [objective]
-        kind = "command"
-        argv = ["python", "{prog}"]
-        [params]
-        x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-    '''))
+    space.write_text(command_study("steps", prog, trials=1))
     r = invoke("run", space)
     assert r.exit_code == 0, r.output
     t = trials_of(db_url, "steps")[0]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.runs import trials_of as trials_by_number
-from support.studies import python_study
+from support.studies import command_study, python_study
 
 from hpsearch.errors import TooManyFailures
 from hpsearch.run import RunOptions, prepare_study, run_study, worker_id
@@ -87,20 +87,7 @@ def test_a_command_printing_a_huge_step_does_not_break_the_study(project, invoke
         print(json.dumps({"score": 0.75}), flush=True)
     '''))
     space = project / "proj" / "space.toml"
-    space.write_text(textwrap.dedent(f'''
-        [study]
-        name = "hard"
-        metric = "score"
-        direction = "maximize"
-        trials = 2
-
-        [objective]
-        kind = "command"
-        argv = ["python", "{prog}"]
-
-        [params]
-        x = {{ type = "uniform", low = 0.0, high = 1.0 }}
-    '''))
+    space.write_text(command_study("hard", prog, trials=2))
     r = invoke("run", space)
     assert r.exit_code == 0, r.output
     again = invoke("run", space)  # every later run (cron) still works

@@ -29,6 +29,14 @@ def python_study(name: str, function: str, *, trials: int, objective: str = "", 
                       objective=f'kind = "python"\nfunction = "{function}"\n{objective}')
 
 
+def command_study(name: str, program: Path, *, trials: int, **more) -> str:
+    """:func:`study_text` over the command objective ``python PROGRAM`` (maximising
+    ``score`` unless ``direction`` says otherwise)."""
+    more.setdefault("direction", "maximize")
+    return study_text(name, trials=trials, **more,
+                      objective=f'kind = "command"\nargv = ["python", "{program}"]')
+
+
 def hyperband_digits(*, max_resource: int | None = None) -> str:
     """Study ``digits``: the builtin trainer on digits for 4 epochs under Hyperband (one
     bracket, reduction factor 4), two grid points: learning rate 0.01 and 1e-7 (hopeless)."""
