@@ -4,8 +4,9 @@ Optuna's CmaEsSampler keeps its search distribution in the system attributes of 
 proposed; our trials live in our database, so instead the distribution is *replayed* from the
 round's completed trials: in trial-number order, every full batch of ``popsize`` trials is one
 generation told to ``cmaes.CMA`` (start-up Sobol points included: they act as the first
-uniform generations). The state after the last full generation is cached (pickled, with the
-generations' points it was told), so a long round costs one ``tell`` per new generation, and the
+uniform generations). The state after each full generation is cached (pickled, with the
+generations' points it was told), so a long round costs one ``tell`` per new generation (a
+trial that finished out of number order: one per generation from its own on), and the
 proposal is ``ask()`` with the random stream reseeded from ``(seed, index)``: the same history
 and index give the same point on any machine.
 
@@ -81,7 +82,9 @@ class CmaEsSampler(ModelSampler):
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
-        self._cache: tuple[list[Point], bytes] | None = None
+        #: The generations last told (their points) and the state after each (pickled).
+        self._told: list[Point] = []
+        self._states: list[bytes] = []
         self._converted: dict[tuple[Any, ...], Any] = {}
         objectives = getattr(space, "objectives", None)
         #: Several objectives or constraints: generations are ranked (generation_fitness).
@@ -136,26 +139,29 @@ class CmaEsSampler(ModelSampler):
 
         pop = self.popsize()
         told = points[:len(points) - len(points) % pop]  # the full generations
-        start = 0
-        opt = None
-        if self._cache is not None and told[:len(self._cache[0])] == self._cache[0]:
-            start, opt = len(self._cache[0]), pickle.loads(self._cache[1])
-        if opt is None:
+        # Resume after the last generation this history shares with the cached one: a trial
+        # that finished out of number order changes the generations from its own on only.
+        same = 0
+        while (same < len(self._states) and (same + 1) * pop <= len(told)
+               and told[same * pop:(same + 1) * pop] == self._told[same * pop:(same + 1) * pop]):
+            same += 1
+        states = self._states[:same]
+        if same:
+            opt = pickle.loads(states[-1])
+        else:
             dim = self.space.dim
             opt = CMA(mean=np.full(dim, 0.5), sigma=SIGMA0, seed=self.seed,
                       bounds=np.array([[0.0, 1.0]] * dim), population_size=pop)
-        state = None
-        for g in range(start, len(told), pop):
+        for g in range(same * pop, len(told), pop):
             fitness = self._fitness(told, g + pop, pop)
             opt.tell([(np.array(x, dtype=float), f)
                       for (x, _), f in zip(told[g:g + pop], fitness)])
             # Through pickle after every generation, cached or not: pickling keeps one triangle
             # of the covariance, so a state that had been through it would differ from a fresh
             # replay in the last bits (and the same history must give the same proposal).
-            state = pickle.dumps(opt)
-            opt = pickle.loads(state)
-        if state is not None or self._cache is None:
-            self._cache = (told, state if state is not None else pickle.dumps(opt))
+            states.append(pickle.dumps(opt))
+            opt = pickle.loads(states[-1])
+        self._told, self._states = told, states
         return opt
 
     def propose_model(self, history: list[Finished], pending: list[Mapping[str, Any]],

@@ -81,6 +81,17 @@ def test_cmaes_is_swapped_in_for_several_objectives(space) -> None:
         h, [], index=30)
 
 
+def test_a_trial_finished_out_of_order_replays_from_its_generation_on(space) -> None:
+    smp = make_sampler("cmaes", space, seed=3)
+    history = run(smp, 8 + 7 * 6)                  # 50 trials: 7 generations of 7, and one
+    smp.propose(history, [], index=50)
+    kept = list(smp._states)
+    late = history[:30] + history[31:45] + [history[30]] + history[45:]  # 30 finished late
+    got = smp.propose(late, [], index=50)
+    assert got == make_sampler("cmaes", space, seed=3).propose(late, [], index=50)
+    assert [a is b for a, b in zip(smp._states, kept)] == [True] * 4 + [False] * 3
+
+
 def test_the_proposals_move_toward_the_front(space) -> None:
     smp = make_sampler("cmaes", space, seed=11)
     history = run(smp, 8 + 7 * 12)  # start-up, then twelve generations of seven
