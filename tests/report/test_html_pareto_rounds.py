@@ -64,6 +64,11 @@ def test_the_front_on_the_page_in_a_real_browser(project, browser):
     assert 0.85 not in by_name["other feasible"] and 0.85 not in by_name["Pareto front"]
     hv = next(t for t in traces if t and t[0][0] == "hypervolume")
     assert hv[0][1] == list(range(10))  # one point per trial, in trial order
+    # one importance chart per objective, drawn: acc depends on x alone (bars from the bottom)
+    i = traces.index([[None, [0, 1]]])  # acc: x alone (the bars from the bottom: y, then x)
+    ms = traces[i + 1]                  # ms, the next chart: both matter
+    assert len(ms) == 1 and ms[0][0] is None and sum(ms[0][1]) == pytest.approx(1)
+    assert min(ms[0][1]) > 0.2
 
 
 def test_pareto_figures_are_drawn_once_and_only_with_several_objectives(project):
