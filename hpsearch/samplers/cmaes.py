@@ -22,10 +22,12 @@ crowding distance within that front. Ranks and distances are computed over the p
 when the generation completed (the round's complete trials up to its last member, in number
 order), so a generation's fitness never changes afterwards and the cached replay stays exact.
 Infeasible members are ranked among the infeasible points the same way: only the verdict is
-stored, not by how much a constraint broke. One search distribution follows the best-ranked
-members, and the crowding distance only favours a generation's members at the ends of a front,
-so CMA-ES converges toward one region of the front rather than spreading along it; ``nsga2``
-and ``tpe`` cover a front more evenly (benchmarks/README.md measures the difference).
+stored, not by how much a constraint broke (so not "least violation first"). One search
+distribution moves toward its best-ranked members, and the crowding distance only orders
+members within one front (its ends first), so as its step size shrinks CMA-ES closes in on
+one region of the front rather than spreading along it; ``nsga2`` and ``tpe`` keep a
+population or a model of the whole front (benchmarks/README.md gives its hypervolume beside
+theirs).
 """
 
 from __future__ import annotations
