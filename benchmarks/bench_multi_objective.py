@@ -8,7 +8,8 @@ decay within about a decade of their best, ``cost`` grows with log2(width) and f
 dropout. Hypervolume against the fixed reference (error 1.05, cost 1.2), computed by
 :func:`hpsearch.pareto.hypervolume` for every method.
 
-    hpsearch tpe / auto / nsga2   hpsearch.samplers.make_sampler on a two-objective space
+    hpsearch tpe / auto / nsga2 / cmaes
+                                  hpsearch.samplers.make_sampler on a two-objective space
                                   (10 Sobol start-up trials, then the model; ``propose(history,
                                   [], index=i)``: no database, no run loop)
     optuna TPE                    optuna.samplers.TPESampler(seed=s): what Optuna uses by
@@ -37,7 +38,8 @@ from typing import Any
 import _common  # noqa: F401 - sets sys.path
 from _common import quartiles, silence_optuna, write_result
 
-METHODS = ("hpsearch tpe", "hpsearch auto", "hpsearch nsga2", "optuna TPE", "optuna NSGA-II")
+METHODS = ("hpsearch tpe", "hpsearch auto", "hpsearch nsga2", "hpsearch cmaes", "optuna TPE",
+           "optuna NSGA-II")
 REFERENCE = (1.05, 1.2)
 SPACE = '''
 [study]

@@ -199,8 +199,8 @@ def show(ctx, study, number, fmt):
                    "test split ([trainer] test_fraction): the only model that split ever sees.")
 @click.option("--weights", "weights", type=click.Path(dir_okay=False, path_type=Path),
               default=None,
-              help="Write the best trial's kept checkpoint ([trainer] keep_best) to this file; "
-                   "load it with hpsearch.load_model.")
+              help="Write the best trial's kept checkpoint ([trainer] keep_best) to this file "
+                   "(with --pick, the picked front member's); load it with hpsearch.load_model.")
 @click.pass_context
 def best(ctx, study, export, pick, fmt, test, weights):
     """The best completed trial of STUDY; --export writes it as a runnable space file.
@@ -223,7 +223,7 @@ def best(ctx, study, export, pick, fmt, test, weights):
     if weights is not None:  # first: exit 3 before anything else is written
         from hpsearch.report.weights import write_best_weights
 
-        _, kept, written = write_best_weights(storage, study, weights)
+        _, kept, written = write_best_weights(storage, study, weights, pick=pick)
         click.echo(f"wrote {written} (trial {kept.number}); load it with "
                    f"hpsearch.load_model({str(written)!r})", err=True)
     if objectives.multi or pick is not None:

@@ -15,7 +15,7 @@ the two most important parameters, the importance chart, learning curves, the ro
 (each round's kind, space, changes from the previous round and the earlier trials its model
 used), and the trial table; with several objectives, the Pareto front on a scatter of each pair
 of objectives (infeasible trials apart) and the hypervolume against trials
-(:mod:`hpsearch.report.pareto_figures`), drawn once. Scatter plots of big studies show the best trials and a seeded sample
+(:mod:`hpsearch.report.pareto_figures`), drawn once, and one importance chart per objective. Scatter plots of big studies show the best trials and a seeded sample
 (``max_points``); the running best and the heat map use every trial.
 
 plotly (``pip install 'hpsearch[report]'``) and optuna (for importance) are imported on use.
@@ -38,7 +38,7 @@ from hpsearch.report import html_figures as figs
 from hpsearch.report.html_assets import CSS, JS
 from hpsearch.report.html_data import RoundStats, StudyData, load_study_data, param_axes
 from hpsearch.report.html_live import LIVE_CSS, LIVE_JS, LIVE_PANEL
-from hpsearch.report.importance import param_importance
+from hpsearch.report.importance import objective_importance, param_importance
 from hpsearch.report.rows import fmt_value
 
 __all__ = ["build_html", "write_html", "StudyData", "load_study_data", "DEFAULT_MAX_POINTS",
@@ -168,9 +168,14 @@ def _study_section(page: _Page, d: StudyData, k: int, max_points: int, live: boo
     best = ranked[0] if ranked else None
     shown = figs.shown_trials(done, max_points, study.maximize)
     axes = param_axes(d.space, d.trials)
+    multi = d.pareto() is not None
+    if multi and d.importances is None:
+        d.importances = objective_importance(d.space, done, d.pareto().objectives,
+                                             seed=study.seed)
     if d.importance is None:
-        d.importance = param_importance(d.space, [(t.params, t.value) for t in done],
-                                        direction=study.direction, seed=study.seed)
+        d.importance = d.importances[0][2] if multi and d.importances else param_importance(
+            d.space, [(t.params, t.value) for t in done], direction=study.direction,
+            seed=study.seed)
     by_name = {a.name: a for a in axes}
     pair = [by_name[n] for n, _ in d.importance if n in by_name][:2] or axes[:2]
     parts = [f'<section class="study" id="study-{k}"><h2>{html.escape(study.name)}</h2>',
@@ -187,9 +192,8 @@ def _study_section(page: _Page, d: StudyData, k: int, max_points: int, live: boo
         parts.append(page.card("Value against each parameter", figs.param_scatter(d, axes, shown, best),
                                "params", axes=[a.name for a in axes]))
         parts.append(page.card("Top trials", figs.parallel(d, axes, ranked)))
-        parts.append('<div class="row2">'
-                     + page.card("Two most important parameters", figs.heatmap(d, pair, done, shown, best))
-                     + page.card("Importance", figs.importance_bar(d.importance)) + "</div>")
+        parts.append(_importance_cards(page, d, page.card(
+            "Two most important parameters", figs.heatmap(d, pair, done, shown, best))))
         parts.append(page.card("Learning curves", figs.learning_curves(d, ranked)))
     parts.append(_card("Rounds", f'<div class="rounds">{_rounds_table(d)}</div>'))
     parts.append(_card("Trials", _trial_table(page, d, axes, best)))
@@ -210,6 +214,20 @@ def _pareto_cards(page: _Page, d: StudyData) -> str:
     if len(cards) == 2:  # two objectives: the scatter and the hypervolume side by side
         return '<div class="row2">' + "".join(cards) + "</div>"
     return "".join(cards)
+
+
+def _importance_cards(page: _Page, d: StudyData, heatmap: str) -> str:
+    """The heat map beside the importance chart; with several objectives, the heat map (of
+    the first objective) and then one chart per objective, titled with its metric and
+    direction, two to a row."""
+    if not d.importances or d.pareto() is None:
+        return ('<div class="row2">' + heatmap
+                + page.card("Importance", figs.importance_bar(d.importance or [])) + "</div>")
+    cards = [page.card(f"Importance for {m} ({dr})", figs.importance_bar(r, f"{m} ({dr})"))
+             for m, dr, r in d.importances]
+    return heatmap + "".join('<div class="row2">' + "".join(cards[i:i + 2]) + "</div>"
+                             if i + 1 < len(cards) else cards[i]
+                             for i in range(0, len(cards), 2))
 
 
 def _card(title: str, body: str) -> str:

@@ -113,7 +113,10 @@ class StudyData:
     ``steps`` are used too). ``space``: the study's file space (an ``hpsearch.space.Space``;
     None: built from ``study.space``). ``counts``: trials by state (None: counted from
     ``trials``). ``importance``: (name, importance) pairs, most important first (None: computed
-    by the page builder). ``front``: a study with several objectives: its
+    by the page builder; with several objectives, the first objective's). ``importances``: a
+    study with several objectives: ``(metric, direction, ranking)`` per objective
+    (:func:`~hpsearch.report.importance.objective_importance`; None: computed by the page
+    builder). ``front``: a study with several objectives: its
     :class:`~hpsearch.report.front.Front` over all its complete trials (None: ranked from
     ``trials`` by :meth:`pareto`). ``overview``: the rounds' spaces, changes and carried trials
     (``rounds_overview(...).to_dict()["rounds"]``; None: the rounds table shows none of it).
@@ -127,6 +130,7 @@ class StudyData:
     counts: dict[str, int] | None = None
     n_trials: int | None = None
     importance: list[tuple[str, float]] | None = None
+    importances: list[tuple[str, str, list[tuple[str, float]]]] | None = None
     stats: StudyStats | None = None
     front: Any = None
     overview: list[dict[str, Any]] | None = None

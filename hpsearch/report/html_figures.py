@@ -321,14 +321,20 @@ def _jit(ax: ParamAxis, v: Any, seed: int) -> float | None:
     return x + random.Random(seed).uniform(-0.3, 0.3)
 
 
-def importance_bar(importance: list[tuple[str, float]]) -> dict[str, Any] | str:
+def importance_bar(importance: list[tuple[str, float]],
+                   objective: str | None = None) -> dict[str, Any] | str:
+    """The importance of each parameter as bars; ``objective`` (``"acc (maximize)"``): the
+    objective it is of, in the title, for a study with several."""
     if not importance:
-        return "Importance needs at least two completed trials."
+        return (f"Importance for {objective} needs at least two completed trials with its value."
+                if objective else "Importance needs at least two completed trials.")
     names = [n for n, _ in importance][::-1]
     vals = [v for _, v in importance][::-1]
+    title = (f"Parameter importance for {objective} (PED-ANOVA: what its top 10 % differ in)"
+             if objective else "Parameter importance (PED-ANOVA: what the top 10 % differ in)")
     return {"data": [{"type": "bar", "orientation": "h", "x": vals, "y": names,
                       "marker": {"color": "#1f77b4"}, "hovertemplate": "%{y}: %{x:.3f}<extra></extra>"}],
-            "layout": _base("Parameter importance (PED-ANOVA: what the top 10 % differ in)",
+            "layout": _base(title,
                             height=max(520, 90 + 28 * len(names)),
                             xaxis={"title": {"text": "importance (sums to 1)"}, "rangemode": "tozero"},
                             yaxis={"automargin": True}, margin={"l": 140, "r": 30, "t": 60, "b": 50})}

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 from hpsearch.errors import ConfigError
 
-__all__ = ["param_importance", "DEFAULT_MAX_TRIALS"]
+__all__ = ["param_importance", "objective_importance", "DEFAULT_MAX_TRIALS"]
 
 DEFAULT_MAX_TRIALS = 5000
 
@@ -115,6 +115,37 @@ def param_importance(
     order = {n: i for i, n in enumerate(dists)}
     scores = {n: float(raw.get(n, 0.0)) for n in dists}
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def objective_importance(space: Any, trials: Sequence[Any], objectives: Any, *,
+                         max_trials: int | None = DEFAULT_MAX_TRIALS, seed: int = 0,
+                         ) -> list[tuple[str, str, list[tuple[str, float]]]]:
+    """:func:`param_importance` of each objective of a study with several: ``(metric,
+    direction, ranking)`` in the study's order.
+
+    ``trials`` are trial records (``state``, ``params``, ``values``, ``value``, ``metrics``);
+    ``objectives`` an :class:`~hpsearch.space.objectives.Objectives`. Each objective is judged
+    over the complete trials with a finite value of it, infeasible ones included (they still
+    show how the parameters move that objective), as one objective's importance is over its
+    complete trials.
+    """
+    out = []
+    for i, (metric, direction) in enumerate(zip(objectives.metrics, objectives.directions)):
+        pairs = [(t.params, _objective_value(t, i, metric)) for t in trials
+                 if t.state == "complete"]
+        out.append((metric, direction, param_importance(space, pairs, direction=direction,
+                                                        max_trials=max_trials, seed=seed)))
+    return out
+
+
+def _objective_value(trial: Any, i: int, metric: str) -> Any:
+    """A trial's value of objective ``i`` (stored values, else the value for the first
+    objective, else its reported metrics); None when it has none."""
+    if trial.values and metric in trial.values:
+        return trial.values[metric]
+    if i == 0 and trial.value is not None:
+        return trial.value
+    return (trial.metrics or {}).get(metric)
 
 
 def _ped_anova() -> tuple[Any, Any]:

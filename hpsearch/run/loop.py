@@ -164,8 +164,10 @@ class Worker:
         self.deadline = None if o.timeout is None else time.monotonic() + o.timeout
         self.summary = RunSummary(study=ctx.study.name, round=ctx.round_.number)
         # [trainer] keep_best / [study] artifacts: the files of the study's best trials
+        objectives = ctx.space.objectives  # several: the first keep_best fronts are kept
         self.keeper = Keeper.for_run(ctx.storage, ctx.study, ctx.space.to_dict(),
-                                     ctx.space.source)
+                                     ctx.space.source,
+                                     fronts=objectives.front_ranks if objectives.multi else None)
         self.streak = streak or FailureStreak(failure_limit(o, ctx.space))
         self.name = name or worker_id()
         self.tickets: Budget | None = (tickets if tickets is not None or o.add is None

@@ -117,6 +117,9 @@ class ModelSampler(Sampler):
     """
 
     uses_history: ClassVar[bool] = True
+    #: Whether the class itself serves several objectives and constraints (cmaes ranks its
+    #: generations); the others are swapped for :mod:`hpsearch.samplers.multi`'s.
+    ranks_objectives: ClassVar[bool] = False
 
     def __init__(self, space: Any, *, seed: int, n_startup: int = DEFAULT_STARTUP,
                  max_retries: int = MAX_RETRIES) -> None:

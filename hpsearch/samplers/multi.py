@@ -14,6 +14,8 @@ model asked again)::
             constrained variant (seconds per proposal: small budgets of costly trials)
     auto    tpe (Optuna 5's rule for several objectives; see MultiAutoSampler)
     nsga2   Optuna's NSGA-II (population 50): for budgets of many hundreds of trials
+    cmaes   not swapped: :mod:`hpsearch.samplers.cmaes` ranks each generation in NSGA-II's
+            order itself (it converges toward one region of the front)
 
 Every complete trial is told with every objective's value; an infeasible one (it broke a
 constraint) with its constraint verdict (Optuna's ``constraints`` system attribute: 1.0 broken,
@@ -224,21 +226,22 @@ MULTI_SAMPLERS: dict[str, type[Any]] = {
     "nsga2": NSGA2Sampler,
 }
 """The samplers :func:`~hpsearch.samplers.make_sampler` uses for a space with several
-objectives or constraints (random, sobol and grid stay as they are)."""
+objectives or constraints (random, sobol and grid stay as they are, and cmaes: it ranks its
+generations itself)."""
 
 
 def multi_sampler(name: str, cls: type[Any], space: Any) -> type[Any]:
     """The class to use for sampler ``name`` on ``space``: this module's for several
-    objectives or constraints, ``cls`` otherwise; SpaceError for a model sampler that
-    optimises one number only (cmaes)."""
+    objectives or constraints, ``cls`` otherwise; SpaceError for a model sampler without a
+    multi-objective form (every built-in one has one)."""
     if name == "nsga2":
         return NSGA2Sampler
     objectives = getattr(space, "objectives", None)
-    if not getattr(cls, "uses_history", False) or objectives is None \
+    if not getattr(cls, "uses_history", False) or cls.ranks_objectives or objectives is None \
             or not (objectives.multi or objectives.constraints):
         return cls
     if name not in MULTI_SAMPLERS:
         raise SpaceError(f"{space.source}: study.sampler: {name} optimises one objective "
                          f"without constraints; with several objectives or [[constraint]] use "
-                         f"tpe, gp, auto or nsga2 (or random, sobol, grid)")
+                         f"tpe, gp, cmaes, auto or nsga2 (or random, sobol, grid)")
     return MULTI_SAMPLERS[name]

@@ -105,6 +105,11 @@ class Objectives:
     def maximize(self) -> tuple[bool, ...]:
         return tuple(d == "maximize" for d in self.directions)
 
+    def front_ranks(self, trials: Iterable[Any]) -> dict[int, int]:
+        """The front rank of each complete, feasible trial with every objective's value, by
+        trial number (:func:`rank_trials`)."""
+        return rank_trials(trials, self)[1]
+
     def describe(self) -> list[str]:
         """One line per objective and constraint, as ``validate`` explains them."""
         lines = [f"objective {i + 1}: {d} {m}"

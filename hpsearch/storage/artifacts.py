@@ -17,11 +17,20 @@ The rules, and why they hold with many writers:
   same machine (and on a network file system that honours ``flock``). So a temporary file
   found by the lock's holder belongs to a writer that died.
 * **Exactly the best K.** After a trial is recorded, its worker takes the lock, reads the
-  study's best K complete trials from the database (the order of ``hpsearch best``: value,
-  then the study's tie breaker, then number), writes the trial's file if it is among them,
-  and removes every file of a trial that is not. A trial among the final best K was among the
-  best K when its own worker looked (the best K only get harder to enter), so it wrote its
-  file, and nobody removes it; the last keeper to look removed the rest.
+  study's best K complete feasible trials from the database (the order of ``hpsearch best``:
+  value, then the study's tie breaker, then number; a trial that broke a ``[[constraint]]`` is
+  never among them), writes the trial's file if it is among them, and removes every file of a
+  trial that is not. A trial among the final best K was among the best K when its own worker
+  looked (the best K only get harder to enter), so it wrote its file, and nobody removes it;
+  the last keeper to look removed the rest.
+* **Several objectives: the first K fronts.** There is no single best, so ``keep_best = K``
+  keeps every trial of the first K feasible Pareto fronts (K = 1, the default: the front
+  itself, so every member ``best --pick`` can name has its file); how many files that is
+  depends on the fronts, not on K. The same argument holds: a trial's front rank only grows
+  as trials are added, so a trial of the final first K fronts was in them when its worker
+  looked. A bound of K trials ranked by crowding distance inside a front would not hold it
+  (a member's rank in such an order can improve when a neighbour is dominated, after its
+  file is gone).
 """
 
 from __future__ import annotations
@@ -208,31 +217,48 @@ class ArtifactFolder:
         return sorted(removed)
 
 
+#: Front ranks of trials (trial number -> rank of each complete feasible one), for a study
+#: with several objectives: ``Objectives.front_ranks`` of :mod:`hpsearch.space.objectives`.
+FrontRanks = Callable[[list["TrialRecord"]], "dict[int, int]"]
+
+
 class Keeper:
-    """Keeps the files of a study's best ``k`` complete trials (one per worker process)."""
+    """Keeps the files of a study's best ``k`` complete feasible trials, or with several
+    objectives (``fronts`` given) of its first ``k`` Pareto fronts (one per worker process)."""
 
     def __init__(self, storage: Storage, study: StudyRecord, k: int,
-                 folder: Path | None = None) -> None:
-        self.storage, self.study, self.k = storage, study, k
+                 folder: Path | None = None, *, fronts: FrontRanks | None = None) -> None:
+        self.storage, self.study, self.k, self.fronts = storage, study, k, fronts
         self.folder = ArtifactFolder(folder or artifact_folder(storage.url, study))
 
     @classmethod
     def for_run(cls, storage: Storage, study: StudyRecord, space: Mapping[str, Any],
-                source: str = "space") -> Keeper | None:
-        """The keeper of a run of ``space`` (a space dict), None with ``keep_best = 0``."""
+                source: str = "space", *, fronts: FrontRanks | None = None) -> Keeper | None:
+        """The keeper of a run of ``space`` (a space dict), None with ``keep_best = 0``;
+        ``fronts``: the front ranks of a study with several objectives (None: one)."""
         k = keep_best_of(space, source)
-        return cls(storage, study, k) if k > 0 else None
+        return cls(storage, study, k, fronts=fronts) if k > 0 else None
 
     def best_numbers(self) -> list[int]:
-        """The numbers of the study's best ``k`` complete trials, as ``hpsearch best`` orders
-        them (value, the study's tie breaker, number)."""
+        """The numbers of the study's best ``k`` complete feasible trials, as ``hpsearch
+        best`` orders them (value, the study's tie breaker, number); with several objectives,
+        of its first ``k`` fronts (by rank, then number)."""
+        if self.fronts is not None:
+            ranks = self.fronts(list(self.storage.iter_trials(self.study, states=["complete"])))
+            return sorted((n for n, r in ranks.items() if r < self.k),
+                          key=lambda n: (ranks[n], n))
         from hpsearch.ranking import tie_breaker
 
         tie = tie_breaker(self.study.space)
-        trials = self.storage.iter_trials(
-            self.study, states=["complete"], sort="value", descending=self.study.maximize,
-            tie=None if tie is None else (tie.metric, tie.descending), limit=self.k)
-        return [t.number for t in trials]
+        limit = self.k
+        while True:  # infeasible trials are skipped: read more until k feasible or all read
+            trials = list(self.storage.iter_trials(
+                self.study, states=["complete"], sort="value", descending=self.study.maximize,
+                tie=None if tie is None else (tie.metric, tie.descending), limit=limit))
+            feasible = [t.number for t in trials if t.feasible is not False]
+            if len(feasible) >= self.k or len(trials) < limit:
+                return feasible[:self.k]
+            limit *= 4
 
     def after_record(self, record: TrialRecord, artifact: Artifact | None) -> Path | None:
         """Call once ``record`` is in the database: keep its ``artifact`` if it is among the
@@ -249,7 +275,8 @@ class Keeper:
                     path = self.folder.write(record.number, artifact)
                 removed = self.folder.prune(set(best))
             if removed:
-                log.debug("artifacts: removed trial(s) %s (out of the best %d)", removed, self.k)
+                log.debug("artifacts: removed trial(s) %s (out of the best %d%s)", removed,
+                          self.k, "" if self.fronts is None else " fronts")
             return path
         except OSError as exc:
             log.warning("trial %d: artifact not kept: %s", record.number, exc)

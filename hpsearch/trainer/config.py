@@ -69,8 +69,9 @@ class TrainerSettings:
         Train up to this many trials of one shape at once as one stacked model
         (``run --pack`` overrides it; see :mod:`hpsearch.trainer.packed`).
     keep_best:
-        Keep the checkpoints of the study's best this-many complete trials in its artifact
-        folder (0: keep none; see :mod:`hpsearch.storage.artifacts`).
+        Keep the checkpoints of the study's best this-many complete feasible trials (several
+        objectives: of its first this-many Pareto fronts) in its artifact folder (0: keep
+        none; see :mod:`hpsearch.storage.artifacts`).
     base_dir:
         Folder of the space file, against which a relative dataset path is resolved.
     """

@@ -44,7 +44,8 @@ SETTING_DOCS: dict[str, str] = {
             "`auto` (up to 8, kept only if the first pack beats single trials of its shape; "
             "`run --pack` overrides it)",
     "keep_best": "keep the checkpoints (weights, params, input standardisation, labels) of the "
-                 "study's best this-many trials; 0 keeps none (`best --weights`, "
+                 "study's best this-many feasible trials (several objectives: of the first "
+                 "this-many Pareto fronts); 0 keeps none (`best --weights`, "
                  "`hpsearch.load_model`)",
     "base_dir": "folder a relative dataset path is resolved against",
 }

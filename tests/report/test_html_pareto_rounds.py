@@ -1,6 +1,7 @@
 """The HTML page of a study with several objectives (the front on a scatter, infeasible trials
 apart, the hypervolume), opened in a headless browser; a single-objective page keeps its
-figures; the rounds table says each round's space, what changed and what its model used."""
+figures; importance per objective; the rounds table says each round's space, what changed and
+what its model used."""
 
 from __future__ import annotations
 
@@ -63,6 +64,11 @@ def test_the_front_on_the_page_in_a_real_browser(project, browser):
     assert 0.85 not in by_name["other feasible"] and 0.85 not in by_name["Pareto front"]
     hv = next(t for t in traces if t and t[0][0] == "hypervolume")
     assert hv[0][1] == list(range(10))  # one point per trial, in trial order
+    # one importance chart per objective, drawn: acc depends on x alone (bars from the bottom)
+    i = traces.index([[None, [0, 1]]])  # acc: x alone (the bars from the bottom: y, then x)
+    ms = traces[i + 1]                  # ms, the next chart: both matter
+    assert len(ms) == 1 and ms[0][0] is None and sum(ms[0][1]) == pytest.approx(1)
+    assert min(ms[0][1]) > 0.2
 
 
 def test_pareto_figures_are_drawn_once_and_only_with_several_objectives(project):
@@ -90,6 +96,29 @@ def test_pareto_figures_are_drawn_once_and_only_with_several_objectives(project)
     assert cards[-2:] == ["Rounds", "Trials"]
     assert "Pareto" not in text and "hypervolume" not in text.lower()
     assert "<dt>metric</dt><dd>score (maximize)</dd>" in text
+
+
+def test_the_page_shows_each_objective_s_importance(project):
+    storage = run_mo_study(project)
+    data = load_study_data(storage, "mo")
+    storage.dispose()
+    text = build_html([data])
+    bars = [f["fig"] for f in figures(text) if f["fig"]["data"][0]["type"] == "bar"]
+    # one chart per objective, in the study's order, titled with its metric and direction
+    assert [re.sub("<[^>]+>", "", h) for h in re.findall(r"<h3>(Parameter importance.*?)</h3>",
+                                                          text)] == [
+        "Parameter importance for acc (maximize) (PED-ANOVA: what its top 10 % differ in)",
+        "Parameter importance for ms (minimize) (PED-ANOVA: what its top 10 % differ in)"]
+    assert len(bars) == 2
+    by_objective = [dict(zip(b["data"][0]["y"], b["data"][0]["x"])) for b in bars]
+    # acc = x only; ms = x² + y/2 (tests/support/multi.py): y matters to ms alone
+    assert by_objective[0] == {"x": 1.0, "y": 0.0}
+    assert by_objective[1]["y"] > 0.2 and by_objective[1]["x"] > 0.2
+    assert [m for m, _, _ in data.importances] == ["acc", "ms"]
+    assert data.importance == data.importances[0][2]  # the heat map's pair: the first's
+    # the two charts side by side, after the heat map
+    assert re.search(r'<div class="row2"><div class="card"><h3>Parameter importance for acc'
+                     r'.*?</div></div><div class="card"><h3>Parameter importance for ms', text)
 
 
 EVOLVE_OBJECTIVE = '''

@@ -250,3 +250,48 @@ def test_a_bad_keep_best_is_one_line_exit_2(project, invoke, value, shown):
     assert len(lines) == 1 and lines[0].endswith(
         f"{path}: trainer.keep_best: {shown} must be an integer from 0 to 1000"), r.output
     assert not (project / "h-artifacts").exists()
+
+
+MO_ARTIFACT = '''
+from pathlib import Path
+
+def train(params, report):
+    x, y = params["x"], params["y"]
+    path = Path(f"model-{x}-{y}.bin")
+    path.write_text(f"{x} {y}")
+    return {"acc": x, "ms": x * x + 0.5 * y, "n": x, "artifact": str(path.resolve())}
+'''
+
+
+@pytest.mark.parametrize("k, fronts", [(1, {0}), (2, {0, 1})])
+def test_several_objectives_keep_the_first_k_feasible_fronts(project, invoke, k, fronts):
+    """The grid of tests/support/multi.py without its failed trials: y = 0 is the front,
+    y = 1 the second front, x = 0.85 breaks n <= 0.8 (the best accuracy, never kept)."""
+    (project / "proj" / "moart.py").write_text(MO_ARTIFACT)
+    (project / "proj" / "space.toml").write_text(
+        '[study]\nname = "mo"\nmetric = ["acc", "ms"]\ndirection = ["maximize", "minimize"]\n'
+        'sampler = "grid"\ntrials = 8\n'
+        '[objective]\nkind = "python"\nfunction = "moart:train"\n'
+        f'[trainer]\nkeep_best = {k}\n'
+        '[[constraint]]\nmetric = "n"\nmax = 0.8\n'
+        '[params]\nx = { type = "choice", values = [0.1, 0.3, 0.5, 0.85] }\n'
+        'y = { type = "choice", values = [0, 1] }\n')
+    db = f"sqlite:///{project}/h.db"
+    storage = hpsearch.open_storage(db)
+    run_study(storage, load_space(project / "proj" / "space.toml"), RunOptions())
+    by_number = {t.number: t for t in storage.trials(storage.get_study("mo"))}
+    files = kept(db, "mo")
+    assert {(by_number[n].params["x"], by_number[n].params["y"]) for n in files} == {
+        (x, y) for x in (0.1, 0.3, 0.5) for y in fronts}
+    for n, (path,) in files.items():
+        assert path.read_text() == f"{by_number[n].params['x']} {by_number[n].params['y']}"
+    # every front member `best --pick` can name has its file
+    front = hpsearch.study_front(storage, "mo")
+    assert {t.number for t in front.members} <= set(files)
+    assert front.pick("ms").number in files and front.pick("acc").number in files
+    storage.dispose()
+    # `best --pick METRIC --weights`: the picked member's file
+    for metric, content in [("ms", "0.1 0"), ("acc", "0.5 0")]:
+        r = invoke("best", "mo", "--pick", metric, "--weights", project / f"{metric}.bin")
+        assert r.exit_code == 0, r.output
+        assert (project / f"{metric}.bin").read_text() == content

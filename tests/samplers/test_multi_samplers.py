@@ -1,6 +1,7 @@
 """Samplers on several objectives and constraints: tpe, gp, auto and nsga2 swapped for Optuna's
 multi-objective, constrained models; every objective and the verdict told; proposals pinned
-by seed, history and index; forbidden points avoided; cmaes refused; a study run end to end."""
+by seed, history and index; forbidden points avoided; cmaes kept (it ranks its generations); a model sampler without a
+multi-objective form refused; a study run end to end."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import pytest
 
 from hpsearch.errors import SpaceError
 from hpsearch.samplers import Finished, make_sampler
+from hpsearch.samplers.cmaes import CmaEsSampler
 from hpsearch.samplers.multi import (MultiAutoSampler, MultiGPSampler, MultiTPESampler,
-                                     NSGA2Sampler, vector_of)
+                                     NSGA2Sampler, multi_sampler, vector_of)
+from hpsearch.samplers.tpe import TPESampler
 from hpsearch.space import parse_space
 
 SPACE = '''
@@ -82,14 +85,21 @@ def test_nsga2_generations_follow_the_number_order(space) -> None:
     assert smp.propose(h, [], index=61).method == "nsga2"
 
 
-def test_vector_of_and_cmaes_refused(space) -> None:
+def test_vector_of_and_a_one_objective_model_refused(space) -> None:
     assert vector_of(Finished({}, 0.5, "complete", values={"acc": 0.5, "ms": 2.0}),
                      ("acc", "ms")) == [0.5, 2.0]
     assert vector_of(Finished({}, 0.5, "complete"), ("acc", "ms")) is None
     assert vector_of(Finished({}, 0.5, "pruned", values={"acc": 0.5, "ms": 2.0}),
                      ("acc", "ms")) is None
-    with pytest.raises(SpaceError, match="study.sampler: cmaes optimises one objective"):
-        make_sampler("cmaes", space, seed=0)
+    assert type(make_sampler("cmaes", space, seed=0)) is CmaEsSampler
+
+    class OneNumber(TPESampler):
+        name = "one"
+
+    with pytest.raises(SpaceError, match=r"^mo.toml: study.sampler: one optimises one objective "
+                       r"without constraints; with several objectives or \[\[constraint\]\] use "
+                       r"tpe, gp, cmaes, auto or nsga2 \(or random, sobol, grid\)$"):
+        multi_sampler("one", OneNumber, space)
     # random, sobol and grid are unchanged
     assert make_sampler("random", space, seed=0).propose(0) == \
         make_sampler("random", parse_space(SPACE.replace('["acc", "ms"]', '"acc"').replace(
@@ -105,7 +115,7 @@ def f(params, report):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sampler", ["tpe", "auto", "nsga2"])
+@pytest.mark.parametrize("sampler", ["tpe", "auto", "nsga2", "cmaes"])
 def test_a_multi_objective_study_runs_with_each_model_sampler(project, sampler) -> None:
     import hpsearch
 
@@ -117,7 +127,7 @@ def test_a_multi_objective_study_runs_with_each_model_sampler(project, sampler) 
     hpsearch.run_study(storage, space, hpsearch.RunOptions(workers=2))
     trials = storage.trials(storage.get_study("s"))
     assert len(trials) == 12 and all(t.state == "complete" for t in trials)
-    assert {t.proposed_by for t in trials} - {"sobol"} <= {"tpe", "gp", "nsga2", "random"}
+    assert {t.proposed_by for t in trials} - {"sobol"} <= {"tpe", "gp", "nsga2", "cmaes", "random"}
     assert all(t.params["x"] <= 0.9 for t in trials)
     assert hpsearch.study_front(storage, "s").members
     storage.dispose()

@@ -145,3 +145,67 @@ def test_the_keeper_keeps_the_best_k_in_the_order_of_best(tmp_path):
     assert keeper.best_numbers() == [3, 1]
     assert sorted(keeper.folder.files()) == [1, 3]
     assert keeper.folder.file_of(3).read_text() == "3"
+
+
+def _study(tmp_path, space):
+    from hpsearch.storage.db import Storage
+
+    storage = Storage(f"sqlite:///{tmp_path}/h.db")
+    study = storage.create_study(name="s", metric=space["study"]["metric"] if isinstance(
+        space["study"]["metric"], str) else space["study"]["metric"][0], direction="maximize",
+        sampler="random", seed=0, space=space, source=str(tmp_path / "s.toml"), target=10)
+    return storage, study, storage.latest_round(study.id)
+
+
+def _record(storage, study, round_, keeper, value, **fields):
+    import dataclasses
+
+    trial = storage.claim(study, round_, propose=lambda i: {"x": 0.5}, limit=None, worker="w",
+                          device=None)
+    storage.finish(trial.id, state="complete", value=value, metrics={}, **fields)
+    rec = dataclasses.replace(trial, state="complete", value=value, **fields)
+    keeper.after_record(rec, Artifact(".pt", lambda p, n=trial.number: p.write_text(str(n))))
+    return trial.number
+
+
+def test_an_infeasible_trial_is_never_kept(tmp_path):
+    """One objective with a constraint: the best K feasible trials, as `best` names them."""
+    space = {"study": {"name": "s", "metric": "acc", "direction": "maximize"},
+             "constraint": [{"metric": "n", "max": 1.0}],
+             "params": {"x": {"type": "uniform", "low": 0.0, "high": 1.0}}}
+    storage, study, round_ = _study(tmp_path, space)
+    keeper = Keeper(storage, study, 2)
+    for value, ok in [(0.5, True), (0.99, False), (0.98, False), (0.7, True), (0.97, False),
+                      (0.6, True)]:
+        _record(storage, study, round_, keeper, value, feasible=ok)
+    assert keeper.best_numbers() == [3, 5]
+    assert sorted(keeper.folder.files()) == [3, 5]
+
+
+def test_several_objectives_keep_the_first_k_fronts_as_they_change(tmp_path):
+    """Members of the first K fronts are kept; a trial pushed out by a later one that
+    dominates it loses its file; ``keep_best`` counts fronts, not trials."""
+    from hpsearch.space.objectives import objectives_of
+
+    space = {"study": {"name": "s", "metric": ["acc", "ms"],
+                       "direction": ["maximize", "minimize"]},
+             "constraint": [{"metric": "n", "max": 1.0}],
+             "params": {"x": {"type": "uniform", "low": 0.0, "high": 1.0}}}
+    storage, study, round_ = _study(tmp_path, space)
+    keeper = Keeper(storage, study, 1, fronts=objectives_of(space).front_ranks)
+
+    def add(acc, ms, feasible=True):
+        return _record(storage, study, round_, keeper, acc, values={"acc": acc, "ms": ms},
+                       feasible=feasible)
+
+    a, b, c = add(0.5, 1.0), add(0.8, 2.0), add(0.4, 3.0)   # c: dominated by a at once
+    assert sorted(keeper.folder.files()) == [a, b]
+    d = add(0.9, 0.5)                                        # dominates a and b
+    add(0.99, 0.1, feasible=False)                           # dominates all, but infeasible
+    assert sorted(keeper.folder.files()) == [d]
+    e = add(0.3, 0.2)                                        # a new end of the front
+    assert keeper.best_numbers() == [d, e] and sorted(keeper.folder.files()) == [d, e]
+    # K = 2: the front and the second front (a and b again have no file: theirs is gone)
+    two = Keeper(storage, study, 2, fronts=objectives_of(space).front_ranks)
+    assert two.best_numbers() == [d, e, a, b]
+    assert c not in two.best_numbers()
