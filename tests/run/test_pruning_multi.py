@@ -1,6 +1,8 @@
 """Pruning with several objectives through a real run: MO-ASHA's rung, computed by hand, for
 the python and command objectives; an objective reported only with the result; `[pruner]
-metric` keeps the single-objective rule."""
+metric` keeps the single-objective rule; the vectors of another process, of the other worker
+of `--workers 2` (SQLite and PostgreSQL); the built-in trainer alone and packed; a NaN in one
+objective at a step."""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ print(json.dumps({{"acc": acc, "loss": loss}}), flush=True)
 '''
 
 
-def space(path, objective, *, table="", pruner="asha"):
+def space(path, objective, *, table="", pruner="asha", n=len(POINTS)):
     path.write_text(textwrap.dedent(f"""\
         [study]
         name = "mo"
@@ -56,7 +58,7 @@ def space(path, objective, *, table="", pruner="asha"):
         direction = ["maximize", "minimize"]
         sampler = "grid"
         pruner = "{pruner}"
-        trials = {len(POINTS)}
+        trials = {n}
         seed = 0
         [objective]
         {objective}
@@ -65,7 +67,7 @@ def space(path, objective, *, table="", pruner="asha"):
         reduction_factor = 3
         {table}
         [params]
-        i = {{ type = "choice", values = {list(range(len(POINTS)))} }}
+        i = {{ type = "choice", values = {list(range(n))} }}
         """))
     return path
 
@@ -166,19 +168,144 @@ def test_the_vectors_of_another_process_decide(project, db_url, blocker):
 
 
 @pytest.mark.slow  # trains
-def test_the_builtin_trainer_is_pruned_on_the_objectives_it_reports_per_epoch(project, db_url):
-    """accuracy and latency: inference_ms comes only with the result, so the rung (epoch 1,
-    hyperband with one bracket) compares val_accuracy alone; lr 1e-7 is pruned there."""
+@pytest.mark.parametrize("second, pack, judged", [
+    ("inference_ms", None, "(val_accuracy)"),
+    ("val_loss", "2", "(val_accuracy, val_loss)"),
+])
+def test_the_builtin_trainer_is_pruned_on_the_objectives_it_reports_per_epoch(
+        project, db_url, second, pack, judged):
+    """Accuracy and latency: inference_ms comes only with the result, so the rung (epoch 1,
+    hyperband with one bracket) compares val_accuracy alone; lr 1e-7 is pruned there. Accuracy
+    and loss, both trials in one pack (`--pack 2`): the rung compares both, and lr 1e-7's vector
+    is dominated by its pack mate's."""
     from support.studies import hyperband_digits
 
     f = project / "proj" / "space.toml"
     f.write_text(hyperband_digits().replace(
         'metric = "val_accuracy"\ndirection = "maximize"',
-        'metric = ["val_accuracy", "inference_ms"]\ndirection = ["maximize", "minimize"]'))
-    r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=300)
+        f'metric = ["val_accuracy", "{second}"]\ndirection = ["maximize", "minimize"]'))
+    args = ["--pack", pack] if pack else []
+    r = run_cli(db_url, "run", str(f), *args, cwd=project / "work", timeout=300)
     assert r.returncode == 0, r.stderr
     trials = trials_of(db_url, "digits")
     assert trials[0].state == "complete" and len(trials[0].steps) == 4
+    assert set(trials[0].values) == {"val_accuracy", second}
     assert (trials[1].state, trials[1].pruned_step) == ("pruned", 1)
     assert trials[1].note.startswith(
-        "bracket 0: rung 0: (val_accuracy) at step 1 is on front 2: not in the best 1 of 2")
+        f"bracket 0: rung 0: {judged} at step 1 is on front 2: not in the best 1 of 2")
+    (_, good), (_, bad) = trials[0].steps[0], trials[1].steps[0]
+    assert bad["val_accuracy"] < good["val_accuracy"]
+    if pack:
+        assert bad["val_loss"] > good["val_loss"]
+        assert trials[1].note.endswith("; packed with trial 0")
+
+
+# Two workers: the process running point 0 (the best vector) stops after its step 1 until
+# the other worker has run every other point, so each of those meets point 0's stored
+# vector at the rung: the order is forced by files, not by timing.
+WORKERS = '''
+import os, time
+from pathlib import Path
+from hpsearch.pruners import Pruned
+
+POINTS = {points}
+SYNC = Path(os.environ["MO_SYNC"])
+
+
+def wait(done, what):
+    t0 = time.time()
+    while not done():
+        if time.time() - t0 > 60:
+            raise RuntimeError("waited 60 s for " + what)
+        time.sleep(0.02)
+
+
+def train(params, report):
+    i = params["i"]
+    acc, loss = POINTS[i]
+    if i:
+        wait(lambda: (SYNC / "ready").exists(), "point 0's step 1")
+    for step in range(1, 5):
+        if report(step, {{"acc": acc, "loss": loss}}):
+            (SYNC / f"done-{{i}}").touch()
+            raise Pruned("told to stop", step=step)
+        if i == 0 and step == 1:
+            (SYNC / "ready").touch()
+            wait(lambda: len(list(SYNC.glob("done-*"))) == len(POINTS) - 1, "the other points")
+    (SYNC / f"done-{{i}}").touch()
+    return {{"acc": acc, "loss": loss}}
+'''
+
+
+def dominates(a, b, maximize=(True, False)):
+    better = [x > y if up else x < y for x, y, up in zip(a, b, maximize)]
+    worse = [x < y if up else x > y for x, y, up in zip(a, b, maximize)]
+    return any(better) and not any(worse)
+
+
+@pytest.mark.slow  # two worker processes
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_two_workers_prune_on_the_other_worker_s_vectors(project, request, db):
+    """`--workers 2`, points 0 to 4 (point 5 left out: every pruned point is dominated). Point
+    0 (0.9, 0.3) holds one worker after step 1; the other runs points 1 to 4 in turn. 1, 2 and
+    3 are dominated by point 0's stored vector and pruned at step 1 (point 1 with only the two
+    vectors there: alone it would go on); 4 (0.8, 0.2) is on the front with point 0 and
+    completes, and so does point 0."""
+    url = f"sqlite:///{project}/h.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    points = POINTS[:5]
+    proj = project / "proj"
+    (proj / "mow.py").write_text(WORKERS.format(points=points))
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "mow:train"', n=5)
+    sync = project / "sync"
+    sync.mkdir()
+    r = run_cli(url, "run", str(f), "--workers", "2", cwd=project / "work",
+                env={"MO_SYNC": str(sync)}, timeout=180)
+    assert r.returncode == 0, r.stderr
+    by_point = {t.params["i"]: t for t in trials_of(url, "mo").values()}
+    got = {i: (t.state, t.pruned_step) for i, t in by_point.items()}
+    assert got == {0: ("complete", None), 1: ("pruned", 1), 2: ("pruned", 1),
+                   3: ("pruned", 1), 4: ("complete", None)}
+    first = by_point[0]
+    assert {t.worker for i, t in by_point.items() if i} == {by_point[1].worker} != {first.worker}
+    assert by_point[1].note.startswith(
+        "rung 0: (acc, loss) at step 1 is on front 2: not in the best 1 of 2")
+    at_rung = {i: (t.steps[0][1]["acc"], t.steps[0][1]["loss"]) for i, t in by_point.items()}
+    for i in (1, 2, 3):  # dominated at their rung by the vector the other worker stored
+        note = by_point[i].note
+        assert note.startswith("rung 0: (acc, loss) at step 1 is on front ") and "front 1" not in note
+        assert dominates(at_rung[0], at_rung[i])
+        assert [s for s, _ in by_point[i].steps] == [1]
+    assert not dominates(at_rung[0], at_rung[4])
+    assert by_point[4].values == {"acc": 0.8, "loss": 0.2}
+
+
+NAN_STEP = '''
+from hpsearch.pruners import Pruned
+
+def train(params, report):
+    acc, loss = {{0: (0.5, 0.5), 1: (0.9, float("nan")), 2: (0.4, 0.6)}}[params["i"]]
+    for step in range(1, 3):
+        if report(step, {{"acc": acc, "loss": loss}}):
+            raise Pruned("told to stop", step=step)
+    return {{"acc": acc, "loss": 0.1 if loss != loss else loss}}
+'''
+
+
+def test_a_nan_in_one_objective_at_a_step_prunes_that_trial_only(project, db_url):
+    """Point 1 reports loss NaN at step 1: it is pruned there, saying why, its accuracy kept;
+    point 2 (0.4, 0.6), dominated by point 0 alone, is pruned against point 0 (point 1's
+    vector is left out: `best 1 of 2`)."""
+    proj = project / "proj"
+    (proj / "nanstep.py").write_text(NAN_STEP.format())
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "nanstep:train"',
+              table="max_resource = 2", n=3)
+    r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert states(db_url) == [("complete", None), ("pruned", 1), ("pruned", 1)]
+    trials = trials_of(db_url, "mo")
+    assert trials[1].note.startswith("rung 0: an objective is NaN at step 1; ")
+    assert "metric 'loss' was nan" in trials[1].note
+    assert trials[1].value == 0.9 and trials[1].metrics == {"acc": 0.9, "loss": None}
+    assert trials[2].note.startswith(
+        "rung 0: (acc, loss) at step 1 is on front 2: not in the best 1 of 2")
+    assert trials[0].values == {"acc": 0.5, "loss": 0.5}
