@@ -44,7 +44,8 @@ expr = "x > 0.9"
 '''
 
 SAMPLERS = ["random", "sobol", "grid", "tpe", "gp", "auto", "nsga2"]
-MODELS = {"tpe": {"tpe"}, "gp": {"gp"}, "auto": {"tpe", "gp"}, "nsga2": {"nsga2"}}
+# what proposes after the start-up (auto is multi-objective TPE with several objectives)
+MODELS = {"tpe": {"tpe"}, "gp": {"gp"}, "auto": {"tpe"}, "nsga2": {"nsga2"}}
 
 
 def mo_space(project, sampler: str):
@@ -94,9 +95,13 @@ def test_every_sampler_in_one_process(project, sampler):
 
 
 @pytest.mark.slow  # worker processes; tpe, auto and nsga2: tests/samplers/test_multi_samplers.py
-@pytest.mark.parametrize("sampler", ["random", "sobol", "gp"])
-def test_every_sampler_with_two_workers(project, sampler):
-    storage = hpsearch.open_storage(f"sqlite:///{project}/mo.db")
+@pytest.mark.parametrize("sampler, db", [("random", "sqlite"), ("sobol", "sqlite"),
+                                         ("gp", "sqlite"),
+                                         pytest.param("tpe", "postgres",
+                                                      marks=pytest.mark.postgres)])
+def test_every_sampler_with_two_workers(project, request, sampler, db):
+    url = f"sqlite:///{project}/mo.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    storage = hpsearch.open_storage(url)
     hpsearch.run_study(storage, mo_space(project, sampler), hpsearch.RunOptions(workers=2))
     check(storage, sampler, model_used=False)  # the start-up may outlast the run
     storage.dispose()
@@ -104,6 +109,7 @@ def test_every_sampler_with_two_workers(project, sampler):
 
 @pytest.mark.parametrize("sampler, db", [(s, "sqlite") for s in SAMPLERS] + [
     pytest.param("tpe", "postgres", marks=pytest.mark.postgres),
+    pytest.param("auto", "postgres", marks=pytest.mark.postgres),
     pytest.param("nsga2", "postgres", marks=pytest.mark.postgres)])
 def test_cron_batches_keep_the_front_and_propose_as_one_run(project, request, sampler, db):
     """Two ticks of `run --add 3`, each with the database opened afresh, give the trials one
