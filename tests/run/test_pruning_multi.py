@@ -311,6 +311,40 @@ def test_a_nan_in_one_objective_at_a_step_prunes_that_trial_only(project, db_url
     assert trials[0].values == {"acc": 0.5, "loss": 0.5}
 
 
+ODD_NUMBERS = '''
+import numpy as np
+from hpsearch.pruners import Pruned
+
+def train(params, report):
+    i = params["i"]
+    acc, loss = {{0: (0.9, 0.1), 1: (0.5, 0.5), 2: (0.4, 0.6)}}[i]
+    for step in (1, 2):
+        metrics = {{"acc": np.float32(acc), "loss": np.float32(loss)}}
+        if i == 2:
+            metrics = {{"acc": 10 ** 400, "loss": 0.5}}
+        if report(step, metrics):
+            raise Pruned("told to stop", step=step)
+    return {{"acc": acc, "loss": loss}}
+'''
+
+
+def test_numpy_numbers_are_compared_and_a_huge_int_fails_nothing(project, db_url):
+    """numpy's float32 (what a tensor's numpy() gives) is a number in the trial's own vector:
+    point 1 (0.5, 0.5) is dominated by point 0 and pruned at step 1 (it went on, its own vector
+    empty). An int past a double's range reads as infinity, as with one metric (the trial
+    failed with OverflowError)."""
+    proj = project / "proj"
+    (proj / "odd.py").write_text(ODD_NUMBERS.format())
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "odd:train"',
+              table="max_resource = 2", n=3)
+    f.write_text(f.read_text().replace("reduction_factor = 3", "reduction_factor = 2"))
+    r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "OverflowError" not in r.stdout + r.stderr
+    assert states(db_url) == [("complete", None), ("pruned", 1), ("complete", None)]
+    assert trials_of(db_url, "mo")[1].note.startswith(
+        "rung 0: (acc, loss) at step 1 is on front 2: not in the best 1 of 2")
+
 LAST_LINE = '''
 import json, os
 acc = [0.9, 0.5][json.loads(os.environ["HPSEARCH_PARAMS"])["i"]]
