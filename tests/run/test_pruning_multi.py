@@ -122,6 +122,25 @@ def test_a_pruner_metric_keeps_the_single_objective_rule(project, db_url):
     assert "acc 0.8 at rung 0" in trials_of(db_url, "mo")[4].note
 
 
+def test_the_median_rule_compares_vectors_with_the_complete_trials(project, db_url):
+    """median, 2 start-up trials: points 0 and 1 run to the end unjudged; at step 1, point 2
+    (0.6, 0.6) is behind 0 and 1 (front 3, k = 3 // 2 = 1) and pruned; point 3 (0.8, 0.2) is
+    on the front with 0 and goes on; point 4 (0.5, 0.9) is on front 3 of 4 (k = 2): pruned."""
+    points = [(0.9, 0.3), (0.7, 0.5), (0.6, 0.6), (0.8, 0.2), (0.5, 0.9)]
+    proj = project / "proj"
+    (proj / "med.py").write_text(PYTHON.format(points=points, late_loss=False))
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "med:train"', pruner="median",
+              n=len(points))
+    f.write_text(f.read_text().replace("min_resource = 1", "n_startup_trials = 2").replace(
+        "reduction_factor = 3", ""))
+    r = run_cli(db_url, "run", str(f), cwd=project / "work", timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert states(db_url) == [("complete", None), ("complete", None), ("pruned", 1),
+                              ("complete", None), ("pruned", 1)]
+    trials = trials_of(db_url, "mo")
+    assert trials[2].note == "(acc, loss) at step 1 is on front 3: not in the best 1 of 3"
+    assert trials[4].note == "(acc, loss) at step 1 is on front 3: not in the best 2 of 4"
+
 TWO_PROCESSES = '''
 import os, time
 from hpsearch.pruners import Pruned
