@@ -1,8 +1,9 @@
 """Pruning with several objectives through a real run: MO-ASHA's rung, computed by hand, for
-the python and command objectives; an objective reported only with the result; `[pruner]
-metric` keeps the single-objective rule; the vectors of another process, of the other worker
-of `--workers 2` (SQLite and PostgreSQL); the built-in trainer alone and packed; a NaN in one
-objective at a step."""
+the python and command objectives, in one run, in cron ticks and from `hpsearch worker`; the
+median rule on vectors; an objective reported only with the result; `[pruner] metric` keeps
+the single-objective rule; the vectors of another process, of the other worker of
+`--workers 2` (SQLite and PostgreSQL); the built-in trainer alone and packed; a NaN in one
+objective at a step; numpy numbers and a huge int; a command's last line (a known bug)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,27 @@ def test_a_rung_computed_by_hand_decides_on_the_vectors(project, db_url, kind):
     # a pruned trial keeps its values so far (the first objective's best as `value`)
     assert trials[5].value == pytest.approx(0.85)
 
+
+@pytest.mark.parametrize("how", ["cron", "worker"])
+def test_cron_batches_and_a_joining_worker_prune_as_one_run(project, db_url, how):
+    """The same decisions when the trials come in three `run --add 2` ticks, or from
+    `hpsearch worker` (no space file: the stored study, `--pruner asha` stored by the first
+    run) after one trial: each decision reads the stored vectors only."""
+    proj = project / "proj"
+    (proj / "mo.py").write_text(PYTHON.format(points=POINTS, late_loss=False))
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "mo:train"', pruner="none")
+    work = project / "work"
+    if how == "cron":
+        runs = [("run", str(f), "--pruner", "asha", "--add", "2")] * 3
+    else:
+        runs = [("run", str(f), "--pruner", "asha", "--add", "1"),
+                ("worker", db_url, "mo", "--add", "5")]
+    for args in runs:
+        r = run_cli(db_url, *args, cwd=work, timeout=120)
+        assert r.returncode == 0, r.stderr
+    assert states(db_url) == EXPECTED
+    assert trials_of(db_url, "mo")[5].note.startswith(
+        "rung 0: (acc, loss) at step 1 is on front 1: not in the best 2 of 6")
 
 def test_an_objective_reported_only_with_the_result_is_left_out_at_rungs(project, db_url):
     """loss comes only with the result: the rungs compare acc alone, and trial 4 (0.8 < 0.9)
