@@ -241,6 +241,35 @@ def test_the_builtin_trainer_is_pruned_on_the_objectives_it_reports_per_epoch(
         assert trials[1].note.endswith("; packed with trial 0")
 
 
+@pytest.mark.slow  # trains, in two worker processes
+def test_the_builtin_trainer_with_two_workers_prunes_the_hopeless_trials(project, db_url):
+    """Learning rates 0.01 and 0.05, then 1e-7 and 2e-7 (grid order), `--workers 2`: a hopeless
+    trial is claimed only once a worker has finished a good one, so at epoch 1 it meets that
+    trial's stored (val_accuracy, val_loss), is dominated and pruned (k = 1 of at most 4),
+    whichever worker ran what. The two good trials may prune one another: not asserted."""
+    from support.studies import hyperband_digits
+
+    f = project / "proj" / "space.toml"
+    f.write_text(hyperband_digits().replace(
+        'metric = "val_accuracy"\ndirection = "maximize"',
+        'metric = ["val_accuracy", "val_loss"]\ndirection = ["maximize", "minimize"]').replace(
+        "trials = 2", "trials = 4").replace("values = [0.01, 1e-7]",
+                                            "values = [0.01, 0.05, 1e-7, 2e-7]"))
+    r = run_cli(db_url, "run", str(f), "--workers", "2", cwd=project / "work", timeout=300)
+    assert r.returncode == 0, r.stderr
+    trials = trials_of(db_url, "digits")
+    good = [t for t in trials.values() if t.params["learning_rate"] >= 0.01]
+    assert any(t.state == "complete" for t in good)
+    for t in trials.values():
+        if t.params["learning_rate"] >= 0.01:
+            continue
+        assert (t.state, t.pruned_step) == ("pruned", 1), t
+        assert t.note.startswith("bracket 0: rung 0: (val_accuracy, val_loss) at step 1 is on "
+                                 "front ") and "front 1" not in t.note
+        mine = t.steps[0][1]
+        assert any(dominates((g.steps[0][1]["val_accuracy"], g.steps[0][1]["val_loss"]),
+                             (mine["val_accuracy"], mine["val_loss"])) for g in good)
+
 # Two workers: the process running point 0 (the best vector) stops after its step 1 until
 # the other worker has run every other point, so each of those meets point 0's stored
 # vector at the rung: the order is forced by files, not by timing.
