@@ -307,6 +307,56 @@ def train(params, report):
 '''
 
 
+# The command's version: it cannot know when hpsearch has stored its line, so the other points
+# wait for point 0's step 1 in the database; a pruned one says it is done on SIGTERM.
+WORKERS_COMMAND = '''
+import json, os, signal, sys, time
+from pathlib import Path
+
+POINTS = {points}
+SYNC = Path(os.environ["MO_SYNC"])
+i = json.loads(os.environ["HPSEARCH_PARAMS"])["i"]
+acc, loss = POINTS[i]
+
+
+def done(*_):
+    (SYNC / f"done-{{i}}").touch()
+    sys.exit(0)
+
+
+signal.signal(signal.SIGTERM, done)
+
+
+def wait(ready, what):
+    t0 = time.time()
+    while not ready():
+        if time.time() - t0 > 60:
+            sys.exit("waited 60 s for " + what)
+        time.sleep(0.05)
+
+
+def stored():
+    from hpsearch.storage import Storage
+
+    storage = Storage(os.environ["MO_DB"])
+    try:
+        study = storage.get_study("mo")
+        return any(t.params["i"] == 0 and storage.trial(study, t.number).steps
+                   for t in storage.trials(study))
+    finally:
+        storage.dispose()
+
+
+if i:
+    wait(stored, "point 0's step 1")
+for step in range(1, 5):
+    print(json.dumps({{"step": step, "acc": acc, "loss": loss}}), flush=True)
+    if i == 0 and step == 1:
+        wait(lambda: len(list(SYNC.glob("done-*"))) == len(POINTS) - 1, "the other points")
+print(json.dumps({{"acc": acc, "loss": loss}}), flush=True)
+done()
+'''
+
 def dominates(a, b, maximize=(True, False)):
     better = [x > y if up else x < y for x, y, up in zip(a, b, maximize)]
     worse = [x < y if up else x > y for x, y, up in zip(a, b, maximize)]
@@ -314,22 +364,31 @@ def dominates(a, b, maximize=(True, False)):
 
 
 @pytest.mark.slow  # two worker processes
-@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_two_workers_prune_on_the_other_worker_s_vectors(project, request, db):
+@pytest.mark.parametrize("kind, db", [
+    ("python", "sqlite"), ("command", "sqlite"),
+    pytest.param("python", "postgres", marks=pytest.mark.postgres)])
+def test_two_workers_prune_on_the_other_worker_s_vectors(project, request, kind, db):
     """`--workers 2`, points 0 to 4 (point 5 left out: every pruned point is dominated). Point
     0 (0.9, 0.3) holds one worker after step 1; the other runs points 1 to 4 in turn. 1, 2 and
     3 are dominated by point 0's stored vector and pruned at step 1 (point 1 with only the two
     vectors there: alone it would go on); 4 (0.8, 0.2) is on the front with point 0 and
     completes, and so does point 0."""
+    import sys
+
     url = f"sqlite:///{project}/h.db" if db == "sqlite" else request.getfixturevalue("pg_url")
     points = POINTS[:5]
     proj = project / "proj"
-    (proj / "mow.py").write_text(WORKERS.format(points=points))
-    f = space(proj / "space.toml", 'kind = "python"\nfunction = "mow:train"', n=5)
+    if kind == "python":
+        (proj / "mow.py").write_text(WORKERS.format(points=points))
+        objective = 'kind = "python"\nfunction = "mow:train"'
+    else:
+        (proj / "mow.py").write_text(WORKERS_COMMAND.format(points=points))
+        objective = f'kind = "command"\nargv = ["{sys.executable}", "mow.py"]'
+    f = space(proj / "space.toml", objective, n=5)
     sync = project / "sync"
     sync.mkdir()
     r = run_cli(url, "run", str(f), "--workers", "2", cwd=project / "work",
-                env={"MO_SYNC": str(sync)}, timeout=180)
+                env={"MO_SYNC": str(sync), "MO_DB": url}, timeout=180)
     assert r.returncode == 0, r.stderr
     by_point = {t.params["i"]: t for t in trials_of(url, "mo").values()}
     got = {i: (t.state, t.pruned_step) for i, t in by_point.items()}
