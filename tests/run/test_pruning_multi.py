@@ -102,10 +102,14 @@ def test_a_rung_computed_by_hand_decides_on_the_vectors(project, db_url, kind):
 def test_cron_batches_and_a_joining_worker_prune_as_one_run(project, db_url, how):
     """The same decisions when the trials come in three `run --add 2` ticks, or from
     `hpsearch worker` (no space file: the stored study, `--pruner asha` stored by the first
-    run) after one trial: each decision reads the stored vectors only."""
+    run) after one trial: each decision reads the stored vectors only. A constraint binds the
+    results, not the rungs: point 0 (acc 0.9 > 0.88) prunes as before, then is infeasible."""
+    import hpsearch
+
     proj = project / "proj"
     (proj / "mo.py").write_text(PYTHON.format(points=POINTS, late_loss=False))
-    f = space(proj / "space.toml", 'kind = "python"\nfunction = "mo:train"', pruner="none")
+    f = space(proj / "space.toml", 'kind = "python"\nfunction = "mo:train"', pruner="none",
+              table='[[constraint]]\nmetric = "acc"\nmax = 0.88')
     work = project / "work"
     if how == "cron":
         runs = [("run", str(f), "--pruner", "asha", "--add", "2")] * 3
@@ -116,8 +120,14 @@ def test_cron_batches_and_a_joining_worker_prune_as_one_run(project, db_url, how
         r = run_cli(db_url, *args, cwd=work, timeout=120)
         assert r.returncode == 0, r.stderr
     assert states(db_url) == EXPECTED
-    assert trials_of(db_url, "mo")[5].note.startswith(
+    trials = trials_of(db_url, "mo")
+    assert trials[5].note.startswith(
         "rung 0: (acc, loss) at step 1 is on front 1: not in the best 2 of 6")
+    assert (trials[0].feasible, trials[0].violation) == (False, "acc = 0.9 > max 0.88")
+    storage = hpsearch.open_storage(db_url)
+    assert [t.number for t in hpsearch.study_front(storage, "mo").members] == [4]
+    storage.dispose()
+
 
 def test_an_objective_reported_only_with_the_result_is_left_out_at_rungs(project, db_url):
     """loss comes only with the result: the rungs compare acc alone, and trial 4 (0.8 < 0.9)
