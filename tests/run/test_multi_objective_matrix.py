@@ -107,7 +107,9 @@ def test_every_sampler_with_two_workers(project, request, sampler, db):
     storage.dispose()
 
 
-@pytest.mark.parametrize("sampler, db", [(s, "sqlite") for s in SAMPLERS] + [
+@pytest.mark.parametrize("sampler, db", [
+    (s, "sqlite") if s != "gp" else pytest.param(s, "sqlite", marks=pytest.mark.slow)
+    for s in SAMPLERS] + [
     pytest.param("tpe", "postgres", marks=pytest.mark.postgres),
     pytest.param("auto", "postgres", marks=pytest.mark.postgres),
     pytest.param("nsga2", "postgres", marks=pytest.mark.postgres)])
