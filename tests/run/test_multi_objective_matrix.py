@@ -1,4 +1,4 @@
-"""Two objectives and a constraint under every sampler (cmaes aside: one objective only) and
+"""Two objectives and a constraint under every sampler (cmaes aside: its own tests) and
 every way a study runs: in one process, with `--workers 2`, in cron-style batches
 (`run --add` started again on the same study, also on PostgreSQL), and packed with the
 built-in trainer. Each time: every trial complete with both values and its verdict, none
