@@ -19,6 +19,7 @@ out. With none of them reported per step there is no decision (the trial goes on
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 
 from hpsearch.pareto import crowding_distance, front_ranks
@@ -27,26 +28,39 @@ from hpsearch.pruners.base import Decision, Pruner, StepHistory
 from hpsearch.pruners.hyperband import HyperbandPruner
 from hpsearch.pruners.median import MedianPruner
 
-__all__ = ["rung_vector", "mo_promoted", "rung_decision", "multi_decision", "StepMetrics",
+__all__ = ["rung_number", "rung_vector", "mo_promoted", "rung_decision", "multi_decision", "StepMetrics",
            "MULTI_PRUNERS"]
 
 #: A trial's stored steps: step -> {metric: value} (what ``trial_steps.metrics`` holds).
 StepMetrics = Mapping[int, Mapping[str, object]]
 
 
+def rung_number(v: object) -> float | None:
+    """A reported value as a rung compares it: any real number as a float (numpy's too; an int
+    past a double's range as an infinity, as the single-objective rules read it), NaN for a
+    null (a NaN stored); None for anything else (text, a boolean: not compared)."""
+    if v is None:
+        return math.nan
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        return None
+    try:
+        return float(v)
+    except OverflowError:  # an int (or a Fraction) past a double's range
+        return math.inf if v > 0 else -math.inf  # type: ignore[operator]
+
+
 def rung_vector(steps: StepMetrics, metrics: Sequence[str], rung: int) -> dict[str, float]:
     """The value of each metric the trial brought to ``rung`` (its first step at or past the
-    rung that reports it; NaN for a null there); metrics it never reported there are absent."""
+    rung that reports it, read by :func:`rung_number`); metrics it never reported there, or
+    reported as something other than a number, are absent."""
     out: dict[str, float] = {}
     for m in metrics:
         later = [s for s in steps if s >= rung and m in steps[s]]
         if not later:
             continue
-        v = steps[min(later)][m]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            v = math.nan if v is None else None
+        v = rung_number(steps[min(later)][m])
         if v is not None:
-            out[m] = float(v)
+            out[m] = v
     return out
 
 

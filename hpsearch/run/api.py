@@ -41,17 +41,21 @@ def run_study(
     the study run (in any process, on any machine); a run that finds the study full returns
     at once with ``stopped == "busy"``.
 
-    The objective is set up (and released) before the study is created or updated, so wrong
-    ``[objective]``/``[trainer]`` settings raise without writing anything. ``evolve``: a
-    changed space starts a new round (:func:`~hpsearch.run.studies.evolve_study`).
+    The objective is checked, and set up (and released) when the run has no worker processes,
+    before the study is created or updated, so wrong ``[objective]``/``[trainer]`` settings, and
+    an objective or constraint on a metric the objective never reports, raise without writing
+    anything. ``evolve``: a changed space starts a new round
+    (:func:`~hpsearch.run.studies.evolve_study`).
     ``on_start`` is called once the round is known, before any trial, with a
     :class:`~hpsearch.run.studies.RoundStart` (what changed, what the model learns from).
     """
-    if options.workers > 1:
-        # The workers import the objective themselves; importing a user's module (and maybe
-        # torch and a CUDA context) in the parent as well would only cost memory.
-        check_objective(space)
-    else:
+    # The settings, and every objective and constrained metric the objective can report
+    # (builtin: a constraint on a metric it never reports would fail every trial).
+    check_objective(space)
+    if options.workers == 1:
+        # Set up here so that its errors come before anything is written. The workers import
+        # the objective themselves; importing a user's module (and maybe torch and a CUDA
+        # context) in the parent as well would only cost memory.
         make_objective(space, device=options.device or options.first_device).close()
     pack_setting(space, options.pack)  # --pack with a command objective: exit 2, nothing written
     check_pruner(space, options.pruner)  # hyperband with no max_resource: the same
