@@ -14,6 +14,17 @@ creating the study are reported apart as "setup".
 Usage::
 
     python benchmarks/bench_overhead.py [--trials 1000] [--repeats 3] [--profile]
+    python benchmarks/bench_overhead.py --optuna memory --baseline /other/checkout
+
+``--floor`` adds two rows below hpsearch's loop: "storage alone" (``Storage.claim`` and
+``Storage.finish`` of fixed params, no sampler, objective or run loop) and "sqlite3 alone" (the
+claim's and the record's statements, two transactions a trial, as plain sqlite3 calls on the
+same schema and pragmas): what is left when everything but the durable writes is gone.
+``--optuna memory`` leaves out the two Optuna-on-SQLite rows (150 ms a trial: minutes).
+``--baseline DIR`` times another checkout of hpsearch (an earlier commit, with its own
+``.venv``) in the same rotation: each of its repetitions is this script run by that checkout's
+Python on that checkout's package, a child process whose loop figures are read back (its own
+warm-up first, as ours had).
 
 ``--profile`` runs hpsearch's loop once more under cProfile and prints where the time goes
 (also written to benchmarks/results/overhead_profile.txt).
@@ -24,7 +35,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import pstats
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -73,6 +87,87 @@ def run_hpsearch(folder: Path, trials: int, seed: int, profile: cProfile.Profile
     done = summary.states.get("complete", 0)
     storage.dispose()
     return t1 - t0, t2 - t1, done
+
+
+def run_baseline(root: str, folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+    """run_hpsearch of the checkout ``root`` in a child process (``--baseline``)."""
+    root = str(Path(root).resolve())
+    python = str(Path(root) / ".venv" / "bin" / "python")
+    out = subprocess.run([python, str(Path(__file__).resolve()), "--hpsearch-only", root,
+                          "--trials", str(trials), "--repeats", str(seed)],
+                         capture_output=True, text=True, check=True, cwd=folder)
+    setup, loop, done = json.loads(out.stdout.strip().splitlines()[-1])
+    return setup, loop, done
+
+
+FLOOR_PARAMS = {"learning_rate": 0.01, "dropout": 0.1, "optimizer": "adam"}
+
+
+def run_storage_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+    """Claim and record ``trials`` trials through ``Storage`` alone (fixed params)."""
+    from hpsearch.storage import Storage
+
+    t0 = time.perf_counter()
+    storage = Storage(f"sqlite:///{folder / 'hpsearch.db'}")
+    study = storage.create_study(name="floor", metric="value", direction="maximize",
+                                 sampler="random", seed=seed, space={}, source="", target=trials)
+    round_ = storage.latest_round(study.id)
+    t1 = time.perf_counter()
+    for _ in range(trials):
+        trial = storage.claim(study, round_, propose=lambda i: FLOOR_PARAMS, limit=trials,
+                              worker="w", device=None)
+        storage.finish(trial.id, state="complete", value=0.5, metrics={"value": 0.5},
+                       values={"value": 0.5}, feasible=True)
+    t2 = time.perf_counter()
+    storage.dispose()
+    return t1 - t0, t2 - t1, trials
+
+
+def run_sqlite_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+    """The claim's and the record's statements as plain sqlite3 calls (hpsearch's schema,
+    WAL, synchronous=NORMAL, BEGIN IMMEDIATE ... COMMIT twice a trial)."""
+    import json
+    import sqlite3
+
+    from hpsearch.storage import Storage
+
+    t0 = time.perf_counter()
+    path = folder / "hpsearch.db"
+    storage = Storage(f"sqlite:///{path}")
+    study = storage.create_study(name="floor", metric="value", direction="maximize",
+                                 sampler="random", seed=seed, space={}, source="", target=trials)
+    round_ = storage.latest_round(study.id)
+    storage.dispose()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = NORMAL")
+    t1 = time.perf_counter()
+    for _ in range(trials):
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("SELECT id, number, params FROM trials WHERE study_id = ? AND state IN "
+                     "('queued', 'interrupted') ORDER BY number + 0 LIMIT 1",
+                     (study.id,)).fetchone()
+        index = conn.execute("UPDATE rounds SET n_claimed = n_claimed + 1 WHERE id = ? AND "
+                             "n_claimed < ? RETURNING n_claimed",
+                             (round_.id, trials)).fetchall()[0][0] - 1
+        number = conn.execute("UPDATE studies SET next_number = next_number + 1 WHERE id = ? "
+                              "RETURNING next_number", (study.id,)).fetchall()[0][0] - 1
+        trial_id = conn.execute(
+            "INSERT INTO trials (study_id, round, number, sample_index, state, params, seed, "
+            "worker, device, heartbeat, started_at, proposed_by) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "?, ?, ?, ?, ?)", (study.id, 1, number, index, "running", json.dumps(FLOOR_PARAMS),
+                               number, "w", None, now, now, None)).lastrowid
+        conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("UPDATE trials SET state = ?, value = ?, metrics = ?, error = ?, "
+                     "finished_at = ?, pruned_step = ?, objective_values = ?, feasible = ?, "
+                     "violation = ? WHERE id = ? AND state = 'running'",
+                     ("complete", 0.5, json.dumps({"value": 0.5}), None, time.time(), None,
+                      json.dumps({"value": 0.5}), True, None, trial_id))
+        conn.execute("COMMIT")
+    t2 = time.perf_counter()
+    conn.close()
+    return t1 - t0, t2 - t1, trials
 
 
 def optuna_objective(trial) -> float:
@@ -135,20 +230,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-optuna", action="store_true", help="hpsearch alone")
+    parser.add_argument("--optuna", choices=["all", "memory"], default="all",
+                        help="memory: Optuna in memory only (not on SQLite)")
+    parser.add_argument("--baseline", metavar="DIR", default=None,
+                        help="also time the checkout DIR (its .venv), side by side")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time Storage alone and the same SQL in plain sqlite3")
+    parser.add_argument("--hpsearch-only", metavar="ROOT", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", default=None, help="where to write the figures")
     args = parser.parse_args(argv)
 
     runners = {"hpsearch (sqlite)": lambda d, n, s: run_hpsearch(d, n, s)}
-    if not args.no_optuna:
+    if args.baseline:
+        runners["baseline hpsearch (sqlite)"] = lambda d, n, s: run_baseline(args.baseline, d, n, s)
+    if args.floor:
+        runners["storage alone"] = run_storage_alone
+        runners["sqlite3 alone"] = run_sqlite_alone
+    if not args.no_optuna and not args.hpsearch_only:
         try:
             silence_optuna()
         except ImportError:
             print("optuna is not installed (pip install -e '.[bench]'): hpsearch alone")
         else:
-            runners["optuna (sqlite)"] = lambda d, n, s: run_optuna(d, n, s)
-            runners["optuna (sqlite, WAL)"] = lambda d, n, s: run_optuna(d, n, s, wal=True)
+            if args.optuna == "all":
+                runners["optuna (sqlite)"] = lambda d, n, s: run_optuna(d, n, s)
+                runners["optuna (sqlite, WAL)"] = lambda d, n, s: run_optuna(d, n, s, wal=True)
             runners["optuna (in memory)"] = lambda d, n, s: run_optuna(None, n, s)
+
+    if args.hpsearch_only:  # a --baseline child: one run, its figures as JSON on stdout
+        sys.path.insert(0, args.hpsearch_only)
+        import hpsearch
+
+        if not hpsearch.__file__.startswith(args.hpsearch_only):
+            raise SystemExit(f"baseline: hpsearch imported from {hpsearch.__file__}")
+        with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
+            run_hpsearch(Path(tmp), 5, 0)  # warm-up
+        with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
+            print(json.dumps(run_hpsearch(Path(tmp), args.trials, args.repeats)))
+        return 0
 
     # Warm-up: imports, first connections (not timed).
     with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
@@ -170,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit(f"{name}: {done} of {args.trials} trials completed")
             loops[name].append(loop)
             setups[name].append(setup)
-            print(f"  rep {rep}  {name:20s} {loop * 1e3 / args.trials:8.3f} ms/trial  "
+            print(f"  rep {rep}  {name:27s} {loop * 1e3 / args.trials:8.3f} ms/trial  "
                   f"(setup {setup * 1e3:6.0f} ms)")
     ms = {n: median(v) * 1e3 / args.trials for n, v in loops.items()}
     print("median ms/trial: " + ", ".join(f"{n} {v:.3f}" for n, v in ms.items()))
