@@ -8,7 +8,8 @@ like-for-like row: Optuna's default SQLite journal fsyncs every commit. hpsearch
 TOML string with ``[objective] kind = "python"``, then ``runner.run_study`` on a ``Storage``.
 Every trial is committed when it ends on both sides (hpsearch: ``Storage.finish``; Optuna:
 ``RDBStorage``). Runs alternate in a rotating order, ``--repeats`` times; the medians are
-compared. The loop alone is timed (``run_study`` / ``study.optimize``); opening the database and
+compared, in wall time and in the process's CPU time (steadier on a shared machine). The loop
+alone is timed (``run_study`` / ``study.optimize``); opening the database and
 creating the study are reported apart as "setup".
 
 Usage::
@@ -67,7 +68,7 @@ function = "bench_objectives:trivial"
 
 
 def run_hpsearch(folder: Path, trials: int, seed: int, profile: cProfile.Profile | None = None
-                 ) -> tuple[float, float, int]:
+                 ) -> tuple[float, float, int, float]:
     """(setup seconds, loop seconds, completed trials)."""
     from hpsearch.run import run_study
     from hpsearch.space import parse_space
@@ -77,33 +78,33 @@ def run_hpsearch(folder: Path, trials: int, seed: int, profile: cProfile.Profile
     # The source names a file in benchmarks/, so `bench_objectives` imports from there.
     space = parse_space(space_text(trials, seed), source=str(BENCH_DIR / "overhead.toml"))
     storage = Storage(f"sqlite:///{folder / 'hpsearch.db'}")
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     if profile is not None:
         profile.enable()
     summary = run_study(storage, space)
     if profile is not None:
         profile.disable()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     done = summary.states.get("complete", 0)
     storage.dispose()
-    return t1 - t0, t2 - t1, done
+    return t1 - t0, t2 - t1, done, c2 - c1
 
 
-def run_baseline(root: str, folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+def run_baseline(root: str, folder: Path, trials: int, seed: int) -> tuple[float, float, int, float]:
     """run_hpsearch of the checkout ``root`` in a child process (``--baseline``)."""
     root = str(Path(root).resolve())
     python = str(Path(root) / ".venv" / "bin" / "python")
     out = subprocess.run([python, str(Path(__file__).resolve()), "--hpsearch-only", root,
                           "--trials", str(trials), "--repeats", str(seed)],
                          capture_output=True, text=True, check=True, cwd=folder)
-    setup, loop, done = json.loads(out.stdout.strip().splitlines()[-1])
-    return setup, loop, done
+    setup, loop, done, cpu = json.loads(out.stdout.strip().splitlines()[-1])
+    return setup, loop, done, cpu
 
 
 FLOOR_PARAMS = {"learning_rate": 0.01, "dropout": 0.1, "optimizer": "adam"}
 
 
-def run_storage_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+def run_storage_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int, float]:
     """Claim and record ``trials`` trials through ``Storage`` alone (fixed params)."""
     from hpsearch.storage import Storage
 
@@ -112,18 +113,18 @@ def run_storage_alone(folder: Path, trials: int, seed: int) -> tuple[float, floa
     study = storage.create_study(name="floor", metric="value", direction="maximize",
                                  sampler="random", seed=seed, space={}, source="", target=trials)
     round_ = storage.latest_round(study.id)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for _ in range(trials):
         trial = storage.claim(study, round_, propose=lambda i: FLOOR_PARAMS, limit=trials,
                               worker="w", device=None)
         storage.finish(trial.id, state="complete", value=0.5, metrics={"value": 0.5},
                        values={"value": 0.5}, feasible=True)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     storage.dispose()
-    return t1 - t0, t2 - t1, trials
+    return t1 - t0, t2 - t1, trials, c2 - c1
 
 
-def run_sqlite_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int]:
+def run_sqlite_alone(folder: Path, trials: int, seed: int) -> tuple[float, float, int, float]:
     """The claim's and the record's statements as plain sqlite3 calls (hpsearch's schema,
     WAL, synchronous=NORMAL, BEGIN IMMEDIATE ... COMMIT twice a trial)."""
     import json
@@ -140,7 +141,7 @@ def run_sqlite_alone(folder: Path, trials: int, seed: int) -> tuple[float, float
     storage.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = NORMAL")
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     for _ in range(trials):
         now = time.time()
         conn.execute("BEGIN IMMEDIATE")
@@ -165,9 +166,9 @@ def run_sqlite_alone(folder: Path, trials: int, seed: int) -> tuple[float, float
                      ("complete", 0.5, json.dumps({"value": 0.5}), None, time.time(), None,
                       json.dumps({"value": 0.5}), True, None, trial_id))
         conn.execute("COMMIT")
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     conn.close()
-    return t1 - t0, t2 - t1, trials
+    return t1 - t0, t2 - t1, trials, c2 - c1
 
 
 def optuna_objective(trial) -> float:
@@ -189,7 +190,7 @@ def _wal_connection(path: str):
 
 
 def run_optuna(folder: Path | None, trials: int, seed: int, *, wal: bool = False
-               ) -> tuple[float, float, int]:
+               ) -> tuple[float, float, int, float]:
     """Optuna's own SQLite settings by default (rollback journal, synchronous=FULL: an fsync
     per commit); ``wal=True`` gives it hpsearch's (WAL, synchronous=NORMAL), for a like-for-like
     reference."""
@@ -203,17 +204,17 @@ def run_optuna(folder: Path | None, trials: int, seed: int, *, wal: bool = False
             storage, engine_kwargs={"creator": lambda: _wal_connection(path)})
     study = optuna.create_study(storage=storage, study_name="overhead", direction="maximize",
                                 sampler=optuna.samplers.RandomSampler(seed=seed))
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     study.optimize(optuna_objective, n_trials=trials)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    return t1 - t0, t2 - t1, done
+    return t1 - t0, t2 - t1, done, c2 - c1
 
 
 def profile_hpsearch(trials: int, *, top: int = 30) -> str:
     prof = cProfile.Profile()
     with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
-        _, loop, _ = run_hpsearch(Path(tmp), trials, 0, profile=prof)
+        _, loop, _, _ = run_hpsearch(Path(tmp), trials, 0, profile=prof)
     out = io.StringIO()
     out.write(f"cProfile of run_study, {trials} trials, {loop * 1e3 / trials:.2f} ms/trial "
               f"under the profiler\n")
@@ -278,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     names = list(runners)
     loops: dict[str, list[float]] = {n: [] for n in names}
+    cpus: dict[str, list[float]] = {n: [] for n in names}
     setups: dict[str, list[float]] = {n: [] for n in names}
     print(f"{args.trials} trials of a trivial objective, random sampler, {args.repeats} "
           f"repetition(s), alternating")
@@ -285,16 +287,20 @@ def main(argv: list[str] | None = None) -> int:
         order = names[rep % len(names):] + names[:rep % len(names)]
         for name in order:
             with tempfile.TemporaryDirectory(prefix="hpsearch-bench-") as tmp:
-                setup, loop, done = runners[name](Path(tmp), args.trials, rep)
+                setup, loop, done, cpu = runners[name](Path(tmp), args.trials, rep)
             if done != args.trials:
                 raise SystemExit(f"{name}: {done} of {args.trials} trials completed")
             loops[name].append(loop)
+            cpus[name].append(cpu)
             setups[name].append(setup)
             print(f"  rep {rep}  {name:27s} {loop * 1e3 / args.trials:8.3f} ms/trial  "
-                  f"(setup {setup * 1e3:6.0f} ms)")
+                  f"{cpu * 1e3 / args.trials:8.3f} CPU ms/trial  (setup {setup * 1e3:6.0f} ms)")
     ms = {n: median(v) * 1e3 / args.trials for n, v in loops.items()}
+    cpu_ms = {n: median(v) * 1e3 / args.trials for n, v in cpus.items()}
     print("median ms/trial: " + ", ".join(f"{n} {v:.3f}" for n, v in ms.items()))
+    print("median CPU ms/trial: " + ", ".join(f"{n} {v:.3f}" for n, v in cpu_ms.items()))
     result = {"trials": args.trials, "repeats": args.repeats, "ms_per_trial": ms,
+              "cpu_ms_per_trial": cpu_ms,
               "setup_ms": {n: median(v) * 1e3 for n, v in setups.items()},
               "runs_ms_per_trial": {n: [x * 1e3 / args.trials for x in v] for n, v in loops.items()}}
     if "optuna (sqlite)" in ms:

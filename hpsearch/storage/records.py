@@ -78,6 +78,16 @@ class TrialRecord:
             return None
         return self.finished_at - self.started_at
 
+    def replaced(self, **changes: Any) -> TrialRecord:
+        """``dataclasses.replace`` for the run loop, which makes one a trial: a copy with
+        ``changes``, its fields copied as they are (no ``__init__`` run again)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"TrialRecord has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(TrialRecord)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
 
 @dataclass(frozen=True)
 class StudySummary:

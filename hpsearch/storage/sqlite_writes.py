@@ -51,6 +51,7 @@ _U_ROUND = "UPDATE rounds SET n_claimed = n_claimed + 1 WHERE id = ? RETURNING n
 _U_ROUND_LIMIT = ("UPDATE rounds SET n_claimed = n_claimed + 1 WHERE id = ? AND n_claimed < ?"
                   " RETURNING n_claimed")
 _U_STUDY = "UPDATE studies SET next_number = next_number + 1 WHERE id = ? RETURNING next_number"
+_Q_ROUND = "SELECT * FROM rounds WHERE study_id = ? AND number = ?"
 _Q_STATE = "SELECT study_id, number, state FROM trials WHERE id = ?"
 _U_RETRIES = ("UPDATE trials SET state = 'failed', finished_at = ?, error = ?"
               " WHERE study_id = ? AND retry_of = ? AND state = 'queued'")
@@ -234,6 +235,20 @@ class SqliteHotPath:
             return SqliteWrites(pooled.driver_connection).history(study_id, round_number)
         except sqlite3.Error as exc:
             raise self.failed(pooled, exc) from exc
+
+    def round_row(self, study_id: int, number: int) -> dict[str, Any] | None:
+        """A round's row by column name (JSON decoded), or None: one SELECT."""
+        pooled = self.connection()
+        try:
+            cursor = pooled.driver_connection.execute(_Q_ROUND, (study_id, number))
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            data = dict(zip((d[0] for d in cursor.description), row))
+        except sqlite3.Error as exc:
+            raise self.failed(pooled, exc) from exc
+        data["space"], data["rule"] = _loads(data["space"]), _loads(data["rule"])
+        return data
 
     def close(self) -> None:
         """Give back this process's held connections (the engine's ``dispose`` closes them)."""

@@ -165,9 +165,14 @@ class StudyQueries(StorageBase):
     @storage_errors
     def get_round(self, study_id: int, number: int) -> RoundRecord:
         # One row (a model sampler reads its round's counter before every claim).
-        with self.engine.connect() as conn:
-            row = conn.execute(select(ROUND).where(
-                ROUND.c.study_id == study_id, ROUND.c.number == number)).mappings().first()
+        hot = self._sqlite_hot_path()
+        row: Any  # a mapping of the round's columns, or None
+        if hot is not None:
+            row = hot.round_row(study_id, number)
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(ROUND).where(
+                    ROUND.c.study_id == study_id, ROUND.c.number == number)).mappings().first()
         if row is not None:
             return _round_record(row)
         rounds = self.rounds(study_id)

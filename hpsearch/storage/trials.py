@@ -12,7 +12,6 @@ records.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import time
 from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping, Sequence
@@ -102,7 +101,7 @@ class TrialQueries(StorageBase):
                     state="running", worker=worker, device=device, heartbeat=now, started_at=now,
                     finished_at=None, error=None, pruned_step=None, note=None)
                 w.take(queued.id, taken)
-                return dataclasses.replace(queued, **taken)
+                return queued.replaced(**taken)
             index = w.next_index(round_.id, limit)
             if index is None:
                 return None

@@ -68,7 +68,7 @@ def scenario(storage: Storage) -> tuple[list, list]:
     storage.finish(t6.id, state="complete", value=0.5, metrics={"m": 0.5}, values={"m": 0.5},
                    feasible=None)
     t7 = claim(p=model)
-    records = [t0, t1, t2, t3, t4, t5, t6, t7]
+    records = [t0, t1, t2, t3, t4, t5, t6, t7, storage.get_round(study.id, 1)]
     return records, [*model.seen, storage.round_history(study.id, 1)]
 
 
@@ -86,7 +86,7 @@ def rows(path) -> dict:
 
 
 def without_times(record) -> dict:
-    return {k: v for k, v in vars(record).items() if k not in TIMES}
+    return {k: v for k, v in vars(record).items() if k not in TIMES}  # trials and the round
 
 
 def history_without_times(history: RoundHistory | None):
@@ -186,3 +186,18 @@ def test_a_read_only_database_refuses_the_hot_path_writes(tmp_path):
     with pytest.raises(HpsearchError, match="read-only"):
         ro.claim(study, round_, propose=params, limit=10, worker="w", device=None)
     ro.dispose()
+
+
+def test_a_replaced_record_is_what_dataclasses_replace_gives():
+    import dataclasses
+
+    from hpsearch.storage import TrialRecord
+
+    trial = TrialRecord(id=1, number=0, round=1, state="running", params={"x": 1}, value=None,
+                        metrics=None, seed=5, worker="w", started_at=1.0)
+    changes = dict(state="complete", value=0.5, metrics={"m": 0.5}, finished_at=2.0,
+                   values={"m": 0.5}, feasible=True)
+    assert trial.replaced(**changes) == dataclasses.replace(trial, **changes)
+    assert trial.state == "running"  # the original is unchanged
+    with pytest.raises(TypeError, match="no field 'nope'"):
+        trial.replaced(nope=1)
