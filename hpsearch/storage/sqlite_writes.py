@@ -165,8 +165,7 @@ class _Transaction:
         self.path = path
 
     def __enter__(self) -> SqliteWrites:
-        self.pooled = self.path.connection()
-        self.conn = self.pooled.driver_connection
+        self.pooled, self.conn = self.path.connection()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -200,16 +199,17 @@ class SqliteHotPath:
         self._held: list[tuple[int, Any]] = []  # (pid, pooled connection), closed by close()
         self._lock = threading.Lock()
 
-    def connection(self) -> Any:
-        """This thread's pooled connection (checked out on first use)."""
+    def connection(self) -> tuple[Any, sqlite3.Connection]:
+        """This thread's pooled connection (checked out on first use) and its sqlite3 one."""
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == os.getpid():
-            return held[1]
+            return held[1], held[2]
         pooled = self.engine.raw_connection()
-        self._local.held = (os.getpid(), pooled)
+        conn: sqlite3.Connection = pooled.driver_connection  # type: ignore[assignment]
+        self._local.held = (os.getpid(), pooled, conn)
         with self._lock:
             self._held.append((os.getpid(), pooled))
-        return pooled
+        return pooled, conn
 
     def failed(self, pooled: Any, exc: sqlite3.Error) -> StatementError:
         """After a sqlite3 error: the connection is closed and not used again; the error as
@@ -230,17 +230,17 @@ class SqliteHotPath:
     def history(self, study_id: int, round_number: int) -> RoundHistory:
         """The round's history as it stands now: one SELECT, its own read snapshot (no lock;
         a model sampler prepares its fit with it before the claim)."""
-        pooled = self.connection()
+        pooled, conn = self.connection()
         try:
-            return SqliteWrites(pooled.driver_connection).history(study_id, round_number)
+            return SqliteWrites(conn).history(study_id, round_number)
         except sqlite3.Error as exc:
             raise self.failed(pooled, exc) from exc
 
     def round_row(self, study_id: int, number: int) -> dict[str, Any] | None:
         """A round's row by column name (JSON decoded), or None: one SELECT."""
-        pooled = self.connection()
+        pooled, conn = self.connection()
         try:
-            cursor = pooled.driver_connection.execute(_Q_ROUND, (study_id, number))
+            cursor = conn.execute(_Q_ROUND, (study_id, number))
             row = cursor.fetchone()
             if row is None:
                 return None
