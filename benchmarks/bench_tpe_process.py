@@ -8,6 +8,10 @@ an in-memory study with ``TPESampler(seed=0)`` and running ``study.optimize`` on
 function of the same space. The variants are alternated ``--repeat`` times; the median is kept.
 
     .venv/bin/python benchmarks/bench_tpe_process.py --trials 50 --repeat 3 --samplers random tpe
+    .venv/bin/python benchmarks/bench_tpe_process.py --samplers random tpe --baseline ../main
+
+``--baseline DIR`` also runs the ``hpsearch`` of another checkout (an earlier commit, with its
+own ``.venv``) in the same alternation, as "baseline <sampler>" rows.
 """
 
 from __future__ import annotations
@@ -74,8 +78,12 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--samplers", nargs="+", default=["random", "tpe", "auto", "gp"])
+    ap.add_argument("--baseline", metavar="DIR", default=None,
+                    help="also run the hpsearch of the checkout DIR (its .venv), alternated")
     args = ap.parse_args()
-    exe = str(Path(sys.executable).with_name("hpsearch"))
+    exes = {"hpsearch": str(Path(sys.executable).with_name("hpsearch"))}
+    if args.baseline:
+        exes["baseline"] = str(Path(args.baseline).resolve() / ".venv" / "bin" / "hpsearch")
     results: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "obj.py").write_text(OBJECTIVE)
@@ -83,9 +91,10 @@ def main() -> None:
             for sampler in args.samplers:
                 space = Path(tmp, f"{sampler}.toml")
                 space.write_text(SPACE.format(sampler=sampler, trials=args.trials))
-                db = f"sqlite:///{tmp}/{sampler}{rep}.db"
-                results.setdefault(f"hpsearch {sampler}", []).append(
-                    timed([exe, "--db", db, "run", str(space)], tmp))
+                for label, exe in exes.items():
+                    db = f"sqlite:///{tmp}/{label}-{sampler}{rep}.db"
+                    results.setdefault(f"{label} {sampler}", []).append(
+                        timed([exe, "--db", db, "run", str(space)], tmp))
             results.setdefault("optuna TPE (in-process)", []).append(
                 timed([sys.executable, "-c", OPTUNA.format(trials=args.trials)], tmp))
     print(f"{args.trials} trials, instant objective, 4 params; median of {args.repeat}; "

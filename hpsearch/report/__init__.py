@@ -29,22 +29,26 @@ Nothing here prints; rich tables are drawn by :mod:`hpsearch.render`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hpsearch.lazy import lazy_attributes
-from hpsearch.report.columns import fit_columns
-from hpsearch.report.front import Front, rank_trials, study_front, trial_vector
-from hpsearch.report.exports import (
-    FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
-    write_trials,
-)
-from hpsearch.report.plots import write_plots
-from hpsearch.report.rows import (
-    best_space, flat_rows, fmt_value, get_trial, iso, iter_flat_rows, param_names, study_rows,
-    trial_json,
-)
-from hpsearch.report.select import (
-    TrialSelection, check_columns, get_best, iter_selection, plot_selection, resolve_sort,
-    select_trials, study_param_names, study_tie_breaker,
-)
+
+if TYPE_CHECKING:
+    from hpsearch.report.columns import fit_columns
+    from hpsearch.report.front import Front, rank_trials, study_front, trial_vector
+    from hpsearch.report.exports import (
+        FORMATS, atomic_text, export_rows, export_study, export_trials, format_for, write_space_file,
+        write_trials,
+    )
+    from hpsearch.report.plots import write_plots
+    from hpsearch.report.rows import (
+        best_space, flat_rows, fmt_value, get_trial, iso, iter_flat_rows, param_names, study_rows,
+        trial_json,
+    )
+    from hpsearch.report.select import (
+        TrialSelection, check_columns, get_best, iter_selection, plot_selection, resolve_sort,
+        select_trials, study_param_names, study_tie_breaker,
+    )
 
 __all__ = [
     "FORMATS", "atomic_text", "export_rows", "export_study", "export_trials", "format_for",
@@ -59,18 +63,39 @@ __all__ = [
     "Front", "study_front", "trial_vector", "rank_trials",
 ]
 
-# rounds.py reads spaces (hpsearch.space, hpsearch.refine), html.py the storage records and
-# importance.py optuna: loaded on first use, so that `hpsearch --help` and `report --format`
-# choices stay cheap.
-_LAZY = {"RoundsOverview": "hpsearch.report.rounds", "rounds_overview": "hpsearch.report.rounds",
-         "round_space_file": "hpsearch.report.rounds", "write_html": "hpsearch.report.html",
-         "load_study_data": "hpsearch.report.html", "param_importance": "hpsearch.report.importance",
-         "study_importance": "hpsearch.report.insight",
-         "importance_of": "hpsearch.report.insight",
-         # each tracker's package is imported only inside its functions
-         "write_best_weights": "hpsearch.report.weights",
-         "export_tensorboard": "hpsearch.report.tensorboard",
-         "export_mlflow": "hpsearch.report.mlflow", "export_trackers": "hpsearch.report.trackers"}
-
-
+# Every name is loaded on first use: rounds.py reads spaces (hpsearch.space, hpsearch.refine),
+# html.py the storage records, importance.py optuna, front.py and exports.py the space; a
+# command that needs one formatter (rows.fmt_value: `run`'s lines) loads rows.py alone, and
+# `hpsearch --help` and `report --format` choices stay cheap. Each tracker's package is
+# imported only inside its functions.
+_LAZY = {
+    **dict.fromkeys(["fit_columns"], "hpsearch.report.columns"),
+    **dict.fromkeys([
+        "Front", "rank_trials", "study_front", "trial_vector"
+    ], "hpsearch.report.front"),
+    **dict.fromkeys([
+        "FORMATS", "atomic_text", "export_rows", "export_study", "export_trials",
+        "format_for", "write_space_file", "write_trials"
+    ], "hpsearch.report.exports"),
+    **dict.fromkeys(["write_plots"], "hpsearch.report.plots"),
+    **dict.fromkeys([
+        "best_space", "flat_rows", "fmt_value", "get_trial", "iso", "iter_flat_rows",
+        "param_names", "study_rows", "trial_json"
+    ], "hpsearch.report.rows"),
+    **dict.fromkeys([
+        "TrialSelection", "check_columns", "get_best", "iter_selection",
+        "plot_selection", "resolve_sort", "select_trials", "study_param_names",
+        "study_tie_breaker"
+    ], "hpsearch.report.select"),
+    **dict.fromkeys([
+        "RoundsOverview", "rounds_overview", "round_space_file"
+    ], "hpsearch.report.rounds"),
+    **dict.fromkeys(["write_html", "load_study_data"], "hpsearch.report.html"),
+    **dict.fromkeys(["param_importance"], "hpsearch.report.importance"),
+    **dict.fromkeys(["study_importance", "importance_of"], "hpsearch.report.insight"),
+    **dict.fromkeys(["write_best_weights"], "hpsearch.report.weights"),
+    **dict.fromkeys(["export_tensorboard"], "hpsearch.report.tensorboard"),
+    **dict.fromkeys(["export_mlflow"], "hpsearch.report.mlflow"),
+    **dict.fromkeys(["export_trackers"], "hpsearch.report.trackers"),
+}
 __getattr__ = lazy_attributes(__name__, _LAZY, globals())

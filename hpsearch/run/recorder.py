@@ -10,7 +10,6 @@ records the trial's end (complete, pruned, failed) with all its steps in one tra
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from typing import Any, Callable, Mapping
@@ -164,8 +163,8 @@ class TrialRecorder:
         self.storage.finish(self.trial.id, state=state, value=value, metrics=metrics,
                             error=error, steps=self.steps.pending(final=True), device=device,
                             pruned_step=pruned_step, note=note, **outcome)
-        self.record = dataclasses.replace(
-            self.trial, state=state, value=value, metrics=metrics, error=error,
+        self.record = self.trial.replaced(
+            state=state, value=value, metrics=metrics, error=error,
             device=device or self.trial.device, finished_at=time.time(),
             pruned_step=pruned_step, note=note, **outcome)
         if self.on_record is not None:

@@ -5,7 +5,7 @@ Modules, each importing only those above it in this list::
     limits     DB_LIMITS (what every supported database stores), JSON and step clean-up; no SQLAlchemy
     records    the plain frozen records handed out (StudyRecord, TrialRecord, RoundHistory, ...),
                the proposal contract of a claim (Proposer, Proposal)
-    models     the SQLAlchemy 2.0 tables, SCHEMA_VERSION, the trial STATES
+    models     the SQLAlchemy 2.0 tables (Core, no ORM), SCHEMA_VERSION, the trial STATES
     urls       database URLs checked: in-memory SQLite refused, ?mode=ro, unknown options
     engine     the engine: SQLite's WAL switch and pragmas, the PostgreSQL driver, URLs in messages
     files      a SQLite file looked at before opening (directory, missing folder, read-only)
@@ -13,6 +13,8 @@ Modules, each importing only those above it in this list::
     tables     Core handles on the tables, trial rows into records, the best-trial query
     base       StorageBase (open database, write transactions, study lock), @storage_errors
     history    HistoryQueries: a round's history for model samplers, its step curves for pruners
+    writes     TrialWrites: the statements of a claim and a record; CoreWrites (SQLAlchemy Core)
+    sqlite_writes  the same statements on SQLite's own sqlite3 connection (SqliteHotPath)
     studies    StudyQueries: studies and rounds
     trials     TrialQueries: claim/record hot path, heartbeat, stale recovery, trial reads
     stream     TrialStream: iter_trials, iter_rows, count_trials (reads that never hold a whole

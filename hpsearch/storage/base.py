@@ -14,6 +14,7 @@ from hpsearch.errors import ConfigError, StorageError, StudyError
 from hpsearch.storage.engine import error_line, make_engine, redact_url
 from hpsearch.storage.files import SqliteFile
 from hpsearch.storage.schema import ensure_schema
+from hpsearch.storage.sqlite_writes import SqliteHotPath
 from hpsearch.storage.tables import STUDY
 from hpsearch.storage.urls import parse_db_url
 
@@ -49,8 +50,13 @@ class StorageBase:
     (in-memory SQLite) and StorageError for a database that cannot be used.
     """
 
+    #: Whether SQLite's claims, records and round histories run on sqlite3 itself
+    #: (:mod:`~hpsearch.storage.sqlite_writes`); False: SQLAlchemy Core, as on PostgreSQL.
+    fast_sqlite = True
+
     def __init__(self, url: str, *, create: bool = True, read_only: bool | None = None) -> None:
         self.url = url
+        self._sqlite_hot: SqliteHotPath | None = None
         db = parse_db_url(url)
         reason = "the URL says ?mode=ro" if db.read_only else None
         if reason and (read_only is False or create):
@@ -74,6 +80,8 @@ class StorageBase:
             self.engine = make_engine(url, db=db, read_only=self.read_only, create=create,
                                       immutable=file is not None and file.immutable)
             ensure_schema(self.engine, url, create=create, read_only=self.read_only)
+            if db.sqlite:  # its connection is checked out when a claim, record or read needs it
+                self._sqlite_hot = SqliteHotPath(self.engine)
         except (StorageError, StudyError):
             self._drop_new_file(file)
             raise
@@ -83,17 +91,25 @@ class StorageBase:
             raise StorageError(f"{redact_url(url)}: cannot open the database: "
                                f"{file.explain(line) if file is not None else line}") from exc
 
+    def _sqlite_hot_path(self) -> SqliteHotPath | None:
+        """The SQLite hot path (None: PostgreSQL, or ``fast_sqlite`` off)."""
+        return self._sqlite_hot if self.fast_sqlite else None
+
     def _drop_new_file(self, file: SqliteFile | None) -> None:
         if getattr(self, "engine", None) is not None:
             self.engine.dispose()
         if file is not None:
             file.remove_if_new_and_empty()
 
-    def _write(self) -> Connection:
-        """A connection for one write transaction (BEGIN IMMEDIATE on SQLite)."""
+    def _writable(self) -> None:
+        """Refuse a write to a database opened read-only."""
         if self.read_only:
             raise self._read_only_error(f"{redact_url(self.url)}: the database is read-only "
                               f"({self.read_only_reason}), and this command writes to it")
+
+    def _write(self) -> Connection:
+        """A connection for one write transaction (BEGIN IMMEDIATE on SQLite)."""
+        self._writable()
         return self.engine.connect().execution_options(hp_write=True)
 
     def _lock_study(self, conn: Connection, study_id: int) -> None:
@@ -105,5 +121,7 @@ class StorageBase:
 
     def dispose(self) -> None:
         """Close the engine's pooled connections (errors here are not translated)."""
+        if self._sqlite_hot is not None:
+            self._sqlite_hot.close()
         self.engine.dispose()
 

@@ -6,41 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 
 from hpsearch.storage.base import StorageBase, storage_errors
-from hpsearch.storage.models import FINISHED_STATES
-from hpsearch.storage.records import FinishedTrial, RoundHistory, StepSeries
+from hpsearch.storage.records import RoundHistory, StepSeries
 from hpsearch.storage.tables import STEP, TRIAL
+from hpsearch.storage.writes import CoreWrites
 
-__all__ = ["HistoryQueries", "round_history"]
-
-_Q_HISTORY = (
-    select(TRIAL.c.number, TRIAL.c.params, TRIAL.c.value, TRIAL.c.state,
-           TRIAL.c.objective_values, TRIAL.c.feasible, TRIAL.c.started_at,
-           TRIAL.c.finished_at, TRIAL.c.proposed_by)
-    .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.round == bindparam("rnd"),
-           TRIAL.c.state.in_(FINISHED_STATES + ("running",)))
-    .order_by(TRIAL.c.number)
-)
-
-
-def round_history(conn: Connection, study_id: int, round_number: int) -> RoundHistory:
-    """The round's finished trials (complete, pruned, failed; by number) and the params of its
-    running ones, read in ``conn``'s transaction (the claim's, after the study lock)."""
-    finished, pending = [], []
-    rows = conn.execute(_Q_HISTORY, {"sid": study_id, "rnd": round_number})
-    for number, params, value, state, values, feasible, started, ended, by in rows:
-        if state == "running":
-            pending.append(params)
-        else:
-            seconds = None if started is None or ended is None else max(0.0, ended - started)
-            finished.append(FinishedTrial(number=number, params=params, value=value, state=state,
-                                          values=values, feasible=feasible, seconds=seconds,
-                                          proposed_by=by))
-    return RoundHistory(finished=finished, pending=pending)
-
+__all__ = ["HistoryQueries"]
 
 def _as_float(v: Any) -> float | None:
     """A stored metric as a pruner reads it: NaN for null, None (step left out) for text."""
@@ -59,8 +32,11 @@ class HistoryQueries(StorageBase):
     def round_history(self, study_id: int, round_number: int) -> RoundHistory:
         """The round's finished trials and the params of its running ones, as they stand now
         (no lock: a model sampler prepares its fit with it before the claim)."""
+        hot = self._sqlite_hot_path()
+        if hot is not None:
+            return hot.history(study_id, round_number)
         with self.engine.connect() as conn:
-            return round_history(conn, study_id, round_number)
+            return CoreWrites(conn).history(study_id, round_number)
 
     @storage_errors
     def round_steps(

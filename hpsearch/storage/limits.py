@@ -80,9 +80,16 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, default=_default)
+
+
 def json_dumps(obj: Any) -> str:
     """The engines' JSON serializer: standard JSON, non-finite floats as null."""
-    return json.dumps(_finite(obj), allow_nan=False, default=_default)
+    try:
+        # Most values hold no NaN or infinity: encoded as they are (the same text as below).
+        return _ENCODER.encode(obj)
+    except ValueError:
+        return _ENCODER.encode(_finite(obj))
 
 
 def clean_text(text: str | None, limit: int | None = None) -> str | None:

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2.0 models: studies, rounds, trials, per-step metrics, and the schema version.
+"""SQLAlchemy 2.0 tables (Core): studies, rounds, trials, per-step metrics, the schema version.
 
 Numbering under concurrency: ``trials.number`` is unique per study (a constraint, unlike
 optuna's), and it is kept contiguous because numbers are handed out by incrementing
@@ -9,14 +9,20 @@ The per-round counters (``rounds.n_claimed``) work the same way and give the sam
 
 Times are Unix seconds (floats): heartbeats are compared arithmetically, and the same column
 type works on SQLite and PostgreSQL.
+
+The tables are declared with Core ``Table`` objects: every query is Core (no ORM session, no
+mapped objects), and ``sqlalchemy.orm`` with its declarative mapping would cost every process
+a tenth of a second or more of start-up for nothing. A column is ``NOT NULL`` unless it says
+``nullable=True``; the DDL is what the earlier declarative models emitted (tests compare it).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+__all__ = ["METADATA", "META", "STUDIES", "ROUNDS", "TRIALS", "TRIAL_STEPS", "SCHEMA_VERSION",
+           "STATES", "FINISHED_STATES"]
 
 SCHEMA_VERSION = 3
 
@@ -24,108 +30,97 @@ SCHEMA_VERSION = 3
 STATES = ("queued", "running", "complete", "pruned", "failed", "interrupted")
 FINISHED_STATES = ("complete", "pruned", "failed")
 
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+METADATA = MetaData()
 
 
-class Meta(Base):
-    """Key/value facts about the database itself; ``schema_version`` above all."""
-
-    __tablename__ = "hpsearch_meta"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(String(256))
+def _col(name: str, kind, *args, nullable: bool = False, **kw) -> Column:
+    return Column(name, kind, *args, nullable=nullable, **kw)
 
 
-class Study(Base):
-    __tablename__ = "studies"
+#: Key/value facts about the database itself; ``schema_version`` above all.
+META = Table(
+    "hpsearch_meta", METADATA,
+    _col("key", String(64), primary_key=True),
+    _col("value", String(256)),
+)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    metric: Mapped[str] = mapped_column(String(100))
-    direction: Mapped[str] = mapped_column(String(10))
-    sampler: Mapped[str] = mapped_column(String(20))
-    seed: Mapped[int] = mapped_column(Integer)
+STUDIES = Table(
+    "studies", METADATA,
+    _col("id", Integer, primary_key=True),
+    _col("name", String(200), unique=True),
+    _col("metric", String(100)),
+    _col("direction", String(10)),
+    _col("sampler", String(20)),
+    _col("seed", Integer),
     #: The whole space file as loaded (round 1), as a TOML-ready dict.
-    space: Mapped[dict[str, Any]] = mapped_column(JSON)
-    source: Mapped[str] = mapped_column(Text, default="")
-    next_number: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[float] = mapped_column(Float)
+    _col("space", JSON),
+    _col("source", Text, default=""),
+    _col("next_number", Integer, default=0),
+    _col("created_at", Float),
+)
 
+#: A space plus the trials sampled in it; round 1 is the file's space, later ones come from
+#: ``refine``. ``target``: how many trials it should have (``run`` resumes up to it);
+#: ``n_claimed``: trials drawn from its sampler so far (the next one gets that sample index).
+ROUNDS = Table(
+    "rounds", METADATA,
+    _col("id", Integer, primary_key=True),
+    _col("study_id", Integer, ForeignKey("studies.id", ondelete="CASCADE")),
+    _col("number", Integer),
+    _col("parent", Integer, nullable=True),
+    _col("space", JSON),
+    _col("rule", JSON, nullable=True),
+    _col("sampler", String(20)),
+    _col("seed", Integer),
+    _col("target", Integer),
+    _col("n_claimed", Integer, default=0),
+    _col("created_at", Float),
+    UniqueConstraint("study_id", "number"),
+)
 
-class Round(Base):
-    """A space plus the trials sampled in it; round 1 is the file's space, later ones come from
-    ``refine``."""
+TRIALS = Table(
+    "trials", METADATA,
+    _col("id", Integer, primary_key=True),
+    _col("study_id", Integer, ForeignKey("studies.id", ondelete="CASCADE")),
+    _col("round", Integer, default=1),
+    _col("number", Integer),
+    # Index in the round's sampler sequence; None for a retry of a stale trial.
+    _col("sample_index", Integer, nullable=True),
+    _col("state", String(12)),
+    _col("params", JSON),
+    _col("value", Float, nullable=True),
+    _col("metrics", JSON, nullable=True),
+    _col("seed", Integer),
+    _col("worker", String(200), nullable=True),
+    _col("device", String(50), nullable=True),
+    _col("heartbeat", Float, nullable=True),
+    _col("started_at", Float, nullable=True),
+    _col("finished_at", Float, nullable=True),
+    _col("error", Text, nullable=True),
+    _col("retry_of", Integer, nullable=True),
+    # Schema version 2: which sampler proposed the params ("random", "sobol", "tpe", ...), the
+    # step a pruned trial stopped at, free text (why it was pruned, steps not stored, ...).
+    _col("proposed_by", String(20), nullable=True),
+    _col("pruned_step", Integer, nullable=True),
+    _col("note", Text, nullable=True),
+    # Schema version 3 (several objectives, constraints): every objective's value, metric ->
+    # value in the study's order (``value`` stays the first, so every single-objective query
+    # reads what it always read); the constraint verdict of a complete trial (None: before
+    # schema 3, or not complete); the constraints an infeasible trial broke, "; "-separated.
+    _col("objective_values", JSON, nullable=True),
+    _col("feasible", Boolean, nullable=True),
+    _col("violation", Text, nullable=True),
+    UniqueConstraint("study_id", "number"),
+    Index("ix_trials_study_state", "study_id", "state"),
+    Index("ix_trials_study_value", "study_id", "value"),
+)
 
-    __tablename__ = "rounds"
-    __table_args__ = (UniqueConstraint("study_id", "number"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
-    number: Mapped[int] = mapped_column(Integer)
-    parent: Mapped[Optional[int]] = mapped_column(Integer)
-    space: Mapped[dict[str, Any]] = mapped_column(JSON)
-    rule: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    sampler: Mapped[str] = mapped_column(String(20))
-    seed: Mapped[int] = mapped_column(Integer)
-    #: How many trials this round should have (``run`` resumes up to it).
-    target: Mapped[int] = mapped_column(Integer)
-    #: Trials drawn from the sampler so far; the next trial gets sampler index ``n_claimed``.
-    n_claimed: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[float] = mapped_column(Float)
-
-
-class Trial(Base):
-    __tablename__ = "trials"
-    __table_args__ = (
-        UniqueConstraint("study_id", "number"),
-        Index("ix_trials_study_state", "study_id", "state"),
-        Index("ix_trials_study_value", "study_id", "value"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
-    round: Mapped[int] = mapped_column(Integer, default=1)
-    number: Mapped[int] = mapped_column(Integer)
-    #: Index in the round's sampler sequence; None for a retry of a stale trial.
-    sample_index: Mapped[Optional[int]] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(12))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
-    value: Mapped[Optional[float]] = mapped_column(Float)
-    metrics: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    seed: Mapped[int] = mapped_column(Integer)
-    worker: Mapped[Optional[str]] = mapped_column(String(200))
-    device: Mapped[Optional[str]] = mapped_column(String(50))
-    heartbeat: Mapped[Optional[float]] = mapped_column(Float)
-    started_at: Mapped[Optional[float]] = mapped_column(Float)
-    finished_at: Mapped[Optional[float]] = mapped_column(Float)
-    error: Mapped[Optional[str]] = mapped_column(Text)
-    retry_of: Mapped[Optional[int]] = mapped_column(Integer)
-    # Schema version 2:
-    #: Which sampler proposed the params ("random", "sobol", "tpe", ...).
-    proposed_by: Mapped[Optional[str]] = mapped_column(String(20))
-    #: The step a pruned trial stopped at.
-    pruned_step: Mapped[Optional[int]] = mapped_column(Integer)
-    #: Free text: why a trial was pruned, steps that could not be stored, ...
-    note: Mapped[Optional[str]] = mapped_column(Text)
-    # Schema version 3 (several objectives, constraints):
-    #: Every objective's value, metric -> value in the study's order (``value`` stays the
-    #: first, so every single-objective query reads what it always read).
-    objective_values: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    #: The constraint verdict of a complete trial (None: before schema 3, or not complete).
-    feasible: Mapped[Optional[bool]] = mapped_column(Boolean)
-    #: The constraints an infeasible trial broke, one "; "-separated line.
-    violation: Mapped[Optional[str]] = mapped_column(Text)
-
-
-class TrialStep(Base):
-    """One intermediate report (an epoch of the built-in trainer, a ``report(step, ...)`` call)."""
-
-    __tablename__ = "trial_steps"
-    __table_args__ = (UniqueConstraint("trial_id", "step"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"), index=True)
-    step: Mapped[int] = mapped_column(Integer)
-    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+#: One intermediate report (an epoch of the built-in trainer, a ``report(step, ...)`` call).
+TRIAL_STEPS = Table(
+    "trial_steps", METADATA,
+    _col("id", Integer, primary_key=True),
+    _col("trial_id", Integer, ForeignKey("trials.id", ondelete="CASCADE"), index=True),
+    _col("step", Integer),
+    _col("metrics", JSON),
+    UniqueConstraint("trial_id", "step"),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,16 @@ class TrialRecord:
             return None
         return self.finished_at - self.started_at
 
+    def replaced(self, **changes: Any) -> TrialRecord:
+        """``dataclasses.replace`` for the run loop, which makes one a trial: a copy with
+        ``changes``, its fields copied as they are (no ``__init__`` run again)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"TrialRecord has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(TrialRecord)
+        new.__dict__.update(self.__dict__, **changes)
+        return new
+
 
 @dataclass(frozen=True)
 class StudySummary:
@@ -117,6 +127,21 @@ class RoundHistory:
 
     finished: list[FinishedTrial] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> RoundHistory:
+        """The history from rows of (number, params, value, state, objective values,
+        feasible, started_at, finished_at, proposed_by), by number, JSON already decoded."""
+        finished, pending = [], []
+        for number, params, value, state, values, feasible, started, ended, by in rows:
+            if state == "running":
+                pending.append(params)
+            else:
+                seconds = None if started is None or ended is None else max(0.0, ended - started)
+                finished.append(FinishedTrial(number=number, params=params, value=value,
+                                              state=state, values=values, feasible=feasible,
+                                              seconds=seconds, proposed_by=by))
+        return cls(finished=finished, pending=pending)
 
 
 @dataclass(frozen=True)

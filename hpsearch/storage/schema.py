@@ -23,11 +23,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from hpsearch.errors import StorageError, StudyError
 from hpsearch.storage.engine import redact_url
-from hpsearch.storage.models import SCHEMA_VERSION, Base, Meta
+from hpsearch.storage.models import META, METADATA, SCHEMA_VERSION
 
 __all__ = ["ensure_schema", "upgrade"]
 
-_META = Base.metadata.tables[Meta.__tablename__]
+_META = META
 
 #: Any fixed number: the PostgreSQL advisory lock that serialises creating the tables.
 _CREATE_LOCK = 726354101
@@ -61,7 +61,7 @@ def ensure_schema(engine: Engine, url: str, *, create: bool = True, read_only: b
             if not create or read_only:
                 raise StudyError(f"{redact_url(url)}: no hpsearch database here yet (it is empty; "
                                  f"`hpsearch run SPACE` creates one)")
-            Base.metadata.create_all(conn)
+            METADATA.create_all(conn)
             conn.execute(insert(_META).values(key="schema_version", value=str(SCHEMA_VERSION)))
             return
         stamped = conn.execute(
@@ -94,7 +94,7 @@ def upgrade(conn: Connection, version: int) -> None:
             have = {c["name"] for c in inspector.get_columns(table_name)}
             if column in have:
                 continue
-            col = Base.metadata.tables[table_name].c[column]
+            col = METADATA.tables[table_name].c[column]
             kind = col.type.compile(dialect=conn.dialect)
             conn.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {column} {kind}"))
     conn.execute(update(_META).where(_META.c.key == "schema_version")

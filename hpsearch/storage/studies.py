@@ -156,7 +156,7 @@ class StudyQueries(StorageBase):
             rows = conn.execute(
                 select(ROUND).where(ROUND.c.study_id == study_id).order_by(ROUND.c.number)
             ).mappings().all()
-        return [RoundRecord(**{k: r[k] for k in RoundRecord.__dataclass_fields__}) for r in rows]
+        return [_round_record(r) for r in rows]
 
     @storage_errors
     def latest_round(self, study_id: int) -> RoundRecord:
@@ -164,6 +164,17 @@ class StudyQueries(StorageBase):
 
     @storage_errors
     def get_round(self, study_id: int, number: int) -> RoundRecord:
+        # One row (a model sampler reads its round's counter before every claim).
+        hot = self._sqlite_hot_path()
+        row: Any  # a mapping of the round's columns, or None
+        if hot is not None:
+            row = hot.round_row(study_id, number)
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(ROUND).where(
+                    ROUND.c.study_id == study_id, ROUND.c.number == number)).mappings().first()
+        if row is not None:
+            return _round_record(row)
         rounds = self.rounds(study_id)
         for r in rounds:
             if r.number == number:
@@ -209,3 +220,8 @@ def _check_limits(*, name: str = "", metric: str = "", seed: int = 0, target: in
         problem = name_problem(name=name, metric=metric)
     if problem is not None:
         raise ConfigError(problem)
+
+
+def _round_record(row: Any) -> RoundRecord:
+    """A round's record from its row (as a mapping)."""
+    return RoundRecord(**{k: row[k] for k in RoundRecord.__dataclass_fields__})

@@ -1,26 +1,25 @@
-"""The mapped tables as SQLAlchemy Core tables, and the pieces both query modules use.
+"""The tables under their short names, and the pieces the query modules share.
 
-The queries work on the Core tables, not ORM objects: one short transaction a call, rows turned
+The queries work on the Core tables: one short transaction a call, rows turned
 into the plain records of :mod:`hpsearch.storage.records` before they leave the storage.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.engine import Connection
 
-from hpsearch.storage.models import Round, Study, Trial, TrialStep
+from hpsearch.storage.models import ROUNDS, STUDIES, TRIAL_STEPS, TRIALS
 from hpsearch.storage.records import TrialRecord
 
 __all__ = ["STUDY", "ROUND", "TRIAL", "STEP", "TRIAL_COLUMNS", "trial_record", "best_row"]
 
-# Declared tables: typed as such (the mapping's attribute is typed as any FromClause).
-STUDY = cast(Table, Study.__table__)
-ROUND = cast(Table, Round.__table__)
-TRIAL = cast(Table, Trial.__table__)
-STEP = cast(Table, TrialStep.__table__)
+STUDY = STUDIES
+ROUND = ROUNDS
+TRIAL = TRIALS
+STEP = TRIAL_STEPS
 
 #: The columns a :class:`TrialRecord` is made of (all but ``study_id``).
 TRIAL_COLUMNS = (

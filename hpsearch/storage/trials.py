@@ -1,29 +1,33 @@
 """Trial queries: the hot path (claim, record, heartbeat, interrupt, stale recovery) and reads.
 
-Everything on the per-trial hot path (:meth:`TrialQueries.claim`, :meth:`TrialQueries.finish`)
-is SQLAlchemy Core on the mapped tables: one short write transaction to claim a trial, one to
-record it, no ORM objects, no reads of the whole study. Reads for reports use ``select()`` as
-well and hand out plain records.
+The per-trial hot path (:meth:`TrialQueries.claim`, :meth:`TrialQueries.finish`) is one short
+write transaction to claim a trial and one to record it, committed before the call returns; no
+ORM objects, no reads of the whole study. Its statements are a :class:`~.writes.TrialWrites`:
+SQLAlchemy Core (:class:`~.writes.CoreWrites`) on PostgreSQL, the same SQL on sqlite3's own
+connection on SQLite (:mod:`~hpsearch.storage.sqlite_writes`: a fraction of the cost per
+statement). Everything else is SQLAlchemy Core on the mapped tables; reads hand out plain
+records.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from hpsearch.errors import StudyBusy, StudyError
 from hpsearch.storage.base import StorageBase, storage_errors
 from hpsearch.storage.engine import error_line
-from hpsearch.storage.history import round_history
 from hpsearch.storage.limits import DB_LIMITS, clean_steps, clean_text, join_notes, valid_int
 from hpsearch.storage.records import (ByIndex, Proposer, RoundRecord, StudyRecord,
                                       TrialRecord)
-from hpsearch.storage.tables import ROUND, STEP, STUDY, TRIAL, TRIAL_COLUMNS, best_row, trial_record
+from hpsearch.storage.tables import STEP, TRIAL, TRIAL_COLUMNS, best_row, trial_record
+from hpsearch.storage.writes import NOTE_ADDED, U_STUDY, U_TRIAL, CoreWrites, TrialWrites
 
 __all__ = ["TrialQueries", "trial_seed", "DEFAULT_MAX_RETRIES", "GIVEN_UP"]
 
@@ -52,36 +56,6 @@ def _attempts(conn: Connection, study_id: int, retry_of: int | None, cap: int) -
 def trial_seed(study_seed: int, number: int) -> int:
     """The seed a trial trains with: a fixed function of the study's seed and the trial number."""
     return (study_seed * 1_000_003 + number * 7_919 + 12_345) % 2_147_483_647
-
-
-# The per-trial statements, built once. Built inside claim()/finish() on every call, SQLAlchemy
-# re-coerces every column expression and recomputes each statement's cache key, a large share of
-# the loop's time in the overhead benchmark (benchmarks/README.md). Values travel as bind parameters (names that are not
-# column names: sid, rid, rnd, lim, tid).
-_Q_QUEUED = (
-    # Any round: an interrupted trial or a queued retry of an earlier round still runs (with its
-    # own params) after a `refine` made a newer round the current one.
-    select(*TRIAL_COLUMNS)
-    .where(TRIAL.c.study_id == bindparam("sid"), TRIAL.c.state.in_(("queued", "interrupted")))
-    # "+ 0": ordered by the bare column, SQLite walks the (study_id, number) unique index over
-    # every trial of the study (O(study size) per claim, slow on a large study); this way it
-    # uses ix_trials_study_state and sorts the handful of queued rows.
-    .order_by(TRIAL.c.number + 0).limit(1).with_for_update(skip_locked=True)
-)
-_Q_RUNNING = select(func.count()).select_from(TRIAL).where(
-    TRIAL.c.study_id == bindparam("sid"), TRIAL.c.state == "running")
-_U_TRIAL = update(TRIAL).where(TRIAL.c.id == bindparam("tid"))
-_U_TRIAL_RUNNING = update(TRIAL).where(TRIAL.c.id == bindparam("tid"), TRIAL.c.state == "running")
-_U_ROUND = (update(ROUND).where(ROUND.c.id == bindparam("rid"))
-            .values(n_claimed=ROUND.c.n_claimed + 1).returning(ROUND.c.n_claimed))
-_U_ROUND_LIMIT = (update(ROUND)
-                  .where(ROUND.c.id == bindparam("rid"), ROUND.c.n_claimed < bindparam("lim"))
-                  .values(n_claimed=ROUND.c.n_claimed + 1).returning(ROUND.c.n_claimed))
-_U_STUDY = (update(STUDY).where(STUDY.c.id == bindparam("sid"))
-            .values(next_number=STUDY.c.next_number + 1).returning(STUDY.c.next_number))
-_I_TRIAL = insert(TRIAL).returning(TRIAL.c.id)
-# A note is added to what the trial has (steps dropped earlier, then the pruner's reason).
-_NOTE_ADDED = func.coalesce(TRIAL.c.note + "; ", "") + bindparam("note_add")
 
 
 class TrialQueries(StorageBase):
@@ -116,43 +90,53 @@ class TrialQueries(StorageBase):
         worker = clean_text(worker, DB_LIMITS.worker) or ""
         device = clean_text(device, DB_LIMITS.device)
         now = time.time()
-        with self._write() as conn, conn.begin():
-            self._lock_study(conn, study.id)
+        with self._hot_write(lock=study.id) as w:
             if max_running is not None:
-                running = conn.execute(_Q_RUNNING, {"sid": study.id}).scalar_one()
+                running = w.running(study.id)
                 if running >= max_running:
                     raise StudyBusy(running, max_running)
-            row = conn.execute(_Q_QUEUED, {"sid": study.id}).first()
-            if row is not None:
-                taken = dict(state="running", worker=worker, device=device, heartbeat=now,
-                             started_at=now, finished_at=None, error=None, pruned_step=None,
-                             note=None)
-                conn.execute(_U_TRIAL, {"tid": row.id, **taken})
-                return trial_record(row, **taken)
-            if limit is None:
-                index = conn.execute(_U_ROUND, {"rid": round_.id}).scalar_one_or_none()
-            else:
-                index = conn.execute(_U_ROUND_LIMIT, {"rid": round_.id, "lim": limit}).scalar_one_or_none()
+            queued = w.queued(study.id)
+            if queued is not None:
+                taken: dict[str, Any] = dict(
+                    state="running", worker=worker, device=device, heartbeat=now, started_at=now,
+                    finished_at=None, error=None, pruned_step=None, note=None)
+                w.take(queued.id, taken)
+                return queued.replaced(**taken)
+            index = w.next_index(round_.id, limit)
             if index is None:
                 return None
             index -= 1
-            number = conn.execute(_U_STUDY, {"sid": study.id}).scalar_one() - 1
-            history = (round_history(conn, study.id, round_.number)
-                       if proposer.uses_history else None)
+            number = w.next_number(study.id) - 1
+            history = w.history(study.id, round_.number) if proposer.uses_history else None
             proposal = proposer(index, history)
             params = proposal.params
             by = clean_text(proposal.method, DB_LIMITS.sampler_name)
             seed = trial_seed(study.seed, number)
-            trial_id = conn.execute(_I_TRIAL, {
+            trial_id = w.insert_trial({
                 "study_id": study.id, "round": round_.number, "number": number,
                 "sample_index": index, "state": "running", "params": params, "seed": seed,
                 "worker": worker, "device": device, "heartbeat": now, "started_at": now,
                 "proposed_by": by,
-            }).scalar_one()
+            })
         return TrialRecord(id=trial_id, number=number, round=round_.number, state="running",
                            params=params, value=None, metrics=None, seed=seed, worker=worker,
                            device=device, heartbeat=now, started_at=now, sample_index=index,
                            proposed_by=by)
+
+    def _hot_write(self, *, lock: int | None = None) -> ContextManager[TrialWrites]:
+        """One write transaction of the per-trial hot path: on SQLite, sqlite3 itself
+        (:mod:`~hpsearch.storage.sqlite_writes`; ``fast_sqlite = False`` turns it off), else
+        SQLAlchemy Core, with the study's lock taken first when ``lock`` is a study id."""
+        self._writable()
+        hot = self._sqlite_hot_path()
+        return hot.transaction() if hot is not None else self._core_write(lock)
+
+    @contextlib.contextmanager
+    def _core_write(self, lock: int | None) -> Iterator[TrialWrites]:
+        with self._write() as conn, conn.begin():
+            if lock is not None:
+                self._lock_study(conn, lock)
+            yield CoreWrites(conn)
 
     @storage_errors
     def finish(
@@ -195,12 +179,11 @@ class TrialQueries(StorageBase):
         # PostgreSQL connection gets two more tries before the error reaches the user.
         for attempt in range(3):
             try:
-                with self._write() as conn, conn.begin():
+                with self._hot_write() as w:
                     if kept:
-                        self._insert_steps(conn, trial_id, kept)
-                    stmt = _U_TRIAL_RUNNING if added is None else _U_TRIAL_RUNNING.values(note=_NOTE_ADDED)
-                    if conn.execute(stmt, row).rowcount == 0:
-                        self._finish_taken_over(conn, trial_id, row)
+                        w.replace_steps(trial_id, kept)
+                    if not w.finish_running(row):
+                        self._finish_taken_over(w, trial_id, row)
                 return
             except OperationalError as exc:
                 if attempt == 2 or "disk is full" in error_line(exc):
@@ -221,22 +204,17 @@ class TrialQueries(StorageBase):
         return str(number) if number is not None else f"(row id {trial_id})"
 
     @staticmethod
-    def _finish_taken_over(conn: Connection, trial_id: int, values: dict[str, Any]) -> None:
+    def _finish_taken_over(w: TrialWrites, trial_id: int, row: dict[str, Any]) -> None:
         """The trial is no longer `running`: another run failed it as stale (its heartbeat was
         late, not dead). Its result still counts; a queued retry of it is not run after all
         (kept as failed, so trial numbers stay contiguous)."""
-        row = conn.execute(select(TRIAL.c.study_id, TRIAL.c.number, TRIAL.c.state)
-                           .where(TRIAL.c.id == trial_id)).first()
-        if row is None:
+        found = w.trial_state(trial_id)
+        if found is None:
             return
-        log.warning("trial %d was %s when it finished; recording its result", row.number, row.state)
-        stmt = _U_TRIAL if "note_add" not in values else _U_TRIAL.values(note=_NOTE_ADDED)
-        conn.execute(stmt, values)
-        conn.execute(update(TRIAL).where(
-            TRIAL.c.study_id == row.study_id, TRIAL.c.retry_of == row.number,
-            TRIAL.c.state == "queued").values(
-                state="failed", finished_at=time.time(),
-                error=f"not run: trial {row.number}, which it retried, finished after all"))
+        study_id, number, state = found
+        log.warning("trial %d was %s when it finished; recording its result", number, state)
+        w.update_trial(row)
+        w.drop_queued_retries(study_id, number, time.time())
 
     @storage_errors
     def add_steps(self, trial_id: int, steps: Sequence[tuple[int, dict[str, Any]]]) -> None:
@@ -247,17 +225,9 @@ class TrialQueries(StorageBase):
             log.warning("trial %s: %s", self._trial_number(trial_id), dropped)
         with self._write() as conn, conn.begin():
             if kept:
-                self._insert_steps(conn, trial_id, kept)
+                CoreWrites(conn).replace_steps(trial_id, kept)
             if dropped:
-                conn.execute(_U_TRIAL.values(note=_NOTE_ADDED), {"tid": trial_id, "note_add": dropped})
-
-    @staticmethod
-    def _insert_steps(conn: Connection, trial_id: int, steps) -> None:
-        # A re-run of an interrupted trial reports its steps again: replace the old ones.
-        first = min(s for s, _ in steps)
-        conn.execute(STEP.delete().where(STEP.c.trial_id == trial_id, STEP.c.step >= first))
-        conn.execute(insert(STEP), [
-            {"trial_id": trial_id, "step": int(s), "metrics": m} for s, m in steps])
+                conn.execute(U_TRIAL.values(note=NOTE_ADDED), {"tid": trial_id, "note_add": dropped})
 
     @storage_errors
     def heartbeat(self, trial_ids: Iterable[int]) -> None:
@@ -323,7 +293,7 @@ class TrialQueries(StorageBase):
                     state="failed", finished_at=time.time(), error=error))
                 if earlier >= max_retries or row.number in retried:
                     continue  # given up, or retried already (a run that finished it late)
-                number = conn.execute(_U_STUDY, {"sid": study_id}).scalar_one() - 1
+                number = conn.execute(U_STUDY, {"sid": study_id}).scalar_one() - 1
                 conn.execute(insert(TRIAL).values(
                     study_id=study_id, round=row.round, number=number, sample_index=None,
                     state="queued", params=row.params, seed=row.seed, retry_of=row.number,

@@ -127,7 +127,7 @@ def test_a_big_export_reads_rows_not_records(db_url, monkeypatch):
     from sqlalchemy import event, insert
 
     from hpsearch.storage import tables
-    from hpsearch.storage.models import Trial
+    from hpsearch.storage.tables import TRIAL
 
     storage = Storage(db_url)
     study = storage.create_study(name="big", metric="score", direction="minimize",
@@ -140,7 +140,7 @@ def test_a_big_export_reads_rows_not_records(db_url, monkeypatch):
                  worker="w", heartbeat=1e9 + i, started_at=1e9 + i * 0.3,
                  finished_at=1e9 + i * 0.3 + 0.25) for i in range(20_000)]
     with storage.engine.begin() as conn:
-        conn.execute(insert(Trial.__table__), rows)
+        conn.execute(insert(TRIAL), rows)
 
     def no_records(*a, **k):
         raise AssertionError("an export built a TrialRecord")

@@ -36,7 +36,7 @@ def big(db_url):
     pruned (with steps for some), every 97th failed."""
     from sqlalchemy import insert
 
-    from hpsearch.storage.models import Trial
+    from hpsearch.storage.tables import TRIAL
 
     storage = Storage(db_url)
     study = storage.create_study(name="big", metric="score", direction="minimize",
@@ -54,7 +54,7 @@ def big(db_url):
             metrics={"score": value_of(i)} if state == "complete" else None, seed=i,
             worker="w", heartbeat=1e9 + i, started_at=1e9 + i, finished_at=1e9 + i + 0.5))
     with storage.engine.begin() as conn:
-        conn.execute(insert(Trial.__table__), rows)
+        conn.execute(insert(TRIAL), rows)
     pruned = next(t for t in storage.iter_trials(study, states=["pruned"], sort="number",
                                                  descending=True))
     storage.add_steps(pruned.id, [(0, {"score": 3.0}), (1, {"score": 2.5})])
