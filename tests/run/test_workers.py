@@ -61,8 +61,13 @@ def test_resolve_devices_refuses_an_empty_list():
 
 
 @pytest.mark.slow
-def test_four_workers_400_trials_sqlite(tmp_path):
+def test_four_workers_400_trials_sqlite(tmp_path, monkeypatch):
     space = load_space(write_par_space(tmp_path, trials=400))
+    # Instant trials: one worker could claim them all before another starts. Each process's
+    # first trial waits until a second process has started one, so the work is shared
+    # whatever the machine's speed.
+    (tmp_path / "meet").mkdir()
+    monkeypatch.setenv("OBJ_MEET", str(tmp_path / "meet"))
     url = f"sqlite:///{tmp_path / 'hp.db'}"
     storage = Storage(url)
     summary = run_study(storage, space, RunOptions(workers=4, stale_after=60))

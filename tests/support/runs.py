@@ -19,6 +19,11 @@ import os, time
 def train(params, report):
     block = os.environ.get("OBJ_BLOCK")
     t0 = time.time()
+    meet = os.environ.get("OBJ_MEET")  # a folder: wait until two processes have run a trial
+    if meet:
+        open(os.path.join(meet, str(os.getpid())), "w").close()
+        while len(os.listdir(meet)) < 2 and time.time() - t0 < 60:
+            time.sleep(0.05)
     while block and os.path.exists(block) and time.time() - t0 < 60:
         time.sleep(0.05)
     return {"loss": (params["x"] - 0.3) ** 2, "score": params["x"]}
@@ -95,7 +100,8 @@ def par_space(trials: int) -> str:
 
 def write_par_space(folder: Path, trials: int = 10) -> Path:
     """``folder/space.toml`` holding :func:`par_space` beside the blocking objective (which
-    blocks only while $OBJ_BLOCK names an existing file)."""
+    blocks only while $OBJ_BLOCK names an existing file, and, with $OBJ_MEET naming a folder,
+    until trials of two processes have started)."""
     (folder / "blockobj.py").write_text(BLOCKING_OBJECTIVE)
     path = folder / "space.toml"
     path.write_text(par_space(trials))
