@@ -1,0 +1,223 @@
+"""Several objectives on the digits trade-off: hypervolume after 50 and 100 trials of hpsearch's
+``auto``, ``tpe`` and coarse to fine against Optuna's default multi-objective sampler (TPE) and
+NSGA-II, on a real training task.
+
+The problem: search_spaces/digits_tradeoff.toml's ``[params]`` (learning rate, layers, width,
+activation, dropout, weight decay, batch size, batch norm; Adam), the built-in MLP trained on
+scikit-learn's digits (benchmarks/_digits_objective.py: CPU, one torch thread, ``--epochs``
+epochs, no early stopping, the trainer seeded with the benchmark's seed), two objectives:
+``val_accuracy`` (maximize) and ``n_params`` (minimize). Both are deterministic functions of the
+configuration (the file's ``inference_ms`` is a clock reading: it would differ between two runs
+of the same configuration and between the methods' runs). The file's ``n_params <= 50000``
+constraint is dropped: ``n_params`` is an objective here.
+
+Hypervolume on (error = 1 - val_accuracy, log10 n_params), both minimised, against the fixed
+reference point (error 0.2, log10 n_params 6.0): a configuration below 80 % accuracy adds
+nothing, and every configuration of the space has fewer than 10^6 parameters. Computed by
+:func:`hpsearch.pareto.hypervolume` over the complete trials among the first 50 and 100.
+
+    hpsearch auto, tpe     hpsearch.run_study (the real run loop, SQLite, one worker) with a
+                           python objective: 10 Sobol start-up trials, then the model. With
+                           several objectives hpsearch's auto is its multi-objective TPE
+                           (hpsearch.samplers.multi.MultiAutoSampler), so the two should match
+    hpsearch c2f           coarse to fine: ``auto`` for 50 trials (round 1, the same trials as
+                           ``auto``'s first 50), then ``hpsearch.refine.refine_and_run`` with
+                           its defaults and ``trials=50`` (round 2: the box around round 1's
+                           Pareto front, widened by 10 %, sampled by auto: 10 Sobol then TPE),
+                           as ``hpsearch refine --trials 50`` then ``hpsearch run``
+    optuna TPE             optuna.samplers.TPESampler(seed=s): what Optuna 5 uses by default
+                           for several objectives (10 random start-up trials)
+    optuna NSGA-II         optuna.samplers.NSGAIISampler(seed=s) (population 50)
+
+For seed s every method faces the same function (the trainer's seed is s); results are cached
+by (seed, epochs, configuration) in ``--cache`` (JSON lines), so a configuration two methods
+propose is trained once (see _digits_objective.py). Seeds run one after the other, every method
+within a seed, and the figures so far are written after each seed (``--out``), so a run cut
+short still gives the seeds it finished; ``--summarize`` prints the tables from that file.
+
+Usage::
+
+    python benchmarks/bench_multi_objective_digits.py [--seeds 10] [--first-seed 100]
+        [--trials 100] [--epochs 3] [--cache /tmp/h5_mo_digits_cache.jsonl]
+        [--methods "hpsearch auto,hpsearch tpe,hpsearch c2f,optuna TPE,optuna NSGA-II"]
+    python benchmarks/bench_multi_objective_digits.py --summarize [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import _common  # noqa: F401 - sets sys.path
+import _digits_objective as objective
+from _common import ROOT, quartiles, silence_optuna, write_result
+
+METHODS = ("hpsearch auto", "hpsearch tpe", "hpsearch c2f", "optuna TPE", "optuna NSGA-II")
+REFERENCE = (0.2, 6.0)        # (error, log10 n_params)
+CHECKPOINTS = (50, 100)
+
+
+def params_text() -> str:
+    text = (ROOT / "search_spaces" / "digits_tradeoff.toml").read_text()
+    return text[text.index("[params]"):]
+
+
+def space_text(sampler: str, trials: int, seed: int) -> str:
+    return f'''[study]
+name = "mo-digits"
+metric = ["val_accuracy", "n_params"]
+direction = ["maximize", "minimize"]
+sampler = "{sampler}"
+trials = {trials}
+seed = {seed}
+[objective]
+kind = "python"
+function = "_digits_objective:train"
+''' + params_text()
+
+
+def as_point(values: dict[str, Any] | None) -> tuple[float, float] | None:
+    if not values or values.get("val_accuracy") is None or not values.get("n_params"):
+        return None
+    return 1 - float(values["val_accuracy"]), math.log10(float(values["n_params"]))
+
+
+def run_hpsearch(method: str, seed: int, trials: int, folder: Path) -> list[Any]:
+    import hpsearch
+    from hpsearch.refine import refine_and_run
+    from hpsearch.space import parse_space
+
+    sampler = "auto" if method == "c2f" else method
+    first = trials // 2 if method == "c2f" else trials
+    path = folder / f"{method}-{seed}.toml"
+    path.write_text(space_text(sampler, first, seed))
+    storage = hpsearch.open_storage(f"sqlite:///{folder}/{method}-{seed}.db")
+    try:
+        hpsearch.run_study(storage, parse_space(path.read_text(), source=str(path)),
+                           hpsearch.RunOptions())
+        if method == "c2f":
+            for _ in refine_and_run(storage, "mo-digits", rounds=1, trials=trials - first):
+                pass
+        study = storage.get_study("mo-digits")
+        done = storage.trials(study, best_first=False)
+        return [as_point(t.values) if t.state == "complete" else None for t in done]
+    finally:
+        storage.dispose()
+
+
+def optuna_params(trial: Any) -> dict[str, Any]:
+    """The same space as the file's ``[params]``, in Optuna's words."""
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True),
+        "n_layers": trial.suggest_int("n_layers", 1, 4),
+        "hidden_units": trial.suggest_int("hidden_units", 8, 512, log=True),
+        "activation": trial.suggest_categorical("activation", ["relu", "tanh", "gelu"]),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.4),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+        "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128]),
+        "optimizer": "adam",
+        "batch_norm": trial.suggest_categorical("batch_norm", [True, False]),
+    }
+
+
+def run_optuna(method: str, seed: int, trials: int, folder: Path) -> list[Any]:
+    import optuna
+
+    sampler = (optuna.samplers.TPESampler(seed=seed) if method == "TPE"
+               else optuna.samplers.NSGAIISampler(seed=seed))
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+
+    def f(trial: Any) -> tuple[float, float]:
+        out = objective.train(optuna_params(trial))
+        return out["val_accuracy"], out["n_params"]
+
+    study.optimize(f, n_trials=trials, catch=(RuntimeError,))
+    return [as_point({"val_accuracy": t.values[0], "n_params": t.values[1]})
+            if t.state == optuna.trial.TrialState.COMPLETE else None for t in study.trials]
+
+
+def hv_at(points: list[Any], c: int) -> float:
+    from hpsearch.pareto import hypervolume
+
+    kept = [p for p in points[:c] if p is not None]
+    return hypervolume(kept, (False, False), REFERENCE) if kept else 0.0
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = ["| method | seeds | HV @50: median [IQR] | HV @100: median [IQR] | trained / replayed "
+             "| seconds (median per seed) |", "|---|---:|---:|---:|---:|---:|"]
+    for method, r in results.items():
+        cells = []
+        for c in CHECKPOINTS:
+            q = quartiles(r[str(c)]) if r[str(c)] else (math.nan,) * 3
+            cells.append(f"{q[1]:.4f} [{q[0]:.4f}, {q[2]:.4f}]")
+        secs = sorted(r["seconds"])[len(r["seconds"]) // 2] if r["seconds"] else math.nan
+        lines.append(f"| {method} | {len(r['50'])} | {cells[0]} | {cells[1]} | "
+                     f"{sum(r['trained'])} / {sum(r['replayed'])} | {secs:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=100)
+    ap.add_argument("--trials", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--cache", default="/tmp/h5_mo_digits_cache.jsonl")
+    ap.add_argument("--out", default=str(_common.RESULTS_DIR / "multi_objective_digits.json"))
+    ap.add_argument("--summarize", action="store_true", help="print the tables of --out, run nothing")
+    args = ap.parse_args()
+    if args.summarize:
+        data = json.loads(Path(args.out).read_text())
+        print(f"{data['args']}\nload at the seeds' ends: {data['loads']}\n" + table(data["results"]))
+        return
+    silence_optuna()
+    warnings.simplefilter("ignore")
+    logging.getLogger("hpsearch").setLevel(logging.WARNING)
+    methods = args.methods.split(",")
+    results: dict[str, Any] = {m: {"50": [], "100": [], "seconds": [], "trained": [],
+                                   "replayed": [], "points": []} for m in methods}
+    loads = []
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            objective.configure(epochs=args.epochs, seed=seed, cache=args.cache)
+            for method in methods:
+                before = dict(objective.COUNTS)
+                t0 = time.perf_counter()
+                lib, name = method.split(" ", 1)
+                run = run_optuna if lib == "optuna" else run_hpsearch
+                points = run(name, seed, args.trials, Path(tmp))
+                r = results[method]
+                r["seconds"].append(time.perf_counter() - t0)
+                r["trained"].append(objective.COUNTS["trained"] - before["trained"])
+                r["replayed"].append(objective.COUNTS["replayed"] - before["replayed"])
+                r["points"].append(points)
+                for c in CHECKPOINTS:
+                    r[str(c)].append(hv_at(points, c))
+                print(f"seed {seed} {method:15s} HV@50 {r['50'][-1]:.4f} HV@100 "
+                      f"{r['100'][-1]:.4f}  trials {len(points)} (complete "
+                      f"{sum(p is not None for p in points)})  trained {r['trained'][-1]} "
+                      f"replayed {r['replayed'][-1]}  {r['seconds'][-1]:.0f} s  load "
+                      f"{os.getloadavg()[0]:.2f}", flush=True)
+            loads.append(round(os.getloadavg()[0], 2))
+            write_result("multi_objective_digits",
+                         {"args": vars(args), "reference": REFERENCE, "loads": loads,
+                          "results": results}, path=args.out)
+    print(f"\n{len(loads)} seeds, {args.trials} trials of {args.epochs} epochs, "
+          f"{time.perf_counter() - t_all:.0f} s, load now {os.getloadavg()[0]:.2f}")
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
