@@ -206,6 +206,8 @@ class OptunaModelSampler(ModelSampler):
     def _study(self, history: list[Finished], pending: list[Mapping[str, Any]], seed: int) -> Any:
         import optuna
 
+        from hpsearch.samplers.shared import add_trials
+
         if self._coords is None:
             from hpsearch.samplers.coords import Coordinates
 
@@ -216,12 +218,10 @@ class OptunaModelSampler(ModelSampler):
                                     sampler=self._optuna_sampler(seed))
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
-        for i, h in enumerate(history):
-            converted = self._frozen_trial(i, h, frozen)
-            if converted is not None:
-                # What study.add_trial does, less its per-trial validation (done once, when
-                # the trial was converted by create_trial) and its copy (see SharedTrial).
-                storage.create_new_trial(study_id, template_trial=converted)
+        converted = [self._frozen_trial(i, h, frozen) for i, h in enumerate(history)]
+        # What study.add_trials does, less its per-trial validation (done once, when the
+        # trial was converted by create_trial) and its copy (see SharedTrial), at once.
+        add_trials(storage, study_id, [t for t in converted if t is not None])
         self._frozen = frozen  # only the current history's trials stay cached
         study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
         return study
