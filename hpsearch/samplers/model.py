@@ -187,8 +187,10 @@ class OptunaModelSampler(ModelSampler):
 
     Building the study is cheap at any size: each finished trial is converted once (cached by
     its position and content) into a :class:`~hpsearch.samplers.shared.SharedTrial`, which
-    Optuna's in-memory storage adds without its per-trial deep copy (the copy was 80 % of a
-    proposal at 10,000 trials; GP's values change with every new trial, so GP converts again).
+    Optuna's in-memory storage holds without its per-trial deep copy (the copy was 80 % of a
+    proposal at 10,000 trials; GP's values change with every new trial, so GP converts again),
+    and the converted trials go into the study at once
+    (:func:`~hpsearch.samplers.shared.add_trials`), not one storage call each.
     Rebuilding per proposal, rather than keeping one study and appending to it, is what keeps
     "same seed, same history, same proposal" true when trials finish out of number order and
     running trials come and go. One sampler object serves one worker (not thread-safe).
