@@ -13,6 +13,14 @@ and interquartile range over the seeds.
       c2f auto                    the refined box (top 20 %) with Sobol, TPE or auto
     optuna TPE, optuna GP         Optuna's samplers with their defaults, the anchors
                                   (``bench_quality.optuna_suggest`` translates the space)
+    hpsearch auto 1s, auto 10s    auto with every trial recorded as taking 1 s (10 s): the
+                                  history's records carry that duration and their proposer, as
+                                  a run's stored history does, so auto's cost rule sees slow
+                                  trials (nothing sleeps). Plain ``hpsearch auto`` records no
+                                  duration: auto's plain alternation (its rule before the cost
+                                  rule). Where the durations leave every GP turn in place
+                                  (the pick sequence, computed from the durations alone, is the
+                                  alternation's) the plain ``auto`` traces are copied.
 
 ``auto`` delegates to gp or tpe with the same seeds, so where it picks gp for every proposal its
 column repeats gp's (the run checks this on the first seed and then copies, to save GP time).
@@ -52,9 +60,11 @@ from _common import BENCH_DIR, quartiles, silence_optuna, write_result
 
 CHECKPOINTS = (30, 50, 100)
 METHODS = ("hpsearch random", "hpsearch sobol", "hpsearch tpe", "hpsearch gp", "hpsearch cmaes",
-           "hpsearch auto", "hpsearch c2f sobol", "hpsearch c2f tpe", "hpsearch c2f auto",
+           "hpsearch auto", "hpsearch auto 1s", "hpsearch auto 3s", "hpsearch auto 10s",
+           "hpsearch c2f sobol", "hpsearch c2f tpe", "hpsearch c2f auto",
            "optuna TPE", "optuna GP")
-GP_METHODS = {"hpsearch gp", "hpsearch auto", "hpsearch c2f auto", "optuna GP"}
+GP_METHODS = {"hpsearch gp", "hpsearch auto", "hpsearch c2f auto", "optuna GP",
+              "hpsearch auto 1s", "hpsearch auto 3s", "hpsearch auto 10s"}
 
 # ------------------------------------------------------------------------------ objectives
 _HA = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14], [3, 3.5, 1.7, 10, 17, 8],
@@ -170,7 +180,7 @@ def trace(method: str, objective: str, seed: int, trials: int) -> tuple[list[flo
     elif method.startswith("hpsearch c2f"):
         values = _coarse_to_fine(method.split()[2], space, fn, seed, trials)
     else:
-        kind = method.split()[1]
+        kind, seconds = method.split()[1], _seconds(method)
         if kind in ("random", "sobol"):
             from hpsearch.samplers import make_sampler
 
@@ -183,11 +193,33 @@ def trace(method: str, objective: str, seed: int, trials: int) -> tuple[list[flo
             history: list[Finished] = []
             for i in range(trials):
                 proposal = smp.propose(history, [], index=i)
-                history.append(Finished(proposal.params, fn(proposal.params)))
+                history.append(Finished(proposal.params, fn(proposal.params), seconds=seconds,
+                                        proposed_by=proposal.method))
                 methods.append(proposal.method)
             values = [h.value for h in history]
     best = min if direction == "minimize" else max
     return [best(values[:i + 1]) for i in range(len(values))], methods
+
+
+def _seconds(method: str) -> float | None:
+    """The fabricated duration of every trial: ``hpsearch auto 10s`` -> 10.0; None if none."""
+    words = method.split()
+    return float(words[2][:-1]) if len(words) == 3 and words[2].endswith("s") else None
+
+
+def auto_picks(trials: int, seconds: float | None, n_startup: int = 10) -> list[str]:
+    """The models auto picks at indices 0..trials-1 when every trial completes and takes
+    ``seconds`` (None: unknown): the pick depends on nothing else."""
+    from hpsearch.samplers.auto import pick
+
+    picks: list[str] = []
+    for i in range(trials):
+        if i < n_startup:
+            picks.append("sobol")
+            continue
+        picks.append(pick(i, i, trial_seconds=None if seconds is None else seconds * i,
+                          gp_proposed=picks.count("gp")))
+    return picks
 
 
 def _coarse_to_fine(kind: str, space, fn, seed: int, trials: int) -> list[float]:
@@ -259,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             n = args.gp_seeds if method in GP_METHODS and args.gp_seeds else args.seeds
             traces, picks = [], []
             copy_of = None
+            if method.startswith("hpsearch auto ") and "hpsearch auto" in all_traces \
+                    and auto_picks(args.trials, _seconds(method)) == auto_picks(args.trials, None):
+                copy_of = "hpsearch auto"  # every GP turn kept: the same proposals
             for k, seed in enumerate(range(args.first_seed, args.first_seed + n)):
                 if copy_of is not None:
                     traces.append(all_traces[copy_of][k])
@@ -266,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
                 tr, ms = trace(method, objective, seed, args.trials)
                 traces.append(tr)
                 picks.extend(ms)
+                if method.startswith("hpsearch auto "):  # the fabricated durations were read
+                    assert ms == auto_picks(args.trials, _seconds(method)), (method, ms)
                 if method == "hpsearch auto" and k == 0:
                     # auto delegates with the same seeds: where it always picks one model, its
                     # trace is that model's; checked here, then copied to save (GP) time.

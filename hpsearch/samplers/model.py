@@ -190,8 +190,10 @@ class OptunaModelSampler(ModelSampler):
 
     Building the study is cheap at any size: each finished trial is converted once (cached by
     its position and content) into a :class:`~hpsearch.samplers.shared.SharedTrial`, which
-    Optuna's in-memory storage adds without its per-trial deep copy (the copy was 80 % of a
-    proposal at 10,000 trials; GP's values change with every new trial, so GP converts again).
+    Optuna's in-memory storage holds without its per-trial deep copy (the copy was 80 % of a
+    proposal at 10,000 trials; GP's values change with every new trial, so GP converts again),
+    and the converted trials go into the study at once
+    (:func:`~hpsearch.samplers.shared.add_trials`), not one storage call each.
     Rebuilding per proposal, rather than keeping one study and appending to it, is what keeps
     "same seed, same history, same proposal" true when trials finish out of number order and
     running trials come and go. One sampler object serves one worker (not thread-safe).
@@ -209,6 +211,8 @@ class OptunaModelSampler(ModelSampler):
     def _study(self, history: list[Finished], pending: list[Mapping[str, Any]], seed: int) -> Any:
         import optuna
 
+        from hpsearch.samplers.shared import add_trials
+
         if self._coords is None:
             from hpsearch.samplers.coords import Coordinates
 
@@ -219,12 +223,10 @@ class OptunaModelSampler(ModelSampler):
                                     sampler=self._optuna_sampler(seed))
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
-        for i, h in enumerate(history):
-            converted = self._frozen_trial(i, h, frozen)
-            if converted is not None:
-                # What study.add_trial does, less its per-trial validation (done once, when
-                # the trial was converted by create_trial) and its copy (see SharedTrial).
-                storage.create_new_trial(study_id, template_trial=converted)
+        converted = [self._frozen_trial(i, h, frozen) for i, h in enumerate(history)]
+        # What study.add_trials does, less its per-trial validation (done once, when the
+        # trial was converted by create_trial) and its copy (see SharedTrial), at once.
+        add_trials(storage, study_id, [t for t in converted if t is not None])
         self._frozen = frozen  # only the current history's trials stay cached
         study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
         return study

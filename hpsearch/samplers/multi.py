@@ -80,6 +80,8 @@ class _MultiObjective(OptunaModelSampler):
     def _study(self, history: list[Finished], pending: list[Mapping[str, Any]], seed: int) -> Any:
         import optuna
 
+        from hpsearch.samplers.shared import add_trials
+
         if self._coords is None:
             from hpsearch.samplers.coords import Coordinates
 
@@ -90,13 +92,15 @@ class _MultiObjective(OptunaModelSampler):
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
         complete = 0
+        trials = []
         for i, h in enumerate(history):
             vector = vector_of(h, self.metrics)
             converted = self._frozen_mo(i, h, vector, complete, frozen)
             if vector is not None:
                 complete += 1
             if converted is not None:
-                storage.create_new_trial(study_id, template_trial=converted)
+                trials.append(converted)
+        add_trials(storage, study_id, trials)
         self._frozen = frozen
         study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
         return study

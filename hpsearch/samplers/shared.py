@@ -7,15 +7,23 @@ trial is never changed by a sampler (Optuna's TPE and GP write only to the trial
 the storage sets ``number`` and ``_trial_id``, the same each time for the same history), so a
 :class:`SharedTrial` is its own deep copy. ``tests/samplers`` checks that cached trials come out
 of a proposal unchanged. Imports Optuna: import this module only where a model runs.
+
+:func:`add_trials` puts a round's converted trials into a new in-memory study at once, in the
+state ``create_new_trial`` one by one leaves (numbers, trial ids, the best trial), without its
+per-trial lock, copy and best-trial update: a study rebuilt per proposal costs a list and a
+dict, not a Python call per trial. ``tests/samplers/test_shared.py`` compares both states.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
-from optuna.trial import FrozenTrial
+from optuna.storages import InMemoryStorage
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["SharedTrial", "shared"]
+__all__ = ["SharedTrial", "add_trials", "shared"]
 
 
 class SharedTrial(FrozenTrial):
@@ -29,3 +37,45 @@ def shared(trial: FrozenTrial) -> SharedTrial:
     """``trial`` as a :class:`SharedTrial` (the same object, its class changed)."""
     trial.__class__ = SharedTrial
     return cast(SharedTrial, trial)
+
+
+def add_trials(storage: Any, study_id: int, trials: Sequence[SharedTrial]) -> None:
+    """Add ``trials`` (shared, finished) to the empty study ``study_id`` of ``storage`` in
+    order, as ``storage.create_new_trial(study_id, template_trial=t)`` for each would: the same
+    numbers, trial ids and best trial. Falls back to that loop where the storage is not the
+    in-memory one this was written against (its ``_studies`` and trial-id map) or the study
+    already holds trials."""
+    info = getattr(storage, "_studies", {}).get(study_id) if type(storage) is InMemoryStorage \
+        else None
+    ids = getattr(storage, "_trial_id_to_study_id_and_number", None)
+    last = getattr(storage, "_max_trial_id", None)
+    if info is None or info.trials or info.best_trial_id is not None \
+            or not isinstance(ids, dict) or not isinstance(last, int):
+        for trial in trials:
+            storage.create_new_trial(study_id, template_trial=trial)
+        return
+    first = last + 1
+    for number, trial in enumerate(trials):
+        trial.number = number
+        trial._trial_id = first + number
+    info.trials.extend(trials)
+    ids.update((first + n, (study_id, n)) for n in range(len(trials)))
+    storage._max_trial_id = last + len(trials)
+    info.best_trial_id = _best_id(trials, info.directions)
+
+
+def _best_id(trials: Sequence[FrozenTrial], directions: Sequence[Any]) -> int | None:
+    """The best trial's id as ``InMemoryStorage._update_cache`` keeps it: the first complete
+    trial, replaced by a strictly better one (one direction; several: the first stays)."""
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    if not complete:
+        return None
+    best = complete[0]
+    if len(directions) > 1:
+        return best._trial_id
+    maximize = directions[0] == StudyDirection.MAXIMIZE
+    for trial in complete[1:]:
+        old, new = best.value, trial.value
+        if old is None or (new is not None and (old < new if maximize else old > new)):
+            best = trial
+    return best._trial_id
