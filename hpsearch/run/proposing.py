@@ -50,14 +50,15 @@ class ProposeTimer:
 
 
 def history_key(history: RoundHistory) -> tuple[Any, ...]:
-    """What a proposal depends on in a ``RoundHistory``: finished trials (number, state, value,
-    every objective's value, constraint verdict, params) and the pending params, as a
-    comparable value."""
+    """What a proposal depends on in a ``RoundHistory``, as a comparable value: the finished
+    trials by (number, state, value, constraint verdict) and the pending params. A finished
+    trial's params and objective values are those of its number for good (a trial is written
+    once when it finishes), so they need no comparing; a pending trial is known only by its
+    params."""
     def dump(params: Any) -> str:
         return json.dumps(params, sort_keys=True, default=str)
 
-    return (tuple((t.number, t.state, t.value, dump(t.values), t.feasible, dump(t.params))
-                  for t in history.finished),
+    return (tuple((t.number, t.state, t.value, t.feasible) for t in history.finished),
             tuple(dump(p) for p in history.pending))
 
 

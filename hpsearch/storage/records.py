@@ -118,6 +118,15 @@ class FinishedTrial:
     seconds: float | None = None
     proposed_by: str | None = None
 
+    @classmethod
+    def from_row(cls, number: int, params: dict[str, Any], value: float | None, state: str,
+                 values: dict[str, Any] | None, feasible: bool | None, started: float | None,
+                 ended: float | None, by: str | None) -> FinishedTrial:
+        """The trial from its history row (JSON already decoded)."""
+        seconds = None if started is None or ended is None else max(0.0, ended - started)
+        return cls(number=number, params=params, value=value, state=state, values=values,
+                   feasible=feasible, seconds=seconds, proposed_by=by)
+
 
 @dataclass(frozen=True)
 class RoundHistory:
@@ -133,14 +142,11 @@ class RoundHistory:
         """The history from rows of (number, params, value, state, objective values,
         feasible, started_at, finished_at, proposed_by), by number, JSON already decoded."""
         finished, pending = [], []
-        for number, params, value, state, values, feasible, started, ended, by in rows:
-            if state == "running":
-                pending.append(params)
+        for row in rows:
+            if row[3] == "running":
+                pending.append(row[1])
             else:
-                seconds = None if started is None or ended is None else max(0.0, ended - started)
-                finished.append(FinishedTrial(number=number, params=params, value=value,
-                                              state=state, values=values, feasible=feasible,
-                                              seconds=seconds, proposed_by=by))
+                finished.append(FinishedTrial.from_row(*row))
         return cls(finished=finished, pending=pending)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from hpsearch.storage.limits import json_dumps
-from hpsearch.storage.records import RoundHistory, TrialRecord
+from hpsearch.storage.records import FinishedTrial, RoundHistory, TrialRecord
 from hpsearch.storage.writes import TAKEN_OVER_ERROR, TrialWrites
 
 __all__ = ["SqliteHotPath", "SqliteWrites"]
@@ -58,6 +58,15 @@ _U_RETRIES = ("UPDATE trials SET state = 'failed', finished_at = ?, error = ?"
 _D_STEPS = "DELETE FROM trial_steps WHERE trial_id = ? AND step >= ?"
 _I_STEP = "INSERT INTO trial_steps (trial_id, step, metrics) VALUES (?, ?, ?)"
 _NOTE_ADDED = "note = coalesce(note || '; ', '') || ?"
+
+
+#: A finished trial's history row (its stored text, exactly) -> the trial read from it, so that
+#: a model sampler's claims decode each finished trial once per process, not once a claim (a
+#: round of n trials read twice a claim was n^2 JSON decodes). A finished trial never changes;
+#: any change of its row (another database, a new value) is another key. The params and values
+#: dicts are shared between the histories returned: read-only, as every reader treats them.
+_FINISHED: dict[tuple[Any, ...], FinishedTrial] = {}
+_FINISHED_MAX = 200_000
 
 
 def _loads(text: str | None) -> Any:
@@ -107,11 +116,22 @@ class SqliteWrites(TrialWrites):
         return self.conn.execute(_U_STUDY, (study_id,)).fetchall()[0][0]
 
     def history(self, study_id: int, round_number: int) -> RoundHistory:
-        rows = self.conn.execute(_Q_HISTORY, (study_id, round_number))
-        return RoundHistory.from_rows(
-            (number, _loads(params), value, state, _loads(values), _bool(feasible), started,
-             ended, by)
-            for number, params, value, state, values, feasible, started, ended, by in rows)
+        finished, pending = [], []
+        for row in self.conn.execute(_Q_HISTORY, (study_id, round_number)):
+            if row[3] == "running":
+                pending.append(_loads(row[1]))
+                continue
+            trial = _FINISHED.get(row)
+            if trial is None:
+                number, params, value, state, values, feasible, started, ended, by = row
+                trial = FinishedTrial.from_row(number, _loads(params), value, state,
+                                               _loads(values), _bool(feasible), started, ended,
+                                               by)
+                if len(_FINISHED) >= _FINISHED_MAX:
+                    _FINISHED.clear()
+                _FINISHED[row] = trial
+            finished.append(trial)
+        return RoundHistory(finished=finished, pending=pending)
 
     def insert_trial(self, values: Mapping[str, Any]) -> int:
         keys = tuple(values)

@@ -201,3 +201,25 @@ def test_a_replaced_record_is_what_dataclasses_replace_gives():
     assert trial.state == "running"  # the original is unchanged
     with pytest.raises(TypeError, match="no field 'nope'"):
         trial.replaced(nope=1)
+
+
+def test_a_finished_trial_is_decoded_once_and_read_anew_when_its_row_changes(tmp_path):
+    storage = Storage(f"sqlite:///{tmp_path}/h.db")
+    study, round_ = _study(storage)
+    t0 = storage.claim(study, round_, propose=params, limit=10, worker="w", device="cpu")
+    storage.finish(t0.id, state="complete", value=1.5, metrics={"m": 1.5}, values={"m": 1.5},
+                   feasible=True)
+    t1 = storage.claim(study, round_, propose=params, limit=10, worker="w", device="cpu")
+    first = storage.round_history(study.id, round_.number)
+    again = storage.round_history(study.id, round_.number)
+    assert first == again and first.finished[0] is again.finished[0]  # decoded once
+    assert [t.number for t in first.finished] == [0] and len(first.pending) == 1
+    # the running trial is failed as stale, then its result arrives: each state read anew
+    storage.recover_stale(study.id, older_than_s=-1)
+    stale = storage.round_history(study.id, round_.number).finished[1]
+    assert (stale.number, stale.state) == (1, "failed")
+    storage.finish(t1.id, state="complete", value=2.0, metrics={"m": 2.0}, values={"m": 2.0},
+                   feasible=True)
+    late = storage.round_history(study.id, round_.number).finished[1]
+    assert (late.state, late.value, late.values) == ("complete", 2.0, {"m": 2.0})
+    assert late.params["x"] == 0.5 and late.params["nested"] == {"l": [1, 2.5, None]}
