@@ -16,11 +16,14 @@ figures behind each choice are in benchmarks/README.md. :data:`GP_MAX_TRIALS` is
 Cost: a GP proposal costs about a second of CPU, a TPE proposal milliseconds (figures in
 benchmarks/README.md). Where trials take a few milliseconds GP's turns would be nearly all of
 the study's time, so a GP turn is taken only while the round's GP proposals stay within
-:data:`PROPOSAL_SHARE` (10 %) of the round's trial time: ``spent + gp_seconds(n) <= 0.10 *
+:data:`PROPOSAL_SHARE` (100 %) of the round's trial time: ``spent + gp_seconds(n) <= 1.0 *
 trial_seconds``, where ``trial_seconds`` is the sum of the stored durations of the round's
 finished trials, ``spent`` is :func:`gp_seconds` at the current ``n`` times the number of those
-trials GP proposed, and ``n`` the completed trials. Slow trials (tens of seconds) keep every GP
-turn; trials of a second get one now and then; instant ones get TPE alone. The GP cost is an
+trials GP proposed, and ``n`` the completed trials: GP's proposals never take longer than the
+trials themselves, so a study takes at most about twice its trials' time. Trials of a second or
+more keep every GP turn (the previous alternation, whose quality a 10 % share lost there:
+benchmarks/README.md); trials of a tenth of a second get one now and then; instant ones get TPE
+alone. The GP cost is an
 estimate (:func:`gp_seconds`, deliberately not re-measured per run) so that the pick depends
 only on the stored history: the same history and durations give the same picks on any machine.
 A history without durations (a library caller's) keeps the plain alternation.
@@ -45,8 +48,11 @@ __all__ = ["AutoSampler", "GP_MAX_TRIALS", "PROPOSAL_SHARE", "gp_seconds", "pick
 
 GP_MAX_TRIALS = 200
 """Completed trials of a round after which auto uses TPE alone (GP's fit grows with n³)."""
-PROPOSAL_SHARE = 0.10
-"""The share of the round's trial time that GP proposals may take."""
+PROPOSAL_SHARE = 1.0
+"""The share of the round's trial time that GP proposals may take. Measured: at 10 %, 1-s trials
+got 4 GP turns in 100 and lost the alternation's quality on Hartmann-6 and the narrow bump (IQRs
+apart at 30 and 50 trials); at 30 % still behind on Hartmann-6; at 100 % 1-s trials keep every
+turn (benchmarks/README.md, "Sampler cost side by side")."""
 
 
 def gp_seconds(completed: int) -> float:
