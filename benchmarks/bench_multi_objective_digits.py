@@ -43,6 +43,12 @@ Usage::
     python benchmarks/bench_multi_objective_digits.py --summarize [--out FILE]
     python benchmarks/bench_multi_objective_digits.py --lockstep [--seeds 3] [--trials 50]
 
+``--variant`` patches hpsearch's model samplers for this process only, to test where ``auto``
+and Optuna's TPE differ (comma-separated): ``random-startup`` (the 10 start-up trials drawn
+uniformly at random, keyed by seed and index, instead of Sobol), ``optuna-log-int`` (a log int
+given to Optuna as ``IntDistribution(low, high, log=True)``, Optuna's discrete kernel, instead of
+the unit float coordinate). With both, hpsearch runs Optuna's algorithm but its random streams.
+
 ``--lockstep`` trains nothing new beyond Optuna TPE's own run (cached): at each of its model
 steps (trial 11 on) it also builds hpsearch's in-memory study (``MultiAutoSampler._study``) from
 the same finished trials, gives its TPESampler the random state Optuna's own sampler holds at
@@ -205,6 +211,50 @@ def _close(a: Any, b: Any) -> bool:
     return bool(a == b) and type(a) is type(b)
 
 
+def patch_variant(names: set[str]) -> None:
+    """Patch hpsearch's model samplers in this process (see ``--variant``)."""
+    from hpsearch.samplers import coords, model
+    from hpsearch.samplers.base import Proposal
+
+    if "random-startup" in names:
+        def startup(self: Any, index: int) -> Any:
+            return Proposal(model.allowed_random(self.space, self.forbid, seed=self.seed,
+                                                 index=index), "sobol")
+        model.ModelSampler._startup_point = startup  # type: ignore[method-assign]
+    if "optuna-log-int" in names:
+        C = coords.Coordinates
+        init, unit_of, internal_of, ask = C.__init__, C.unit_of, C.internal_of, C._ask
+
+        def log_ints(self: Any) -> dict[str, Any]:
+            from optuna.distributions import IntDistribution
+
+            return {p.name: IntDistribution(p.low, p.high, log=True)
+                    for p in self.space.search_params
+                    if p.kind == "int" and p.log and (p.step or 1) == 1}
+
+        def new_init(self: Any, space: Any) -> None:
+            init(self, space)
+            self.distributions.update(log_ints(self))
+
+        def new_unit_of(self: Any, name: str, internal: Any) -> float:
+            if name in log_ints(self):
+                return float(self.space.params[name].to_unit(int(internal)))
+            return float(unit_of(self, name, internal))
+
+        def new_internal_of(self: Any, name: str, value: Any) -> Any:
+            if name in log_ints(self):
+                return int(value) if self.space.params[name].contains(value) else None
+            return internal_of(self, name, value)
+
+        def new_ask(self: Any, trial: Any, name: str) -> Any:
+            if name in log_ints(self):
+                d = self.distributions[name]
+                return trial.suggest_int(name, d.low, d.high, log=True)
+            return ask(self, trial, name)
+        C.__init__, C.unit_of, C.internal_of, C._ask = (  # type: ignore[method-assign]
+            new_init, new_unit_of, new_internal_of, new_ask)
+
+
 def hv_at(points: list[Any], c: int) -> float:
     from hpsearch.pareto import hypervolume
 
@@ -238,7 +288,13 @@ def main() -> None:
     ap.add_argument("--summarize", action="store_true", help="print the tables of --out, run nothing")
     ap.add_argument("--lockstep", action="store_true",
                     help="compare hpsearch's study with Optuna's own, step by step (see above)")
+    ap.add_argument("--variant", default="",
+                    help="random-startup and/or optuna-log-int, comma-separated (see above)")
     args = ap.parse_args()
+    unknown = set(filter(None, args.variant.split(","))) - {"random-startup", "optuna-log-int"}
+    if unknown:
+        ap.error(f"unknown --variant {sorted(unknown)}")
+    patch_variant(set(filter(None, args.variant.split(","))))
     if args.lockstep:
         silence_optuna()
         warnings.simplefilter("ignore")
