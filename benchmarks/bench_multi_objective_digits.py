@@ -41,6 +41,20 @@ Usage::
         [--trials 100] [--epochs 3] [--cache /tmp/h5_mo_digits_cache.jsonl]
         [--methods "hpsearch auto,hpsearch tpe,hpsearch c2f,optuna TPE,optuna NSGA-II"]
     python benchmarks/bench_multi_objective_digits.py --summarize [--out FILE]
+    python benchmarks/bench_multi_objective_digits.py --lockstep [--seeds 3] [--trials 50]
+
+``--variant`` patches hpsearch's model samplers for this process only, to test where ``auto``
+and Optuna's TPE differ (comma-separated): ``random-startup`` (the 10 start-up trials drawn
+uniformly at random, keyed by seed and index, instead of Sobol), ``optuna-log-int`` (a log int
+given to Optuna as ``IntDistribution(low, high, log=True)``, Optuna's discrete kernel, instead of
+the unit float coordinate). With both, hpsearch runs Optuna's algorithm but its random streams.
+
+``--lockstep`` trains nothing new beyond Optuna TPE's own run (cached): at each of its model
+steps (trial 11 on) it also builds hpsearch's in-memory study (``MultiAutoSampler._study``) from
+the same finished trials, gives its TPESampler the random state Optuna's own sampler holds at
+that moment, and compares the two proposals parameter by parameter. Equal proposals at every
+step mean hpsearch's settings and coordinates are Optuna's; the report counts the steps that
+differ and the parameters they differ in.
 """
 
 from __future__ import annotations
@@ -144,6 +158,103 @@ def run_optuna(method: str, seed: int, trials: int, folder: Path) -> list[Any]:
             if t.state == optuna.trial.TrialState.COMPLETE else None for t in study.trials]
 
 
+def lockstep(seed: int, trials: int) -> tuple[int, dict[str, int]]:
+    """Steps where hpsearch's study proposes what Optuna's own study does (same history, same
+    random state), and per parameter the number of steps where the two differ."""
+    import copy
+
+    import optuna
+
+    from hpsearch.samplers.model import Finished
+    from hpsearch.samplers.multi import MultiAutoSampler
+    from hpsearch.space import parse_space
+
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    ours = MultiAutoSampler(parse_space(space_text("auto", trials, seed), source="lockstep"),
+                            seed=seed)
+    same, differ = 0, dict.fromkeys(optuna_params_names(), 0)
+    for k in range(trials):
+        mine = None
+        if k >= 10:
+            history = [Finished(params={**t.params, "optimizer": "adam"},
+                                value=t.values[0] if t.values else None,
+                                state="complete" if t.values else "failed",
+                                values=dict(zip(("val_accuracy", "n_params"), t.values or ())))
+                       for t in study.trials]
+            twin = ours._study(history, [], seed)
+            twin.sampler._rng._rng = copy.deepcopy(sampler._rng.rng)
+            mine = ours._coords.suggest(twin.ask())
+        trial = study.ask()
+        params = optuna_params(trial)
+        if mine is not None:
+            off = [n for n in differ if not _close(params[n], mine[n])]
+            same += not off
+            for n in off:
+                differ[n] += 1
+        try:
+            out = objective.train(params)
+            study.tell(trial, (out["val_accuracy"], out["n_params"]))
+        except RuntimeError:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    return same, differ
+
+
+def optuna_params_names() -> list[str]:
+    return ["learning_rate", "n_layers", "hidden_units", "activation", "dropout",
+            "weight_decay", "batch_size", "batch_norm"]
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b))
+    return bool(a == b) and type(a) is type(b)
+
+
+def patch_variant(names: set[str]) -> None:
+    """Patch hpsearch's model samplers in this process (see ``--variant``)."""
+    from hpsearch.samplers import coords, model
+    from hpsearch.samplers.base import Proposal
+
+    if "random-startup" in names:
+        def startup(self: Any, index: int) -> Any:
+            return Proposal(model.allowed_random(self.space, self.forbid, seed=self.seed,
+                                                 index=index), "sobol")
+        model.ModelSampler._startup_point = startup  # type: ignore[method-assign]
+    if "optuna-log-int" in names:
+        C = coords.Coordinates
+        init, unit_of, internal_of, ask = C.__init__, C.unit_of, C.internal_of, C._ask
+
+        def log_ints(self: Any) -> dict[str, Any]:
+            from optuna.distributions import IntDistribution
+
+            return {p.name: IntDistribution(p.low, p.high, log=True)
+                    for p in self.space.search_params
+                    if p.kind == "int" and p.log and (p.step or 1) == 1}
+
+        def new_init(self: Any, space: Any) -> None:
+            init(self, space)
+            self.distributions.update(log_ints(self))
+
+        def new_unit_of(self: Any, name: str, internal: Any) -> float:
+            if name in log_ints(self):
+                return float(self.space.params[name].to_unit(int(internal)))
+            return float(unit_of(self, name, internal))
+
+        def new_internal_of(self: Any, name: str, value: Any) -> Any:
+            if name in log_ints(self):
+                return int(value) if self.space.params[name].contains(value) else None
+            return internal_of(self, name, value)
+
+        def new_ask(self: Any, trial: Any, name: str) -> Any:
+            if name in log_ints(self):
+                d = self.distributions[name]
+                return trial.suggest_int(name, d.low, d.high, log=True)
+            return ask(self, trial, name)
+        C.__init__, C.unit_of, C.internal_of, C._ask = (  # type: ignore[method-assign]
+            new_init, new_unit_of, new_internal_of, new_ask)
+
+
 def hv_at(points: list[Any], c: int) -> float:
     from hpsearch.pareto import hypervolume
 
@@ -175,7 +286,24 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/h5_mo_digits_cache.jsonl")
     ap.add_argument("--out", default=str(_common.RESULTS_DIR / "multi_objective_digits.json"))
     ap.add_argument("--summarize", action="store_true", help="print the tables of --out, run nothing")
+    ap.add_argument("--lockstep", action="store_true",
+                    help="compare hpsearch's study with Optuna's own, step by step (see above)")
+    ap.add_argument("--variant", default="",
+                    help="random-startup and/or optuna-log-int, comma-separated (see above)")
     args = ap.parse_args()
+    unknown = set(filter(None, args.variant.split(","))) - {"random-startup", "optuna-log-int"}
+    if unknown:
+        ap.error(f"unknown --variant {sorted(unknown)}")
+    patch_variant(set(filter(None, args.variant.split(","))))
+    if args.lockstep:
+        silence_optuna()
+        warnings.simplefilter("ignore")
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            objective.configure(epochs=args.epochs, seed=seed, cache=args.cache)
+            same, differ = lockstep(seed, args.trials)
+            print(f"seed {seed}: {same} of {args.trials - 10} model proposals identical; "
+                  f"steps differing per parameter: {differ}", flush=True)
+        return
     if args.summarize:
         data = json.loads(Path(args.out).read_text())
         print(f"{data['args']}\nload at the seeds' ends: {data['loads']}\n" + table(data["results"]))
