@@ -110,8 +110,11 @@ def test_every_sampler_with_two_workers(project, request, sampler, db):
 @pytest.mark.parametrize("sampler, db", [
     (s, "sqlite") if s != "gp" else pytest.param(s, "sqlite", marks=pytest.mark.slow)
     for s in SAMPLERS] + [
+    pytest.param("random", "postgres", marks=pytest.mark.postgres),
+    pytest.param("sobol", "postgres", marks=pytest.mark.postgres),
     pytest.param("tpe", "postgres", marks=pytest.mark.postgres),
     pytest.param("auto", "postgres", marks=pytest.mark.postgres),
+    pytest.param("gp", "postgres", marks=[pytest.mark.postgres, pytest.mark.slow]),
     pytest.param("nsga2", "postgres", marks=pytest.mark.postgres)])
 def test_cron_batches_keep_the_front_and_propose_as_one_run(project, request, sampler, db):
     """Two ticks of `run --add 3`, each with the database opened afresh, give the trials one
@@ -163,7 +166,7 @@ hidden_units = {{ type = "choice", values = [8, 64] }}
 
 
 @pytest.mark.slow  # trains
-@pytest.mark.parametrize("sampler", ["sobol", "tpe", "nsga2"])
+@pytest.mark.parametrize("sampler", ["random", "sobol", "tpe", "auto", "gp", "nsga2"])
 def test_packed_builtin_trials_with_an_index_and_a_model_sampler(project, sampler):
     """`--pack 2` on the built-in trainer: two trials a pack, both values and the n_params
     verdict on each (the 64-unit net breaks n_params <= 5000), the front computed by hand."""
