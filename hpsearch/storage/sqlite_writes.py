@@ -65,8 +65,10 @@ _NOTE_ADDED = "note = coalesce(note || '; ', '') || ?"
 #: round of n trials read twice a claim was n^2 JSON decodes). A finished trial never changes;
 #: any change of its row (another database, a new value) is another key. The params and values
 #: dicts are shared between the histories returned: read-only, as every reader treats them.
+#: At most :data:`_FINISHED_MAX` rows are kept (then it starts afresh): a round of more finished
+#: trials than that is decoded on each read, as without the cache.
 _FINISHED: dict[tuple[Any, ...], FinishedTrial] = {}
-_FINISHED_MAX = 200_000
+_FINISHED_MAX = 50_000
 
 
 def _loads(text: str | None) -> Any:
