@@ -92,3 +92,21 @@ def silence_optuna() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+def timed_child(argv: list[str], cwd: str, limit: float | None = None) -> tuple[float, float, str]:
+    """Run ``argv`` in ``cwd`` as a child process: (wall seconds, its CPU seconds from
+    ``getrusage``, its stdout). A non-zero exit stops the benchmark with the child's stderr."""
+    import resource
+    import subprocess
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=limit)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout

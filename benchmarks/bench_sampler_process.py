@@ -33,17 +33,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _common  # noqa: F401 - sets sys.path
-from _common import write_result
+from _common import timed_child as timed, write_result
 
 OBJECTIVE = '''
 import math
@@ -127,18 +124,6 @@ study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
 study.optimize({space}, n_trials={trials})
 print("best", study.best_value)
 '''
-
-
-def timed(argv: list[str], cwd: str, limit: float) -> tuple[float, float, str]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=limit)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise SystemExit(f"{argv} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout
 
 
 def stored(db: Path) -> tuple[int, float | None]:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import _common  # noqa: F401 - sets sys.path
+from _common import timed_child as timed
 
 OBJECTIVE = '''
 def objective(params, context=None):
@@ -64,15 +64,6 @@ study.optimize(f, n_trials={trials})
 '''
 
 
-def timed(argv: list[str], cwd: str) -> tuple[float, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(argv, cwd=cwd, check=True, capture_output=True)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=50)
@@ -94,9 +85,9 @@ def main() -> None:
                 for label, exe in exes.items():
                     db = f"sqlite:///{tmp}/{label}-{sampler}{rep}.db"
                     results.setdefault(f"{label} {sampler}", []).append(
-                        timed([exe, "--db", db, "run", str(space)], tmp))
+                        timed([exe, "--db", db, "run", str(space)], tmp)[:2])
             results.setdefault("optuna TPE (in-process)", []).append(
-                timed([sys.executable, "-c", OPTUNA.format(trials=args.trials)], tmp))
+                timed([sys.executable, "-c", OPTUNA.format(trials=args.trials)], tmp)[:2])
     print(f"{args.trials} trials, instant objective, 4 params; median of {args.repeat}; "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     optuna_cpu = statistics.median(c for _, c in results["optuna TPE (in-process)"])
