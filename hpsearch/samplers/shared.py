@@ -12,6 +12,14 @@ of a proposal unchanged. Imports Optuna: import this module only where a model r
 state ``create_new_trial`` one by one leaves (numbers, trial ids, the best trial), without its
 per-trial lock, copy and best-trial update: a study rebuilt per proposal costs a list and a
 dict, not a Python call per trial. ``tests/samplers/test_shared.py`` compares both states.
+
+:class:`GroupedSpace` is Optuna's group decomposition of a conditional space (TPE's
+``group=True``) computed from each distinct set of parameters once instead of from every
+trial: Optuna's refines its groups with every complete or pruned trial of the study, every
+proposal, and a repeated set changes nothing (the groups only ever split, so a set seen before
+is already a union of groups). The same groups in the same order, compared in
+``tests/samplers/test_shared.py``; at 500 trials the decomposition cost a TPE proposal more than
+a millisecond.
 """
 
 from __future__ import annotations
@@ -19,11 +27,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace, _SearchSpaceGroup
 from optuna.storages import InMemoryStorage
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["SharedTrial", "add_trials", "shared"]
+__all__ = ["SharedTrial", "GroupedSpace", "add_trials", "grouped", "shared"]
 
 
 class SharedTrial(FrozenTrial):
@@ -79,3 +88,29 @@ def _best_id(trials: Sequence[FrozenTrial], directions: Sequence[Any]) -> int | 
         if old is None or (new is not None and (old < new if maximize else old > new)):
             best = trial
     return best._trial_id
+
+
+class GroupedSpace(_GroupDecomposedSearchSpace):
+    """Optuna's ``_GroupDecomposedSearchSpace`` that adds each distinct set of parameter names
+    once, in order of first appearance (see the module docstring); a new object per study."""
+
+    def calculate(self, study: Any, use_cache: bool = False) -> _SearchSpaceGroup:
+        states = (TrialState.COMPLETE, TrialState.PRUNED) if self._include_pruned \
+            else (TrialState.COMPLETE,)
+        group = _SearchSpaceGroup()
+        seen: set[tuple[str, ...]] = set()
+        for trial in study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
+            names = tuple(trial.distributions)
+            if names not in seen:
+                seen.add(names)
+                group.add_distributions(trial.distributions)
+        return group
+
+
+def grouped(sampler: Any) -> Any:
+    """Optuna's TPE ``sampler`` with :class:`GroupedSpace` in place of its group
+    decomposition (when it has one: ``group=True``)."""
+    old = getattr(sampler, "_group_decomposed_search_space", None)
+    if isinstance(old, _GroupDecomposedSearchSpace):
+        sampler._group_decomposed_search_space = GroupedSpace(old._include_pruned)
+    return sampler

@@ -27,7 +27,10 @@ class TPESampler(OptunaModelSampler):
 
         from optuna.samplers import TPESampler as OptunaTPE
 
+        from hpsearch.samplers.shared import grouped
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # multivariate and group are "experimental"
-            return OptunaTPE(seed=seed, n_startup_trials=0, multivariate=True, group=True,
-                             constant_liar=True)
+            # grouped: Optuna's group decomposition, once per distinct set of parameters
+            return grouped(OptunaTPE(seed=seed, n_startup_trials=0, multivariate=True,
+                                     group=True, constant_liar=True))

@@ -1,13 +1,17 @@
-"""add_trials leaves an in-memory study as create_new_trial one by one does."""
+"""add_trials leaves an in-memory study as create_new_trial one by one does; GroupedSpace gives
+Optuna's group decomposition."""
 
 from __future__ import annotations
 
+import random
+
 import optuna
 import pytest
-from optuna.distributions import FloatDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace
 from optuna.trial import TrialState, create_trial
 
-from hpsearch.samplers.shared import add_trials, shared
+from hpsearch.samplers.shared import GroupedSpace, add_trials, grouped, shared
 
 
 def _trials() -> list:
@@ -63,3 +67,59 @@ def test_a_study_with_trials_is_filled_one_by_one() -> None:
     add_trials(storage, 0, _trials())
     assert [t.number for t in study.trials] == list(range(7))
     assert study.best_trial.number == 0
+
+
+def _branching_study(seed: int, n: int) -> optuna.Study:
+    """A study of trials on a conditional space: sets of parameters that share some names and
+    not others, in a random order, complete, pruned, failed and running."""
+    rng = random.Random(seed)
+    dist = {name: FloatDistribution(0.0, 1.0) for name in "abcdefgh"}
+    dist["opt"] = CategoricalDistribution(["x", "y", "z"])
+    branches = [("opt", "a", "b", "c"), ("opt", "a", "d"), ("opt", "a", "e", "f"), ("g",),
+                ("opt", "a", "b", "h"), ("a", "b")]
+    study = optuna.create_study()
+    for _ in range(n):
+        names = rng.choice(branches)
+        state = rng.choice([TrialState.COMPLETE] * 4 + [TrialState.PRUNED, TrialState.FAIL,
+                                                         TrialState.RUNNING])
+        params = {k: ("x" if k == "opt" else rng.random()) for k in names}
+        study.add_trial(create_trial(
+            state=state, value=rng.random() if state == TrialState.COMPLETE else None,
+            params=params, distributions={k: dist[k] for k in names}))
+    return study
+
+
+@pytest.mark.parametrize("include_pruned", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_space_is_optunas_group_decomposition(seed, include_pruned) -> None:
+    study = _branching_study(seed, 12 + 9 * seed)
+    theirs = _GroupDecomposedSearchSpace(include_pruned).calculate(study).search_spaces
+    ours = GroupedSpace(include_pruned).calculate(study).search_spaces
+    assert ours == theirs  # the same groups, in the same order
+    assert [list(g) for g in ours] == [list(g) for g in theirs]
+    assert len(ours) > 1
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_grouped_tpe_proposes_what_optunas_does() -> None:
+    proposals = []
+    for ours in (False, True):
+        study = _branching_study(3, 60)
+        sampler = optuna.samplers.TPESampler(seed=7, n_startup_trials=0, multivariate=True,
+                                             group=True, constant_liar=True)
+        study.sampler = grouped(sampler) if ours else sampler
+        made = []
+        for _ in range(5):
+            trial = study.ask()
+            made.append({"opt": trial.suggest_categorical("opt", ["x", "y", "z"]),
+                         "a": trial.suggest_float("a", 0.0, 1.0),
+                         "b": trial.suggest_float("b", 0.0, 1.0)})
+            study.tell(trial, made[-1]["a"])
+        proposals.append(made)
+        assert isinstance(sampler._group_decomposed_search_space, GroupedSpace) is ours
+    assert proposals[0] == proposals[1]
+
+
+def test_grouped_leaves_an_ungrouped_sampler_alone() -> None:
+    sampler = optuna.samplers.TPESampler(seed=0)
+    assert grouped(sampler) is sampler and sampler._group_decomposed_search_space is None
