@@ -68,14 +68,30 @@ class Finished:
                 and math.isfinite(self.value))
 
 
+#: The model's view of each storage record seen, by the record's id (the record is kept with
+#: it, so the id stays its own): SQLite's history hands out the same record objects claim after
+#: claim, so each gets one :class:`Finished` and the samplers can tell an unchanged trial by
+#: identity. Cleared when it reaches :data:`_AS_FINISHED_MAX` entries.
+_AS_FINISHED: dict[int, tuple[Any, Finished]] = {}
+_AS_FINISHED_MAX = 50_000
+
+
 def history_of(history: Any) -> tuple[list[Finished], list[Mapping[str, Any]]]:
     """A claim's ``RoundHistory`` (or None) as the finished trials and pending params a model
     reads."""
     if history is None:
         return [], []
-    finished = [Finished(params=t.params, value=t.value, state=t.state, values=t.values,
-                         feasible=t.feasible, seconds=t.seconds, proposed_by=t.proposed_by)
-                for t in history.finished]
+    finished = []
+    for t in history.finished:
+        seen = _AS_FINISHED.get(id(t))
+        if seen is None or seen[0] is not t:
+            seen = (t, Finished(params=t.params, value=t.value, state=t.state, values=t.values,
+                                feasible=t.feasible, seconds=t.seconds,
+                                proposed_by=t.proposed_by))
+            if len(_AS_FINISHED) >= _AS_FINISHED_MAX:
+                _AS_FINISHED.clear()
+            _AS_FINISHED[id(t)] = seen
+        finished.append(seen[1])
     return finished, list(history.pending)
 
 
@@ -203,6 +219,7 @@ class OptunaModelSampler(ModelSampler):
         super().__init__(space, **kwargs)
         self._coords: Any = None
         self._frozen: dict[tuple[Any, ...], Any] = {}
+        self._last: list[tuple[Finished, Any]] = []
 
     @abstractmethod
     def _optuna_sampler(self, seed: int) -> Any:
@@ -223,11 +240,19 @@ class OptunaModelSampler(ModelSampler):
                                     sampler=self._optuna_sampler(seed))
         study_id = storage.get_study_id_from_name(study.study_name)
         frozen: dict[tuple[Any, ...], Any] = {}
-        converted = [self._frozen_trial(i, h, frozen) for i, h in enumerate(history)]
+        last, converted = self._last, []
+        for i, h in enumerate(history):
+            # The same object at the same position as in the last proposal: its conversion
+            # (Finished objects are not changed; history_of hands out the same ones).
+            if i < len(last) and last[i][0] is h:
+                converted.append(last[i][1])
+            else:
+                converted.append(self._frozen_trial(i, h, frozen))
         # What study.add_trials does, less its per-trial validation (done once, when the
         # trial was converted by create_trial) and its copy (see SharedTrial), at once.
         add_trials(storage, study_id, [t for t in converted if t is not None])
         self._frozen = frozen  # only the current history's trials stay cached
+        self._last = list(zip(history, converted))
         study.add_trials([t for t in (self._running_trial(p) for p in pending) if t])
         return study
 

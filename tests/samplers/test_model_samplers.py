@@ -12,7 +12,8 @@ from hpsearch.samplers.auto import AutoSampler, pick
 from hpsearch.samplers.cmaes import CmaEsSampler
 from hpsearch.samplers.coords import Coordinates
 from hpsearch.samplers.gp import GPSampler
-from hpsearch.samplers.model import Finished, allowed_random
+from hpsearch.samplers.model import Finished, allowed_random, history_of
+from hpsearch.storage.records import FinishedTrial, RoundHistory
 from hpsearch.samplers.tpe import TPESampler
 from hpsearch.space.forbid import parse_forbid
 
@@ -120,14 +121,39 @@ def test_cached_trials_come_out_of_proposals_unchanged() -> None:
     sampler = TPESampler(space, seed=3)
     for index in range(20, 26):
         sampler.propose(history, [history[0].params], index=index)
-    cached = list(sampler._frozen.items())
-    assert len(cached) == 20
-    for (i, *_), trial in cached:
-        again = sampler._convert(history[i])
+    cached = sampler._last  # (finished trial, its conversion) of the last proposal's study
+    assert len(cached) == 20 and [h for h, _ in cached] == history
+    for i, (finished, trial) in enumerate(cached):
+        again = sampler._convert(finished)
         assert (trial.number, trial.state, trial.value, trial.params, trial.distributions,
                 trial.intermediate_values, trial.user_attrs, trial.system_attrs) == \
                (i, again.state, again.value, again.params, again.distributions,
                 again.intermediate_values, again.user_attrs, again.system_attrs)
+
+
+def test_history_of_gives_one_view_per_record_and_a_new_one_for_a_new_record() -> None:
+    records = [FinishedTrial(number=n, params={"x": n / 10}, value=float(n), state="complete",
+                             seconds=1.0, proposed_by="tpe") for n in range(3)]
+    first, pending = history_of(RoundHistory(finished=records, pending=[{"x": 0.5}]))
+    again, _ = history_of(RoundHistory(finished=list(records)))
+    assert pending == [{"x": 0.5}] and all(a is b for a, b in zip(first, again))
+    assert first[1] == Finished({"x": 0.1}, 1.0, "complete", seconds=1.0, proposed_by="tpe")
+    changed = FinishedTrial(number=1, params={"x": 0.1}, value=9.0, state="complete")
+    third, _ = history_of(RoundHistory(finished=[records[0], changed, records[2]]))
+    assert third[0] is first[0] and third[2] is first[2] and third[1].value == 9.0
+
+
+def test_a_changed_trial_at_a_known_position_is_converted_again() -> None:
+    # The conversion is reused for the same object at the same position only.
+    space = space_of(NUMERIC)
+    history = seeded_history(space, 12)
+    warm = TPESampler(space, seed=4, n_startup=0)
+    warm.propose(history, [], index=12)
+    changed = list(history)
+    changed[5] = Finished(history[5].params, -100.0)
+    assert warm.propose(changed, [], index=13) == \
+        TPESampler(space, seed=4, n_startup=0).propose(changed, [], index=13)
+    assert warm._last[5][1].value == -100.0
 
 
 def test_proposals_are_values_of_the_space() -> None:
