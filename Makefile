@@ -28,6 +28,9 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q $(TORCH) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[test,postgres]"
+	@# bytecode, as a wheel's install writes it: an editable install has none, and where
+	@# PYTHONDONTWRITEBYTECODE is set every hpsearch process would compile ~110 modules again
+	$(PY) -m compileall -q hpsearch
 	touch $@
 
 install: $(VENV)/.installed
