@@ -13,6 +13,9 @@ sampler and nothing else:
     tpe-mv      the same with Optuna's multivariate TPE (hpsearch's single-objective setting)
     alt         TPE and multi-objective GP (log EHVI) in turn after the start-up: the rule
                 ``auto`` follows with one objective where trials take a second or more
+    tpe-rank    ``tpe`` told each objective's rank among the complete trials (scaled to
+                [0, 1]) instead of its value: the same fronts, no units
+    tpe-log     ``tpe`` told log10 n_params, the hypervolume's own scale
 
 ``--variant`` patches the samplers of the whole process as ``bench_multi_objective_digits.py``'s
 does (``random-startup,optuna-log-int``: Optuna's algorithm with hpsearch's random streams).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import time
 import types
@@ -65,8 +69,27 @@ def sampler_for(name: str, space: Any, seed: int) -> Any:
     raise SystemExit(f"unknown method {name}")
 
 
+def ranked(history: list[Any], metrics: tuple[str, ...]) -> list[Any]:
+    """``history`` with each objective's values replaced by their rank among the complete
+    trials, scaled to [0, 1] (ties share the lower rank): the same fronts, no scale."""
+    from dataclasses import replace
+
+    done = [t for t in history if t.state == "complete" and t.values]
+    order = {m: sorted({t.values[m] for t in done}) for m in metrics}
+    out = []
+    for t in history:
+        if t in done:
+            values = {m: order[m].index(t.values[m]) / max(1, len(order[m]) - 1)
+                      for m in metrics}
+            t = replace(t, values=values, value=values[metrics[0]])
+        out.append(t)
+    return out
+
+
 def drive(seed: int, method: str) -> list[Any]:
     """The points (error, log10 n_params) of ``TRIALS`` proposals of ``method``, in order."""
+    from dataclasses import replace
+
     from hpsearch.samplers.model import Finished
     from hpsearch.space import parse_space
 
@@ -76,9 +99,16 @@ def drive(seed: int, method: str) -> list[Any]:
     points: list[Any] = []
     for i in range(TRIALS):
         name = ("gp" if i % 2 else "tpe") if method == "alt" else method
+        told = history
+        if name == "tpe-rank":
+            name, told = "tpe", ranked(history, ("val_accuracy", "n_params"))
+        elif name == "tpe-log":
+            name, told = "tpe", [t if not t.values else replace(
+                t, values={**t.values, "n_params": math.log10(t.values["n_params"])})
+                for t in history]
         if name not in samplers:
             samplers[name] = sampler_for(name, space, seed)
-        params = samplers[name].propose(history, [], index=i).params
+        params = samplers[name].propose(told, [], index=i).params
         try:
             out = objective.train(params)
         except RuntimeError:
