@@ -32,12 +32,15 @@ Each proposal's :attr:`Proposal.method` names the pick (``gp``, ``tpe``), or ``s
 start-up trials, so the run log and ``report`` can show it. The pick depends only on the
 number of completed trials, the sample index and the stored durations and proposers of the
 finished trials, so it is as reproducible as the models themselves.
+
+With several objectives or constraints the same rule runs over Optuna's multi-objective TPE
+and GP (:class:`hpsearch.samplers.multi.MultiAutoSampler`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from hpsearch.samplers.gp import GPSampler
 from hpsearch.samplers.model import Finished, ModelSampler
@@ -89,6 +92,9 @@ class AutoSampler(ModelSampler):
     """Delegates each proposal to :class:`GPSampler` or :class:`TPESampler` (see :func:`pick`)."""
 
     name = "auto"
+    #: The model behind each pick (several objectives: :class:`~hpsearch.samplers.multi.
+    #: MultiAutoSampler` names Optuna's multi-objective TPE and GP).
+    models: ClassVar[dict[str, type[ModelSampler]]] = {"tpe": TPESampler, "gp": GPSampler}
 
     def __init__(self, space: Any, **kwargs: Any) -> None:
         super().__init__(space, **kwargs)
@@ -106,6 +112,5 @@ class AutoSampler(ModelSampler):
                     gp_proposed=gp_proposed)
         self._picked = name
         if name not in self._models:
-            cls = GPSampler if name == "gp" else TPESampler
-            self._models[name] = cls(self.space, seed=self.seed, **self._options)
+            self._models[name] = self.models[name](self.space, seed=self.seed, **self._options)
         return self._models[name].propose_model(history, pending, index)

@@ -131,3 +131,22 @@ def test_a_multi_objective_study_runs_with_each_model_sampler(project, sampler) 
     assert all(t.params["x"] <= 0.9 for t in trials)
     assert hpsearch.study_front(storage, "s").members
     storage.dispose()
+
+
+def test_auto_takes_turns_with_gp_where_trials_are_slow_and_is_tpe_where_they_are_instant(
+        space) -> None:
+    # One objective's rule over the multi-objective models: with slow trials (or no durations,
+    # a library caller's history) GP proposes at odd indices and TPE at even ones, each what
+    # the model itself proposes; with instant trials the cost rule leaves TPE alone.
+    from dataclasses import replace
+
+    slow = [replace(t, seconds=5.0) for t in history()]
+    instant = [replace(t, seconds=0.001) for t in history()]
+    pending = [{"x": 0.2, "lr": 0.001}]
+    for h, odd in ((history(), "gp"), (slow, "gp"), (instant, "tpe")):
+        auto = make_sampler("auto", space, seed=5)
+        for index, model in ((13, odd), (14, "tpe")):
+            got = auto.propose(h, pending, index=index)
+            assert got.method == model, (index, model)
+            alone = make_sampler(model, space, seed=5).propose(h, pending, index=index)
+            assert got.params == alone.params
