@@ -17,9 +17,10 @@ nothing, and every configuration of the space has fewer than 10^6 parameters. Co
 :func:`hpsearch.pareto.hypervolume` over the complete trials among the first 50 and 100.
 
     hpsearch auto, tpe     hpsearch.run_study (the real run loop, SQLite, one worker) with a
-                           python objective: 10 Sobol start-up trials, then the model. With
-                           several objectives hpsearch's auto is its multi-objective TPE
-                           (hpsearch.samplers.multi.MultiAutoSampler), so the two should match
+                           python objective: 10 Sobol start-up trials, then the model. The
+                           cached trainings return at once, so auto's cost rule gives GP no
+                           turn: auto is its multi-objective TPE here and the two match
+                           (bench_multi_objective_rules.py compares the turns of slow trials)
     hpsearch c2f           coarse to fine: ``auto`` for 50 trials (round 1, the same trials as
                            ``auto``'s first 50), then ``hpsearch.refine.refine_and_run`` with
                            its defaults and ``trials=50`` (round 2: the box around round 1's
