@@ -59,6 +59,7 @@ class _Wrapper:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
+        self._views: dict[int, Any] = {}  # history_of's, between proposals
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.__dict__["inner"], name)
@@ -85,7 +86,7 @@ class WithPrior(_Wrapper):
         return self.inner.propose([*self.prior, *history], pending, index=index)
 
     def proposal(self, index: int, history: Any = None) -> Proposal:
-        finished, pending = history_of(history)
+        finished, pending = history_of(history, self._views)
         return self.propose(finished, pending, index=index)
 
 
@@ -115,7 +116,7 @@ class Deduplicated(_Wrapper):
         return Proposal(config, self.inner.name)
 
     def proposal(self, index: int, history: Any = None) -> Proposal:
-        finished, pending = history_of(history)
+        finished, pending = history_of(history, self._views)
         return self.propose(finished, pending, index=index)
 
 

@@ -68,30 +68,28 @@ class Finished:
                 and math.isfinite(self.value))
 
 
-#: The model's view of each storage record seen, by the record's id (the record is kept with
-#: it, so the id stays its own): SQLite's history hands out the same record objects claim after
-#: claim, so each gets one :class:`Finished` and the samplers can tell an unchanged trial by
-#: identity. Cleared when it reaches :data:`_AS_FINISHED_MAX` entries.
-_AS_FINISHED: dict[int, tuple[Any, Finished]] = {}
-_AS_FINISHED_MAX = 50_000
-
-
-def history_of(history: Any) -> tuple[list[Finished], list[Mapping[str, Any]]]:
+def history_of(history: Any, seen: dict[int, tuple[Any, Finished]] | None = None,
+               ) -> tuple[list[Finished], list[Mapping[str, Any]]]:
     """A claim's ``RoundHistory`` (or None) as the finished trials and pending params a model
-    reads."""
+    reads. ``seen``, a dict the caller keeps between proposals, makes the view of a storage
+    record the same object as long as the record is (SQLite's history hands out the same
+    records claim after claim), so a model can tell an unchanged trial by identity; it is left
+    holding this history's records only."""
     if history is None:
         return [], []
     finished = []
+    views: dict[int, tuple[Any, Finished]] = {}
     for t in history.finished:
-        seen = _AS_FINISHED.get(id(t))
-        if seen is None or seen[0] is not t:
-            seen = (t, Finished(params=t.params, value=t.value, state=t.state, values=t.values,
+        view = seen.get(id(t)) if seen else None
+        if view is None or view[0] is not t:  # the record is kept with it: its id stays its own
+            view = (t, Finished(params=t.params, value=t.value, state=t.state, values=t.values,
                                 feasible=t.feasible, seconds=t.seconds,
                                 proposed_by=t.proposed_by))
-            if len(_AS_FINISHED) >= _AS_FINISHED_MAX:
-                _AS_FINISHED.clear()
-            _AS_FINISHED[id(t)] = seen
-        finished.append(seen[1])
+        views[id(t)] = view
+        finished.append(view[1])
+    if seen is not None:
+        seen.clear()
+        seen.update(views)
     return finished, list(history.pending)
 
 
@@ -146,6 +144,7 @@ class ModelSampler(Sampler):
         self.max_retries = max_retries
         self.forbid = getattr(space, "forbid", None)
         self._startup: Any = None
+        self._views: dict[int, tuple[Any, Finished]] = {}  # history_of's, between proposals
 
     def propose(self, history: Sequence[Finished], pending: Sequence[Mapping[str, Any]] = (),
                 *, index: int) -> Proposal:
@@ -165,7 +164,7 @@ class ModelSampler(Sampler):
 
     def proposal(self, index: int, history: RoundHistory | None = None) -> Proposal:
         """:meth:`propose` with the round's history as the claim reads it."""
-        finished, pending = history_of(history)
+        finished, pending = history_of(history, self._views)
         return self.propose(finished, pending, index=index)
 
     def method_for(self, history: Sequence[Finished]) -> str:
@@ -243,7 +242,7 @@ class OptunaModelSampler(ModelSampler):
         last, converted = self._last, []
         for i, h in enumerate(history):
             # The same object at the same position as in the last proposal: its conversion
-            # (Finished objects are not changed; history_of hands out the same ones).
+            # (Finished objects are not changed; history_of keeps a record's view the same).
             if i < len(last) and last[i][0] is h:
                 converted.append(last[i][1])
             else:

@@ -134,13 +134,17 @@ def test_cached_trials_come_out_of_proposals_unchanged() -> None:
 def test_history_of_gives_one_view_per_record_and_a_new_one_for_a_new_record() -> None:
     records = [FinishedTrial(number=n, params={"x": n / 10}, value=float(n), state="complete",
                              seconds=1.0, proposed_by="tpe") for n in range(3)]
-    first, pending = history_of(RoundHistory(finished=records, pending=[{"x": 0.5}]))
-    again, _ = history_of(RoundHistory(finished=list(records)))
+    seen: dict = {}
+    first, pending = history_of(RoundHistory(finished=records, pending=[{"x": 0.5}]), seen)
+    again, _ = history_of(RoundHistory(finished=list(records)), seen)
     assert pending == [{"x": 0.5}] and all(a is b for a, b in zip(first, again))
     assert first[1] == Finished({"x": 0.1}, 1.0, "complete", seconds=1.0, proposed_by="tpe")
     changed = FinishedTrial(number=1, params={"x": 0.1}, value=9.0, state="complete")
-    third, _ = history_of(RoundHistory(finished=[records[0], changed, records[2]]))
+    third, _ = history_of(RoundHistory(finished=[records[0], changed, records[2]]), seen)
     assert third[0] is first[0] and third[2] is first[2] and third[1].value == 9.0
+    assert len(seen) == 3 and records[1] not in [r for r, _ in seen.values()]  # this history's
+    fresh, _ = history_of(RoundHistory(finished=records))  # no memory: new views
+    assert fresh == first and all(a is not b for a, b in zip(fresh, first))
 
 
 def test_a_changed_trial_at_a_known_position_is_converted_again() -> None:
