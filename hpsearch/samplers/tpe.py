@@ -25,12 +25,10 @@ class TPESampler(OptunaModelSampler):
     def _optuna_sampler(self, seed: int) -> Any:
         import warnings
 
-        from optuna.samplers import TPESampler as OptunaTPE
-
-        from hpsearch.samplers.shared import grouped
+        from hpsearch.samplers.shared import GroupedTPE
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # multivariate and group are "experimental"
-            # grouped: Optuna's group decomposition, once per distinct set of parameters
-            return grouped(OptunaTPE(seed=seed, n_startup_trials=0, multivariate=True,
-                                     group=True, constant_liar=True))
+            # Optuna's group decomposition once per distinct set of parameters; a group drawn
+            # only when the trial uses it (hpsearch.samplers.shared)
+            return GroupedTPE(seed=seed, n_startup_trials=0, constant_liar=True)

@@ -1,5 +1,5 @@
 """add_trials leaves an in-memory study as create_new_trial one by one does; GroupedSpace gives
-Optuna's group decomposition."""
+Optuna's group decomposition; GroupedTPE draws the groups a trial uses, each as Optuna does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace
 from optuna.trial import TrialState, create_trial
 
-from hpsearch.samplers.shared import GroupedSpace, add_trials, grouped, shared
+from hpsearch.samplers.shared import GroupedSpace, GroupedTPE, add_trials, grouped, shared
 
 
 def _trials() -> list:
@@ -123,3 +123,84 @@ def test_grouped_tpe_proposes_what_optunas_does() -> None:
 def test_grouped_leaves_an_ungrouped_sampler_alone() -> None:
     sampler = optuna.samplers.TPESampler(seed=0)
     assert grouped(sampler) is sampler and sampler._group_decomposed_search_space is None
+
+
+def _dist(name: str):
+    return CategoricalDistribution(["x", "y", "z"]) if name == "opt" \
+        else FloatDistribution(0.0, 1.0)
+
+
+def _ask(trial, name: str):
+    return trial.suggest_categorical(name, ["x", "y", "z"]) if name == "opt" \
+        else trial.suggest_float(name, 0.0, 1.0)
+
+
+def _spy(sampler) -> list[dict]:
+    """The groups ``sampler`` draws from now on, with what each draw gave."""
+    drawn: list[dict] = []
+    draw = sampler._sample_relative
+
+    def spy(study, trial, search_space):
+        values = draw(study, trial, search_space)
+        drawn.append({"names": sorted(search_space), "values": values})
+        return values
+
+    sampler._sample_relative = spy
+    return drawn
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("used", [("opt", "a", "b", "d"), ("g",), ("a", "b"),
+                                  ("opt", "a", "e", "f")])
+def test_grouped_tpe_draws_only_the_groups_a_trial_uses(used) -> None:
+    study = _branching_study(3, 60)
+    sampler = GroupedTPE(seed=7, n_startup_trials=0, constant_liar=True)
+    study.sampler = sampler
+    drawn = _spy(sampler)
+    trial = study.ask()
+    values = {name: _ask(trial, name) for name in used}
+    groups = [sorted(g) for g in sampler._search_space_group.search_spaces]
+    wanted = [g for g in groups if set(g) & set(used)]
+    assert len(groups) > len(wanted)  # some groups go undrawn
+    assert sorted(d["names"] for d in drawn) == sorted(wanted)
+    for d in drawn:  # the trial holds what the group's draw gave (relative, not independent)
+        assert {n: values[n] for n in d["names"] if n in values} == \
+            {n: v for n, v in d["values"].items() if n in values}
+        assert set(d["values"]) == set(d["names"])
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_grouped_tpe_draws_a_group_as_optunas_tpe_draws_it() -> None:
+    groups = GroupedSpace(True).calculate(_branching_study(3, 60)).search_spaces
+    assert len(groups) > 2
+    for group in groups:
+        names = sorted(group)
+        ours_study = _branching_study(3, 60)
+        ours_study.sampler = GroupedTPE(seed=11, n_startup_trials=0, constant_liar=True)
+        trial = ours_study.ask()
+        ours = {name: _ask(trial, name) for name in names}  # this group drawn first
+        theirs_study = _branching_study(3, 60)
+        sampler = optuna.samplers.TPESampler(seed=11, n_startup_trials=0, multivariate=True,
+                                             group=True, constant_liar=True)
+        theirs_study.sampler = sampler
+        frozen = theirs_study._storage.get_trial(theirs_study.ask()._trial_id)
+        sampler.infer_relative_search_space(theirs_study, frozen)
+        assert ours == sampler._sample_relative(theirs_study, frozen,
+                                                {n: _dist(n) for n in names})
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+def test_grouped_tpe_on_one_group_proposes_what_optunas_does() -> None:
+    proposals = []
+    for ours in (False, True):
+        study = optuna.create_study()
+        study.sampler = GroupedTPE(seed=5, n_startup_trials=3, constant_liar=True) if ours \
+            else optuna.samplers.TPESampler(seed=5, n_startup_trials=3, multivariate=True,
+                                            group=True, constant_liar=True)
+        made = []
+        for _ in range(12):
+            trial = study.ask()
+            made.append({name: _ask(trial, name) for name in ("opt", "a", "b")})
+            study.tell(trial, made[-1]["a"] - made[-1]["b"])
+        proposals.append(made)
+    assert proposals[0] == proposals[1]
