@@ -38,7 +38,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from optuna.samplers import TPESampler
+from optuna.samplers import RandomSampler, TPESampler
+from optuna.samplers._lazy_random_state import LazyRandomState
 from optuna.search_space.group_decomposed import _GroupDecomposedSearchSpace, _SearchSpaceGroup
 from optuna.storages import InMemoryStorage
 from optuna.study import StudyDirection
@@ -136,6 +137,14 @@ class GroupedTPE(TPESampler):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(multivariate=True, group=True, **kwargs)
         grouped(self)
+
+    def reseed(self, seed: int) -> "GroupedTPE":
+        """This sampler with the random state ``TPESampler(seed=seed)`` starts with (its own
+        and its random sampler's): what a new one would propose, without building one (a
+        third of a millisecond, Optuna's experimental-argument warnings included)."""
+        self._rng = LazyRandomState(seed)
+        self._random_sampler = RandomSampler(seed=seed)
+        return self
 
     def sample_relative(self, study: Any, trial: FrozenTrial,
                         search_space: dict[str, Any]) -> dict[str, Any]:

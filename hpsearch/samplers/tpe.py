@@ -22,13 +22,20 @@ class TPESampler(OptunaModelSampler):
 
     name = "tpe"
 
+    def __init__(self, space: Any, **kwargs: Any) -> None:
+        super().__init__(space, **kwargs)
+        self._tpe: Any = None
+
     def _optuna_sampler(self, seed: int) -> Any:
         import warnings
 
         from hpsearch.samplers.shared import GroupedTPE
 
+        if self._tpe is not None:  # one object, its random state as a new one's
+            return self._tpe.reseed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # multivariate and group are "experimental"
             # Optuna's group decomposition once per distinct set of parameters; a group drawn
             # only when the trial uses it (hpsearch.samplers.shared)
-            return GroupedTPE(seed=seed, n_startup_trials=0, constant_liar=True)
+            self._tpe = GroupedTPE(seed=seed, n_startup_trials=0, constant_liar=True)
+        return self._tpe

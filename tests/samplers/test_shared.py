@@ -204,3 +204,22 @@ def test_grouped_tpe_on_one_group_proposes_what_optunas_does() -> None:
             study.tell(trial, made[-1]["a"] - made[-1]["b"])
         proposals.append(made)
     assert proposals[0] == proposals[1]
+
+
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
+@pytest.mark.parametrize("startup", [0, 100])  # 100: Optuna's random sampler proposes
+def test_a_reseeded_grouped_tpe_proposes_what_a_new_one_does(startup) -> None:
+    used = GroupedTPE(seed=1, n_startup_trials=startup, constant_liar=True)
+    for seed in (4, 9, 4):
+        proposals = []
+        for sampler in (used.reseed(seed),
+                        GroupedTPE(seed=seed, n_startup_trials=startup, constant_liar=True)):
+            study = _branching_study(2, 40)
+            study.sampler = sampler
+            made = []
+            for _ in range(4):  # the random sampler's turn too: "g" alone, a new branch
+                trial = study.ask()
+                made.append({name: _ask(trial, name) for name in ("opt", "a", "d", "g")})
+                study.tell(trial, made[-1]["a"])
+            proposals.append(made)
+        assert proposals[0] == proposals[1]
