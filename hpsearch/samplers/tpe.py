@@ -3,9 +3,10 @@
 ``multivariate=True`` models the parameters jointly (it finds coupled optima that independent
 TPE misses); ``group=True`` splits a conditional space into the groups of parameters that occur
 together, so a parameter only active under ``optimizer = "sgd"`` is modelled from the trials
-where it exists; ``constant_liar=True`` gives running trials (other workers) the worst value, so
-parallel proposals spread out. Optuna's own start-up is off: :class:`ModelSampler` runs Sobol
-for the first ``n_startup`` indices of a round.
+where it exists (and a group is drawn only when the trial uses one of its parameters:
+:class:`~hpsearch.samplers.shared.GroupedTPE`); ``constant_liar=True`` gives running trials
+(other workers) the worst value, so parallel proposals spread out. Optuna's own start-up is
+off: :class:`ModelSampler` runs Sobol for the first ``n_startup`` indices of a round.
 """
 
 from __future__ import annotations
