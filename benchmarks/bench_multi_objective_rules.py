@@ -4,8 +4,8 @@
 The problem, the hypervolume and the training cache are ``bench_multi_objective_digits.py``'s
 (3 epochs per trial, results cached per seed in ``--cache-dir``). Unlike that benchmark, the
 hpsearch arms here drive the sampler's proposals directly (``propose(history, [], index=i)``,
-one trial after another, no run loop, no stored durations), so each rule is compared as a
-sampler and nothing else:
+one trial after another, no run loop, no stored durations but ``auto``'s), so each rule is
+compared as a sampler and nothing else:
 
     optuna      optuna.samplers.TPESampler(seed=s): Optuna 5's default for several objectives
     tpe         hpsearch's multi-objective TPE: today's ``auto`` with instant trials
@@ -13,6 +13,9 @@ sampler and nothing else:
     tpe-mv      the same with Optuna's multivariate TPE (hpsearch's single-objective setting)
     alt         TPE and multi-objective GP (log EHVI) in turn after the start-up: the rule
                 ``auto`` follows with one objective where trials take a second or more
+    auto        hpsearch's ``auto`` itself, told each trial's duration as a run stores it
+                (the trainer's ``train_seconds``, kept in the cache, so a replay tells the
+                same): its cost rule decides which turns GP takes, as in a run
     tpe-rank    ``tpe`` told each objective's rank among the complete trials (scaled to
                 [0, 1]) instead of its value: the same fronts, no units
     tpe-log     ``tpe`` told log10 n_params, the hypervolume's own scale
@@ -23,6 +26,8 @@ does (``random-startup,optuna-log-int``: Optuna's algorithm with hpsearch's rand
     python benchmarks/bench_multi_objective_rules.py --first-seed 0 --seeds 20 \
         --methods optuna,tpe,tpe-s5,tpe-mv --out /tmp/rules.jsonl
     python benchmarks/bench_multi_objective_rules.py --summarize --out /tmp/rules.jsonl
+    python benchmarks/bench_multi_objective_rules.py --first-seed 200 --seeds 20 \
+        --methods optuna,auto --epochs 15 --out /tmp/r15.jsonl   # auto as a run gets it
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ import _digits_objective as objective
 import bench_multi_objective_digits as digits
 
 TRIALS = 100
+PICKS: dict[str, int] = {}
+"""What each model proposed in the last ``drive`` (``auto``: how many turns GP took)."""
 
 
 def _multivariate(self: Any, seed: int) -> Any:
@@ -58,7 +65,7 @@ def sampler_for(name: str, space: Any, seed: int) -> Any:
     from hpsearch.samplers import make_sampler
     from hpsearch.samplers.multi import MultiTPESampler
 
-    if name in ("tpe", "gp"):
+    if name in ("tpe", "gp", "auto"):
         return make_sampler(name, space, seed=seed)
     if name == "tpe-s5":
         return MultiTPESampler(space, seed=seed, n_startup=5)
@@ -97,6 +104,7 @@ def drive(seed: int, method: str) -> list[Any]:
     samplers: dict[str, Any] = {}
     history: list[Any] = []
     points: list[Any] = []
+    PICKS.clear()
     for i in range(TRIALS):
         name = ("gp" if i % 2 else "tpe") if method == "alt" else method
         told = history
@@ -108,7 +116,9 @@ def drive(seed: int, method: str) -> list[Any]:
                 for t in history]
         if name not in samplers:
             samplers[name] = sampler_for(name, space, seed)
-        params = samplers[name].propose(told, [], index=i).params
+        proposal = samplers[name].propose(told, [], index=i)
+        params = proposal.params
+        PICKS[proposal.method or name] = PICKS.get(proposal.method or name, 0) + 1
         try:
             out = objective.train(params)
         except RuntimeError:
@@ -116,7 +126,10 @@ def drive(seed: int, method: str) -> list[Any]:
             points.append(None)
             continue
         values = {"val_accuracy": out["val_accuracy"], "n_params": out["n_params"]}
-        history.append(Finished(params=params, value=values["val_accuracy"], values=values))
+        timed = {"seconds": objective.lookup(params)["train_seconds"],
+                 "proposed_by": proposal.method} if method == "auto" else {}
+        history.append(Finished(params=params, value=values["val_accuracy"], values=values,
+                                **timed))
         points.append(digits.as_point(values))
     return points
 
@@ -125,12 +138,12 @@ def summarize(path: Path) -> None:
     from scipy.stats import wilcoxon
 
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    methods = [m for m in rows[0] if m not in ("seed", "variant")]
+    methods = [m for m in rows[0] if m not in ("seed", "variant", "auto_picks")]
     print(f"{len(rows)} seeds ({rows[0]['seed']}-{rows[-1]['seed']}), variant "
           f"{rows[0].get('variant') or '-'}")
     for m in methods:
         cells = []
-        for k, c in enumerate(digits.CHECKPOINTS):
+        for k in range(len(digits.CHECKPOINTS)):
             q = _common.quartiles([r[m][k] for r in rows])
             cell = f"{q[1]:.4f} [{q[0]:.4f}, {q[2]:.4f}]"
             if m != "optuna" and "optuna" in methods:
@@ -140,6 +153,10 @@ def summarize(path: Path) -> None:
             cells.append(cell)
         cpu = statistics.median(r[m][2] for r in rows)
         print(f"| {m} | {cells[0]} | {cells[1]} | {cpu:.1f} |")
+    gp = [r["auto_picks"].get("gp", 0) for r in rows if "auto_picks" in r]
+    if gp:
+        print(f"auto: GP took {statistics.median(gp):g} of 100 turns (median; "
+              f"{min(gp)}-{max(gp)} over the seeds)")
 
 
 def main() -> None:
@@ -148,6 +165,8 @@ def main() -> None:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--methods", default="optuna,tpe,alt")
     ap.add_argument("--variant", default="")
+    ap.add_argument("--epochs", type=int, default=3,
+                    help="epochs per trial (no early stopping); the cache is per epochs too")
     ap.add_argument("--cache-dir", default="/tmp/mo_rules_cache")
     ap.add_argument("--out", default=str(_common.RESULTS_DIR / "multi_objective_rules.jsonl"))
     ap.add_argument("--summarize", action="store_true")
@@ -162,7 +181,7 @@ def main() -> None:
     Path(args.cache_dir).mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        objective.configure(epochs=3, seed=seed, cache=Path(args.cache_dir) / f"{seed}.jsonl")
+        objective.configure(epochs=args.epochs, seed=seed, cache=Path(args.cache_dir) / f"{seed}.jsonl")
         row: dict[str, Any] = {"seed": seed, "variant": args.variant}
         for method in args.methods.split(","):
             t0 = time.process_time()
@@ -170,6 +189,8 @@ def main() -> None:
                       else drive(seed, method))
             row[method] = [digits.hv_at(points, c) for c in digits.CHECKPOINTS] \
                 + [time.process_time() - t0]
+            if method == "auto":
+                row["auto_picks"] = dict(PICKS)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(row, flush=True)
