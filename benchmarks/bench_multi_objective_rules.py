@@ -2,7 +2,7 @@
 100 trials of candidate samplers against Optuna's default multi-objective sampler (TPE).
 
 The problem, the hypervolume and the training cache are ``bench_multi_objective_digits.py``'s
-(3 epochs per trial, results cached per seed in ``--cache-dir``). Unlike that benchmark, the
+(3 epochs per trial unless ``--epochs``, results cached per seed in ``--cache-dir``). Unlike that benchmark, the
 hpsearch arms here drive the sampler's proposals directly (``propose(history, [], index=i)``,
 one trial after another, no run loop, no stored durations but ``auto``'s), so each rule is
 compared as a sampler and nothing else:
@@ -46,8 +46,6 @@ import _digits_objective as objective
 import bench_multi_objective_digits as digits
 
 TRIALS = 100
-PICKS: dict[str, int] = {}
-"""What each model proposed in the last ``drive`` (``auto``: how many turns GP took)."""
 
 
 def _multivariate(self: Any, seed: int) -> Any:
@@ -93,8 +91,9 @@ def ranked(history: list[Any], metrics: tuple[str, ...]) -> list[Any]:
     return out
 
 
-def drive(seed: int, method: str) -> list[Any]:
-    """The points (error, log10 n_params) of ``TRIALS`` proposals of ``method``, in order."""
+def drive(seed: int, method: str) -> tuple[list[Any], dict[str, int]]:
+    """The points (error, log10 n_params) of ``TRIALS`` proposals of ``method``, in order, and
+    how many proposals each model made (``auto``: how many turns GP took)."""
     from dataclasses import replace
 
     from hpsearch.samplers.model import Finished
@@ -104,7 +103,7 @@ def drive(seed: int, method: str) -> list[Any]:
     samplers: dict[str, Any] = {}
     history: list[Any] = []
     points: list[Any] = []
-    PICKS.clear()
+    picks: dict[str, int] = {}
     for i in range(TRIALS):
         name = ("gp" if i % 2 else "tpe") if method == "alt" else method
         told = history
@@ -118,7 +117,7 @@ def drive(seed: int, method: str) -> list[Any]:
             samplers[name] = sampler_for(name, space, seed)
         proposal = samplers[name].propose(told, [], index=i)
         params = proposal.params
-        PICKS[proposal.method or name] = PICKS.get(proposal.method or name, 0) + 1
+        picks[proposal.method or name] = picks.get(proposal.method or name, 0) + 1
         try:
             out = objective.train(params)
         except RuntimeError:
@@ -131,7 +130,7 @@ def drive(seed: int, method: str) -> list[Any]:
         history.append(Finished(params=params, value=values["val_accuracy"], values=values,
                                 **timed))
         points.append(digits.as_point(values))
-    return points
+    return points, picks
 
 
 def summarize(path: Path) -> None:
@@ -155,7 +154,7 @@ def summarize(path: Path) -> None:
         print(f"| {m} | {cells[0]} | {cells[1]} | {cpu:.1f} |")
     gp = [r["auto_picks"].get("gp", 0) for r in rows if "auto_picks" in r]
     if gp:
-        print(f"auto: GP took {statistics.median(gp):g} of 100 turns (median; "
+        print(f"auto: GP took {statistics.median(gp):g} of {TRIALS} turns (median; "
               f"{min(gp)}-{max(gp)} over the seeds)")
 
 
@@ -181,16 +180,19 @@ def main() -> None:
     Path(args.cache_dir).mkdir(parents=True, exist_ok=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        objective.configure(epochs=args.epochs, seed=seed, cache=Path(args.cache_dir) / f"{seed}.jsonl")
+        objective.configure(epochs=args.epochs, seed=seed,
+                            cache=Path(args.cache_dir) / f"{seed}.jsonl")
         row: dict[str, Any] = {"seed": seed, "variant": args.variant}
         for method in args.methods.split(","):
             t0 = time.process_time()
-            points = (digits.run_optuna("TPE", seed, TRIALS, Path()) if method == "optuna"
-                      else drive(seed, method))
+            if method == "optuna":
+                points = digits.run_optuna("TPE", seed, TRIALS, Path())
+            else:
+                points, picks = drive(seed, method)
+                if method == "auto":
+                    row["auto_picks"] = picks
             row[method] = [digits.hv_at(points, c) for c in digits.CHECKPOINTS] \
                 + [time.process_time() - t0]
-            if method == "auto":
-                row["auto_picks"] = dict(PICKS)
         with out.open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(row, flush=True)
